@@ -1,0 +1,466 @@
+//! The build pipeline, in order:
+//! load config -> read content -> excerpts and summaries -> render Markdown
+//! and templates (parallel) -> write to a staging folder -> tree manifest ->
+//! swap the staging folder in.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use tera::Context;
+
+use crate::config::Loaded;
+use crate::content::{self, markdown, Document, Kind, LoadOptions, Site};
+use crate::diag::{Collector, Diagnostic, Problems};
+use crate::output::{Sink, Staging};
+use crate::render::{body_template_name, Renderer, Theme, ThemeFile};
+use crate::tree::{Object, Tree};
+
+/// Flags from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    pub drafts: bool,
+    pub future: bool,
+    /// Render and check everything but write nothing (`tusk check`).
+    pub dry_run: bool,
+}
+
+/// What a build did, printed as text or JSON.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub pages: usize,
+    pub posts: usize,
+    pub documents: usize,
+    pub static_files: usize,
+    pub objects: usize,
+    pub bytes: u64,
+    /// Output folder (absent for `tusk check`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    pub duration_ms: u128,
+}
+
+/// Build the site. Content problems come back as a [`Problems`] error
+/// listing all of them; the previous output is then untouched.
+pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
+    let started = Instant::now();
+    let output_dir = loaded.output_dir();
+    check_output_location(loaded)?;
+    let diags = Collector::default();
+    let load_opts = LoadOptions {
+        drafts: opts.drafts || loaded.config.build.drafts,
+        future: opts.future || loaded.config.build.future,
+        now: chrono::Utc::now(),
+    };
+    let site = content::load(loaded, &load_opts, &diags);
+    let theme = Theme::load(&loaded.root, &loaded.config.build.theme)?;
+
+    let bodies: Vec<(String, &str, String)> = site
+        .documents
+        .iter()
+        .filter(|d| !d.markdown)
+        .map(|d| {
+            (
+                body_template_name(&d.source),
+                d.body.as_str(),
+                shown_source(loaded, d),
+            )
+        })
+        .collect();
+    let renderer = match Renderer::new(
+        &theme,
+        &loaded.source_dir().join("_templates"),
+        &loaded.root,
+        &bodies,
+        &loaded.config.site.base_url,
+    ) {
+        Ok((r, problems)) => {
+            problems.into_iter().for_each(|p| diags.push(p));
+            r
+        }
+        Err(d) => {
+            diags.push(d);
+            return Err(Problems(diags.into_sorted()).into());
+        }
+    };
+
+    let keys = plan_keys(loaded, &site, &theme, &renderer, &diags);
+
+    let staging = if opts.dry_run { None } else { Some(Staging::new(&output_dir)?) };
+    let sink = match &staging {
+        Some(s) => Sink::Dir(s.path().to_path_buf()),
+        None => Sink::Discard,
+    };
+
+    let excerpts: Vec<String> = site
+        .documents
+        .par_iter()
+        .map(|d| {
+            if d.markdown {
+                markdown::render_fragment(markdown::excerpt_source(&d.body, &d.excerpt_separator))
+            } else {
+                String::new()
+            }
+        })
+        .collect();
+    let summaries: Vec<Value> = site
+        .documents
+        .iter()
+        .zip(&excerpts)
+        .map(|(d, e)| summary(loaded, d, e))
+        .collect();
+    let site_value = site_value(loaded, &site, &summaries);
+
+    let mut base = Context::new();
+    base.insert("site", &site_value);
+    let post_positions: Vec<usize> = (0..site.documents.len())
+        .filter(|&i| site.documents[i].kind == Kind::Post)
+        .collect();
+    let mut neighbours: HashMap<usize, (Option<usize>, Option<usize>)> = HashMap::new();
+    for (n, &i) in post_positions.iter().enumerate() {
+        // Posts are newest first: "previous" is the older one.
+        let previous = post_positions.get(n + 1).copied();
+        let next = n.checked_sub(1).map(|m| post_positions[m]);
+        neighbours.insert(i, (previous, next));
+    }
+
+    let rendered: Vec<Option<Object>> = site
+        .documents
+        .par_iter()
+        .enumerate()
+        .map_init(
+            || base.clone(),
+            |ctx, (i, doc)| {
+                let key = doc.output.as_ref()?;
+                let (prev, next) = neighbours.get(&i).copied().unwrap_or((None, None));
+                let page = page_value(doc, &summaries[i], prev.map(|p| &summaries[p]), next.map(|n| &summaries[n]));
+                match render_document(loaded, &renderer, ctx, doc, page) {
+                    Ok(html) => match sink.write(key, html.as_bytes()) {
+                        Ok(o) => Some(o),
+                        Err(e) => {
+                            diags.push(Diagnostic::new(key.clone(), format!("cannot write: {e}")));
+                            None
+                        }
+                    },
+                    Err(d) => {
+                        diags.push(d);
+                        None
+                    }
+                }
+            },
+        )
+        .collect();
+
+    let copies: Vec<(String, StaticSource)> = keys
+        .into_iter()
+        .filter_map(|(key, owner)| match owner {
+            Owner::Static(src) => Some((key, src)),
+            Owner::Document => None,
+        })
+        .collect();
+    let copied: Vec<Option<Object>> = copies
+        .par_iter()
+        .map(|(key, src)| {
+            let result = match src {
+                StaticSource::Site(path) => sink.copy(path, key),
+                StaticSource::Theme(ThemeFile::Disk(path)) => sink.copy(path, key),
+                StaticSource::Theme(ThemeFile::Builtin(bytes)) => sink.write(key, bytes),
+            };
+            result
+                .map_err(|e| diags.push(Diagnostic::new(key.clone(), format!("cannot copy: {e}"))))
+                .ok()
+        })
+        .collect();
+
+    if !diags.is_empty() {
+        return Err(Problems(diags.into_sorted()).into());
+    }
+
+    let objects: Vec<Object> = rendered.into_iter().chain(copied).flatten().collect();
+    let bytes = objects.iter().map(|o| o.size).sum();
+    let count = |k: Kind| site.documents.iter().filter(|d| d.kind == k && d.output.is_some()).count();
+    let report = Report {
+        pages: count(Kind::Page),
+        posts: count(Kind::Post),
+        documents: count(Kind::Document),
+        static_files: copies.len(),
+        objects: objects.len(),
+        bytes,
+        output: staging.as_ref().map(|_| output_dir.display().to_string()),
+        duration_ms: 0,
+    };
+    let tree = Tree::new("build", objects);
+    if let Some(staging) = staging {
+        tree.write(staging.path())?;
+        staging.commit()?;
+    }
+    Ok(Report {
+        duration_ms: started.elapsed().as_millis(),
+        ..report
+    })
+}
+
+/// Refuse output folders whose replacement would destroy the project.
+fn check_output_location(loaded: &Loaded) -> Result<()> {
+    let out = &loaded.config.build.output;
+    let bad = out.as_os_str().is_empty()
+        || out.is_absolute() && loaded.root.starts_with(out)
+        || out.components().any(|c| matches!(c, std::path::Component::ParentDir))
+        || out.components().all(|c| matches!(c, std::path::Component::CurDir));
+    let source = &loaded.config.build.source;
+    if bad || source.starts_with(out) || out.starts_with(source) || out.starts_with("config") {
+        bail!(
+            "build.output = {:?} is not allowed: it must be a folder inside the project, apart from {:?} and config/",
+            out,
+            source
+        );
+    }
+    Ok(())
+}
+
+/// What produces an output key.
+enum Owner {
+    Document,
+    Static(StaticSource),
+}
+
+enum StaticSource {
+    Site(std::path::PathBuf),
+    Theme(ThemeFile),
+}
+
+/// Every output key and what writes it. Two documents (or a document and a
+/// file) on one key is an error naming both; site files silently override
+/// theme files, which is how themes are customised.
+fn plan_keys(
+    loaded: &Loaded,
+    site: &Site,
+    theme: &Theme,
+    renderer: &Renderer,
+    diags: &Collector,
+) -> Vec<(String, Owner)> {
+    let mut keys: HashMap<String, Owner> = HashMap::new();
+    let mut owners: HashMap<String, String> = HashMap::new();
+    for doc in &site.documents {
+        if let Some(layout) = &doc.layout {
+            if doc.output.is_some() && !renderer.has(layout) && (doc.layout_explicit || !renderer.has("page.html")) {
+                diags.push(Diagnostic::new(
+                    shown_source(loaded, doc),
+                    format!(
+                        "layout {layout:?} not found in themes/{}/templates/ or {}/_templates/",
+                        loaded.config.build.theme,
+                        loaded.config.build.source.display()
+                    ),
+                ));
+            }
+        }
+        let Some(key) = &doc.output else { continue };
+        let me = shown_source(loaded, doc);
+        if let Some(other) = owners.get(key) {
+            diags.push(Diagnostic::new(
+                me.clone(),
+                format!("writes {key}, which {other} also writes (URL {})", doc.url),
+            ));
+            continue;
+        }
+        owners.insert(key.clone(), me);
+        keys.insert(key.clone(), Owner::Document);
+    }
+    for file in &site.static_files {
+        let me = content::display_path(&loaded.root, &file.path);
+        if let Some(other) = owners.get(&file.key) {
+            diags.push(Diagnostic::new(
+                me,
+                format!("is copied to {}, which {other} also writes", file.key),
+            ));
+            continue;
+        }
+        owners.insert(file.key.clone(), me);
+        keys.insert(file.key.clone(), Owner::Static(StaticSource::Site(file.path.clone())));
+    }
+    for (key, file) in &theme.static_files {
+        keys.entry(key.clone())
+            .or_insert_with(|| Owner::Static(StaticSource::Theme(file.clone())));
+    }
+    let mut list: Vec<(String, Owner)> = keys.into_iter().collect();
+    list.sort_by(|a, b| a.0.cmp(&b.0));
+    list
+}
+
+fn shown_source(loaded: &Loaded, doc: &Document) -> String {
+    content::display_path(&loaded.root, &loaded.source_dir().join(&doc.source))
+}
+
+/// Render one document: its body (Markdown or template), then its layout.
+fn render_document(
+    loaded: &Loaded,
+    renderer: &Renderer,
+    ctx: &mut Context,
+    doc: &Document,
+    mut page: Value,
+) -> Result<String, Diagnostic> {
+    let shown = shown_source(loaded, doc);
+    let body = if doc.markdown {
+        let r = markdown::render(&doc.body);
+        let toc: Vec<Value> = r
+            .headings
+            .iter()
+            .map(|(level, id, title)| json!({"level": level, "id": id, "title": title}))
+            .collect();
+        page["toc"] = Value::Array(toc);
+        r.html
+    } else {
+        ctx.insert("page", &page);
+        ctx.insert("content", "");
+        renderer
+            .render(&body_template_name(&doc.source), ctx)
+            .map_err(|e| Diagnostic::new(shown.clone(), format!("template error: {e}")))?
+    };
+    let Some(layout) = &doc.layout else {
+        return Ok(body);
+    };
+    // Without an explicit layout, documents fall back to `page.html`.
+    let layout = if renderer.has(layout) { layout.as_str() } else { "page.html" };
+    ctx.insert("page", &page);
+    ctx.insert("content", &body);
+    renderer.render(layout, ctx).map_err(|e| {
+        let file = renderer.file_of(layout).unwrap_or(layout);
+        Diagnostic::new(shown, format!("rendering with {file}: {e}"))
+    })
+}
+
+/// The fields of a document that lists (`site.posts`, ...) expose.
+fn summary(loaded: &Loaded, doc: &Document, excerpt: &str) -> Value {
+    let base = loaded.config.site.base_url.trim_end_matches('/');
+    json!({
+        "title": doc.title,
+        "url": doc.url,
+        "permalink": format!("{base}{}", doc.url),
+        "date": doc.date.map(|d| d.to_rfc3339()),
+        "slug": doc.slug,
+        "excerpt": excerpt,
+        "tags": doc.tags,
+        "categories": doc.categories,
+        "collection": doc.collection,
+        "path": doc.source,
+        "draft": doc.draft,
+        "data": Value::Object(doc.front.clone()),
+    })
+}
+
+/// `page`: front matter keys, overlaid with the computed fields.
+fn page_value(doc: &Document, summary: &Value, previous: Option<&Value>, next: Option<&Value>) -> Value {
+    let mut page: Map<String, Value> = doc.front.clone();
+    if let Value::Object(fields) = summary {
+        for (k, v) in fields {
+            if k != "data" {
+                page.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    let words = doc.body.split_whitespace().count();
+    page.insert("kind".into(), json!(doc.kind));
+    page.insert("layout".into(), json!(doc.layout.as_deref().map(|l| l.trim_end_matches(".html"))));
+    page.insert("word_count".into(), json!(words));
+    page.insert("reading_time".into(), json!(words.div_ceil(200).max(1)));
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Value::Object(m) = &mut v {
+            m.remove("data");
+        }
+        v
+    };
+    page.insert("previous".into(), previous.map(strip).unwrap_or(Value::Null));
+    page.insert("next".into(), next.map(strip).unwrap_or(Value::Null));
+    Value::Object(page)
+}
+
+/// `site`: config, data, and every list templates may loop over.
+fn site_value(loaded: &Loaded, site: &Site, summaries: &[Value]) -> Value {
+    let cfg = &loaded.config.site;
+    let docs = &site.documents;
+    let pick = |k: Kind| -> Vec<&Value> {
+        docs.iter()
+            .zip(summaries)
+            .filter(|(d, _)| d.kind == k)
+            .map(|(_, s)| s)
+            .collect()
+    };
+    let posts_idx: Vec<usize> = (0..docs.len()).filter(|&i| docs[i].kind == Kind::Post).collect();
+    let by_term = |tags: bool| -> Map<String, Value> {
+        content::terms(posts_idx.iter().map(|&i| &docs[i]), tags)
+            .into_iter()
+            .map(|(t, idx)| (t, Value::Array(idx.into_iter().map(|i| summaries[posts_idx[i]].clone()).collect())))
+            .collect()
+    };
+    let mut collections = Map::new();
+    for (name, c) in &loaded.config.build.collections {
+        let list: Vec<&Value> = docs
+            .iter()
+            .zip(summaries)
+            .filter(|(d, _)| d.kind == Kind::Document && d.collection.as_deref() == Some(name.as_str()))
+            .map(|(_, s)| s)
+            .collect();
+        collections.insert(name.clone(), json!({"label": name, "output": c.output, "docs": list}));
+    }
+    json!({
+        "title": cfg.title,
+        "description": cfg.description,
+        "base_url": cfg.base_url,
+        "language": cfg.language,
+        "author": cfg.author,
+        "extra": cfg.extra,
+        "time": chrono::Utc::now().to_rfc3339(),
+        "data": site.data,
+        "pages": pick(Kind::Page),
+        "posts": pick(Kind::Post),
+        "collections": collections,
+        "tags": by_term(true),
+        "categories": by_term(false),
+    })
+}
+
+/// One line per document for `tusk list`.
+#[derive(Debug, Serialize)]
+pub struct Listed {
+    pub source: String,
+    pub url: String,
+    pub output: Option<String>,
+    pub kind: Kind,
+    pub collection: Option<String>,
+    pub date: Option<String>,
+    pub title: String,
+    pub draft: bool,
+}
+
+/// Every document and its URL, without rendering.
+pub fn list(loaded: &Loaded, opts: &BuildOptions) -> Result<Vec<Listed>> {
+    let diags = Collector::default();
+    let load_opts = LoadOptions {
+        drafts: opts.drafts || loaded.config.build.drafts,
+        future: opts.future || loaded.config.build.future,
+        now: chrono::Utc::now(),
+    };
+    let site = content::load(loaded, &load_opts, &diags);
+    if !diags.is_empty() {
+        return Err(Problems(diags.into_sorted()).into());
+    }
+    Ok(site
+        .documents
+        .into_iter()
+        .map(|d| Listed {
+            source: d.source,
+            url: d.url,
+            output: d.output,
+            kind: d.kind,
+            collection: d.collection,
+            date: d.date.map(|d| d.to_rfc3339()),
+            title: d.title,
+            draft: d.draft,
+        })
+        .collect())
+}
+

@@ -1,0 +1,185 @@
+//! Command line: argument parsing and dispatch only.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+use crate::build::{self, BuildOptions};
+use crate::config;
+use crate::diag::Problems;
+
+#[derive(Parser, Debug)]
+#[command(name = "tusk", version, about = "A resilient static-site publisher")]
+pub struct Cli {
+    /// Project root: the folder holding config/, site/ and themes/.
+    #[arg(long, global = true, default_value = ".")]
+    pub root: PathBuf,
+    /// Configuration overlay: config/<ENV>.toml over config/tusk.toml.
+    #[arg(long, global = true, env = "TUSK_ENV")]
+    pub env: Option<String>,
+    /// More log output (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Log line format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Build the site into the output folder (default public/) and write its tree manifest.
+    Build(BuildArgs),
+    /// Build without writing anything and report every problem.
+    Check(BuildArgs),
+    /// List every page, post and collection document with its URL.
+    List(BuildArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// Include drafts from _drafts/.
+    #[arg(long)]
+    pub drafts: bool,
+    /// Include documents dated in the future.
+    #[arg(long)]
+    pub future: bool,
+    /// Output folder (overrides build.output).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Machine-readable output on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl BuildArgs {
+    fn options(&self, dry_run: bool) -> BuildOptions {
+        BuildOptions {
+            drafts: self.drafts,
+            future: self.future,
+            dry_run,
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    let json = match &cli.command {
+        Command::Build(a) | Command::Check(a) | Command::List(a) => a.json,
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            report_error(&err, json);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(cli: &Cli) {
+    let level = if cli.quiet {
+        "error"
+    } else {
+        match cli.verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TUSK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("tusk={level}")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = match cli.log_format {
+        LogFormat::Text => builder.without_time().try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let env = config::selected_env(cli.env.clone());
+    let mut loaded = config::load(&cli.root, env.as_deref())?;
+    match &cli.command {
+        Command::Build(args) => {
+            if let Some(out) = &args.output {
+                loaded.config.build.output = out.clone();
+            }
+            let report = build::build(&loaded, &args.options(false))?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else if !cli.quiet {
+                println!(
+                    "Built {} pages, {} posts, {} documents and {} static files ({} objects, {:.1} MB) into {} in {} ms",
+                    report.pages,
+                    report.posts,
+                    report.documents,
+                    report.static_files,
+                    report.objects,
+                    report.bytes as f64 / 1e6,
+                    report.output.as_deref().unwrap_or("-"),
+                    report.duration_ms
+                );
+            }
+        }
+        Command::Check(args) => {
+            let report = build::build(&loaded, &args.options(true))?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&json!({"ok": true, "report": report}))?);
+            } else if !cli.quiet {
+                println!(
+                    "No problems: {} pages, {} posts, {} documents, {} static files checked in {} ms",
+                    report.pages, report.posts, report.documents, report.static_files, report.duration_ms
+                );
+            }
+        }
+        Command::List(args) => {
+            let docs = build::list(&loaded, &args.options(true))?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&docs)?);
+            } else {
+                for d in docs {
+                    println!("{}\t{}", d.source, d.url);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Errors go to stderr as text; with `--json` a JSON object goes to stdout
+/// too, so CI can parse the failure.
+fn report_error(err: &anyhow::Error, json: bool) {
+    let problems = err.downcast_ref::<Problems>();
+    if json {
+        let value = match problems {
+            Some(p) => json!({"ok": false, "problems": p.0}),
+            None => json!({"ok": false, "error": format!("{err:#}")}),
+        };
+        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+    }
+    match problems {
+        Some(p) => {
+            for d in &p.0 {
+                eprintln!("error: {d}");
+            }
+            eprintln!("error: {} problem{} found; nothing was written", p.0.len(), if p.0.len() == 1 { "" } else { "s" });
+        }
+        None => eprintln!("error: {err:#}"),
+    }
+}

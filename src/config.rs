@@ -1,0 +1,257 @@
+//! Configuration: `config/tusk.toml` plus an optional `config/<env>.toml`
+//! overlay, deep-merged like Hugo's config directory.
+//!
+//! Every file is first checked on its own against the schema, so an unknown
+//! or mistyped key is reported with the file it is in (and its line), not
+//! against the merged result where its origin is lost.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// Name of the environment variable that selects the overlay.
+pub const ENV_VAR: &str = "TUSK_ENV";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub site: SiteConfig,
+    pub build: BuildConfig,
+    // Sections reserved for later stages: present so that a config written
+    // for them is recognised, and strict so typos are still caught.
+    pub snapshot: Reserved,
+    pub publish: Reserved,
+    pub cdn: Reserved,
+    pub health: Reserved,
+    pub edge: Reserved,
+}
+
+/// A section whose keys are not defined yet: any key in it is an error.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reserved {}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SiteConfig {
+    pub title: String,
+    pub description: String,
+    /// Absolute base URL, used for permalinks (`page.permalink`), feeds and sitemaps.
+    pub base_url: String,
+    pub language: String,
+    pub author: String,
+    /// IANA time zone; post dates without an offset are read in this zone.
+    pub timezone: String,
+    /// Free-form values for templates (`site.extra`).
+    pub extra: toml::Table,
+}
+
+impl Default for SiteConfig {
+    fn default() -> Self {
+        SiteConfig {
+            title: "My site".into(),
+            description: String::new(),
+            base_url: "http://127.0.0.1:8080".into(),
+            language: "en".into(),
+            author: String::new(),
+            timezone: "UTC".into(),
+            extra: toml::Table::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BuildConfig {
+    /// Content root, relative to the project root.
+    pub source: PathBuf,
+    /// Output folder, relative to the project root.
+    pub output: PathBuf,
+    /// Theme name: `themes/<theme>/`, or the built-in theme of that name.
+    pub theme: String,
+    /// Jekyll permalink style (`date`, `pretty`, `ordinal`, `weekdate`,
+    /// `none`) or a custom pattern.
+    pub permalink: String,
+    pub drafts: bool,
+    pub future: bool,
+    pub excerpt_separator: String,
+    /// Globs (relative to the content root) that are never read.
+    pub exclude: Vec<String>,
+    /// Globs re-included although they start with `_` or `.`.
+    pub include: Vec<String>,
+    pub collections: BTreeMap<String, CollectionConfig>,
+}
+
+impl Default for BuildConfig {
+    fn default() -> Self {
+        BuildConfig {
+            source: "site".into(),
+            output: "public".into(),
+            theme: "default".into(),
+            permalink: "date".into(),
+            drafts: false,
+            future: false,
+            excerpt_separator: "\n\n".into(),
+            exclude: Vec::new(),
+            include: Vec::new(),
+            collections: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CollectionConfig {
+    /// Whether the collection's documents are rendered to their own pages.
+    pub output: bool,
+    /// URL pattern for the documents; Jekyll's default when absent.
+    pub permalink: Option<String>,
+}
+
+/// A loaded configuration and where it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    /// The project root every relative path is resolved against.
+    pub root: PathBuf,
+    /// The files merged, base first.
+    pub files: Vec<PathBuf>,
+    pub env: Option<String>,
+}
+
+impl Loaded {
+    pub fn source_dir(&self) -> PathBuf {
+        self.root.join(&self.config.build.source)
+    }
+
+    pub fn output_dir(&self) -> PathBuf {
+        self.root.join(&self.config.build.output)
+    }
+}
+
+/// Load `root/config/tusk.toml` and, when `env` is given, overlay
+/// `root/config/<env>.toml`.
+pub fn load(root: &Path, env: Option<&str>) -> Result<Loaded> {
+    let base = root.join("config").join("tusk.toml");
+    if !base.is_file() {
+        bail!(
+            "{} not found: run tusk from the project root (the folder holding config/ and site/) or pass --root",
+            base.display()
+        );
+    }
+    let mut files = vec![base];
+    if let Some(env) = env {
+        if env.is_empty() || env.contains(['/', '\\']) || env.starts_with('.') {
+            bail!("invalid environment name {env:?}");
+        }
+        let overlay = root.join("config").join(format!("{env}.toml"));
+        if !overlay.is_file() {
+            bail!(
+                "environment {env:?} selected but {} does not exist",
+                overlay.display()
+            );
+        }
+        files.push(overlay);
+    }
+
+    let mut merged = toml::Table::new();
+    for file in &files {
+        let table = read_checked(file)?;
+        deep_merge(&mut merged, table);
+    }
+    let config: Config = toml::Value::Table(merged)
+        .try_into()
+        .context("invalid merged configuration")?;
+    validate(&config, files.last().expect("at least one file"))?;
+    Ok(Loaded {
+        config,
+        root: root.to_path_buf(),
+        files,
+        env: env.map(str::to_string),
+    })
+}
+
+/// Parse one file and check it against the schema on its own.
+fn read_checked(file: &Path) -> Result<toml::Table> {
+    let text =
+        fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    // Parsing into `Config` reports unknown keys and wrong types with a line
+    // and column; the error text names the key.
+    if let Err(e) = toml::from_str::<Config>(&text) {
+        let position = e
+            .span()
+            .map(|span| {
+                let (line, col) = crate::diag::line_col(&text, span.start);
+                format!(":{line}:{col}")
+            })
+            .unwrap_or_default();
+        bail!("{}{position}: {}", file.display(), e.message().trim());
+    }
+    let table: toml::Table = toml::from_str(&text)
+        .with_context(|| format!("{}: invalid TOML", file.display()))?;
+    Ok(table)
+}
+
+fn validate(config: &Config, last_file: &Path) -> Result<()> {
+    if config.site.timezone.parse::<chrono_tz::Tz>().is_err() {
+        bail!(
+            "{}: site.timezone {:?} is not an IANA time zone name",
+            last_file.display(),
+            config.site.timezone
+        );
+    }
+    for name in config.build.collections.keys() {
+        if name == "posts" || name == "drafts" || name == "data" || name == "templates" {
+            bail!(
+                "{}: collection name {name:?} is reserved",
+                last_file.display()
+            );
+        }
+        if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
+            bail!(
+                "{}: collection name {name:?} must be letters, digits, '-' or '_'",
+                last_file.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Merge `overlay` into `base`: tables merge key by key, anything else
+/// (including arrays) is replaced, as in Hugo's config directory.
+pub fn deep_merge(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => deep_merge(b, o),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// The environment to use: the flag wins over `TUSK_ENV`.
+pub fn selected_env(flag: Option<String>) -> Option<String> {
+    flag.or_else(|| std::env::var(ENV_VAR).ok().filter(|s| !s.is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlay_merges_tables_and_replaces_values() {
+        let mut base: toml::Table =
+            toml::from_str("[site]\ntitle = 'a'\nauthor = 'x'\n[build]\nexclude = ['a']").unwrap();
+        let overlay: toml::Table =
+            toml::from_str("[site]\ntitle = 'b'\n[build]\nexclude = ['b', 'c']").unwrap();
+        deep_merge(&mut base, overlay);
+        let c: Config = toml::Value::Table(base).try_into().unwrap();
+        assert_eq!(c.site.title, "b");
+        assert_eq!(c.site.author, "x");
+        assert_eq!(c.build.exclude, vec!["b", "c"]);
+    }
+}

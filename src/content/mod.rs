@@ -1,0 +1,853 @@
+//! Content: reading `site/` into documents (pages, posts, collection
+//! documents), static files and data files, with Jekyll's conventions.
+//!
+//! Loading is two steps: a sequential walk that classifies paths (cheap,
+//! and deterministic), then a parallel read + parse of every document.
+
+pub mod front_matter;
+pub mod markdown;
+pub mod permalink;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::config::{Config, Loaded};
+use crate::diag::{line_col, Collector, Diagnostic};
+use permalink::DocumentUrl;
+
+/// What kind of document a file is; decides its URL rules and default layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Page,
+    Post,
+    /// A document of a configured collection (`site/_<name>/`).
+    Document,
+}
+
+/// A file with front matter, ready to render.
+#[derive(Debug)]
+pub struct Document {
+    pub kind: Kind,
+    /// `posts` for posts and drafts, the collection name for documents.
+    pub collection: Option<String>,
+    /// Path relative to the content root, `/`-separated.
+    pub source: String,
+    pub front: Map<String, Value>,
+    pub body: String,
+    /// Line of the source file where `body` starts (for error positions).
+    pub body_line: usize,
+    /// Markdown body; otherwise the body is a Tera template.
+    pub markdown: bool,
+    pub title: String,
+    pub slug: String,
+    pub date: Option<DateTime<FixedOffset>>,
+    pub categories: Vec<String>,
+    pub tags: Vec<String>,
+    /// Template name (`post.html`), or None to output the body as is.
+    pub layout: Option<String>,
+    /// Whether `layout` was chosen by the author (then it must exist).
+    pub layout_explicit: bool,
+    pub url: String,
+    /// Output file relative to the output folder; None when not rendered
+    /// (collections with `output = false`).
+    pub output: Option<String>,
+    pub draft: bool,
+    pub excerpt_separator: String,
+}
+
+/// A file copied to the output unchanged.
+#[derive(Debug, Clone)]
+pub struct StaticFile {
+    pub path: PathBuf,
+    /// Output key relative to the output folder.
+    pub key: String,
+}
+
+/// Everything read from the content root.
+#[derive(Debug, Default)]
+pub struct Site {
+    /// Pages, then posts (newest first), then collection documents.
+    pub documents: Vec<Document>,
+    pub static_files: Vec<StaticFile>,
+    /// `_data` files keyed by folder and file stem.
+    pub data: Value,
+}
+
+/// Build-time choices that are not in the config file.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub drafts: bool,
+    pub future: bool,
+    pub now: DateTime<Utc>,
+}
+
+const MARKDOWN_EXTS: &[&str] = &["md", "markdown", "mkdown", "mkdn", "mkd"];
+
+/// How the walk classified a file.
+enum Entry {
+    Page,
+    Post { categories: Vec<String>, draft: bool },
+    CollectionDoc { collection: String },
+    Data,
+}
+
+/// Read the whole content root. Problems are pushed to `diags`; the
+/// returned site holds everything that could be read.
+pub fn load(loaded: &Loaded, opts: &LoadOptions, diags: &Collector) -> Site {
+    let config = &loaded.config;
+    let root = loaded.source_dir();
+    let shown = |p: &Path| display_path(&loaded.root, p);
+    if !root.is_dir() {
+        diags.push(Diagnostic::new(
+            shown(&root),
+            "content folder does not exist (set build.source in config/tusk.toml)",
+        ));
+        return Site::default();
+    }
+    let entries = walk(&root, config, diags, &shown);
+
+    let tz: chrono_tz::Tz = config.site.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let ctx = ParseContext {
+        config,
+        tz,
+        opts,
+        project_root: &loaded.root,
+    };
+
+    let mut data_files = Vec::new();
+    let mut static_files = Vec::new();
+    let mut candidates = Vec::new();
+    for (rel, path, entry) in entries {
+        match entry {
+            Entry::Data => data_files.push((rel, path)),
+            other => candidates.push((rel, path, other)),
+        }
+    }
+
+    let parsed: Vec<(Result<Parsed, Diagnostic>, PathBuf)> = candidates
+        .into_par_iter()
+        .map(|(rel, path, entry)| (ctx.document(&rel, &path, entry), path))
+        .collect();
+
+    let mut documents = Vec::new();
+    for (result, path) in parsed {
+        match result {
+            Ok(Parsed::Document(Some(doc))) if ctx.publishable(&doc) => documents.push(doc),
+            Ok(Parsed::Document(_)) => {}
+            // No front matter: a static file after all.
+            Ok(Parsed::Static(key)) => static_files.push(StaticFile { path, key }),
+            Err(d) => diags.push(d),
+        }
+    }
+    sort_documents(&mut documents);
+    static_files.sort_by(|a, b| a.key.cmp(&b.key));
+
+    Site {
+        documents,
+        static_files,
+        data: load_data(&data_files, &shown, diags),
+    }
+}
+
+fn sort_documents(docs: &mut [Document]) {
+    let rank = |d: &Document| match d.kind {
+        Kind::Page => 0,
+        Kind::Post => 1,
+        Kind::Document => 2,
+    };
+    docs.sort_by(|a, b| {
+        rank(a).cmp(&rank(b)).then_with(|| match a.kind {
+            // Posts newest first, as `site.posts` in Jekyll.
+            Kind::Post => b.date.cmp(&a.date).then_with(|| b.source.cmp(&a.source)),
+            Kind::Document => (&a.collection, a.date, &a.source).cmp(&(&b.collection, b.date, &b.source)),
+            Kind::Page => a.source.cmp(&b.source),
+        })
+    });
+}
+
+/// Path for messages: relative to the project root when inside it.
+pub fn display_path(root: &Path, p: &Path) -> String {
+    let shown = p.strip_prefix(root).unwrap_or(p);
+    shown.to_string_lossy().replace('\\', "/")
+}
+
+fn globset(patterns: &[String], what: &str, diags: &Collector) -> GlobSet {
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        match Glob::new(p) {
+            Ok(g) => {
+                b.add(g);
+            }
+            Err(e) => diags.push(Diagnostic::new(
+                "config/tusk.toml",
+                format!("build.{what}: invalid glob {p:?}: {e}"),
+            )),
+        }
+    }
+    b.build().unwrap_or_else(|_| GlobSet::empty())
+}
+
+/// Walk the content root and classify every file. Sequential and sorted,
+/// so the order of everything downstream is stable.
+fn walk(
+    root: &Path,
+    config: &Config,
+    diags: &Collector,
+    shown: &dyn Fn(&Path) -> String,
+) -> Vec<(String, PathBuf, Entry)> {
+    let exclude = globset(&config.build.exclude, "exclude", diags);
+    let include = globset(&config.build.include, "include", diags);
+    let canonical_root = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let mut out = Vec::new();
+
+    let mut it = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter();
+    while let Some(next) = it.next() {
+        let entry = match next {
+            Ok(e) => e,
+            Err(e) => {
+                let path = e.path().map(shown).unwrap_or_else(|| shown(root));
+                diags.push(Diagnostic::new(path, format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        if entry.depth() == 0 {
+            continue;
+        }
+        let path = entry.path();
+        let rel = match path.strip_prefix(root) {
+            Ok(r) => r.to_string_lossy().replace('\\', "/"),
+            Err(_) => continue,
+        };
+        if entry.path_is_symlink() {
+            let target = fs::canonicalize(path);
+            let inside = target
+                .as_ref()
+                .map(|t| t.starts_with(&canonical_root))
+                .unwrap_or(false);
+            if !inside {
+                diags.push(Diagnostic::new(
+                    shown(path),
+                    "symlink points outside the content folder; refusing to follow it",
+                ));
+                if entry.file_type().is_dir() {
+                    it.skip_current_dir();
+                }
+                continue;
+            }
+        }
+        let name = entry.file_name().to_string_lossy();
+        let hidden = name.starts_with('_') || name.starts_with('.');
+        let included = include.is_match(&rel);
+        if exclude.is_match(&rel) && !included {
+            if entry.file_type().is_dir() {
+                it.skip_current_dir();
+            }
+            continue;
+        }
+        if entry.file_type().is_dir() {
+            if hidden && !included && !special_dir(&rel, &name, config) {
+                it.skip_current_dir();
+            }
+            continue;
+        }
+        if let Some(kind) = classify(&rel, hidden && !included, config) {
+            out.push((rel, path.to_path_buf(), kind));
+        }
+    }
+    out
+}
+
+/// Folders starting with `_` that hold content.
+fn special_dir(rel: &str, name: &str, config: &Config) -> bool {
+    let top = !rel.contains('/');
+    match name {
+        "_posts" | "_drafts" => true,
+        "_data" => top,
+        _ => {
+            // Inside a special folder, `_` sub-folders are ordinary.
+            let first = rel.split('/').next().unwrap_or("");
+            (top && config.build.collections.contains_key(&name[1..]))
+                || (!top && (first == "_data" || collection_of(first, config).is_some()))
+                || rel.split('/').any(|c| c == "_posts" || c == "_drafts") && !top
+        }
+    }
+}
+
+fn collection_of(first: &str, config: &Config) -> Option<String> {
+    let name = first.strip_prefix('_')?;
+    config
+        .build
+        .collections
+        .contains_key(name)
+        .then(|| name.to_string())
+}
+
+fn classify(rel: &str, hidden_file: bool, config: &Config) -> Option<Entry> {
+    let parts: Vec<&str> = rel.split('/').collect();
+    let dirs = &parts[..parts.len() - 1];
+    if let Some(i) = dirs.iter().position(|d| *d == "_posts" || *d == "_drafts") {
+        if hidden_file {
+            return None;
+        }
+        let categories = dirs[..i]
+            .iter()
+            .filter(|c| !c.is_empty())
+            .map(|c| c.to_string())
+            .collect();
+        return Some(Entry::Post {
+            categories,
+            draft: dirs[i] == "_drafts",
+        });
+    }
+    match dirs.first() {
+        Some(&"_data") => return (!hidden_file).then_some(Entry::Data),
+        Some(&"_templates") => return None,
+        Some(first) if first.starts_with('_') => {
+            return match collection_of(first, config) {
+                Some(collection) if !hidden_file => Some(Entry::CollectionDoc { collection }),
+                _ => None,
+            };
+        }
+        _ => {}
+    }
+    if hidden_file {
+        return None;
+    }
+    Some(Entry::Page)
+}
+
+enum Parsed {
+    Document(Option<Document>),
+    /// A file without front matter; the key it is copied to.
+    Static(String),
+}
+
+struct ParseContext<'a> {
+    config: &'a Config,
+    tz: chrono_tz::Tz,
+    opts: &'a LoadOptions,
+    project_root: &'a Path,
+}
+
+impl ParseContext<'_> {
+    fn shown(&self, path: &Path) -> String {
+        display_path(self.project_root, path)
+    }
+
+    fn publishable(&self, doc: &Document) -> bool {
+        if doc.front.get("published") == Some(&Value::Bool(false)) {
+            return false;
+        }
+        if doc.draft && !self.opts.drafts {
+            return false;
+        }
+        if !self.opts.future && doc.kind != Kind::Page {
+            if let Some(date) = doc.date {
+                if date.with_timezone(&Utc) > self.opts.now {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    fn document(&self, rel: &str, path: &Path, entry: Entry) -> Result<Parsed, Diagnostic> {
+        let shown = self.shown(path);
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        let (stem, ext) = match name.rfind('.') {
+            Some(i) if i > 0 => (&name[..i], &name[i..]),
+            _ => (name, ""),
+        };
+
+        // Pages and collection files without front matter are static files;
+        // peek at the first line instead of reading whole images.
+        if matches!(entry, Entry::Page | Entry::CollectionDoc { .. }) && !starts_with_fence(path) {
+            return match entry {
+                Entry::CollectionDoc { collection } => {
+                    if self.config.build.collections[&collection].output {
+                        let inner = rel.split_once('/').map_or(rel, |(_, r)| r);
+                        Ok(Parsed::Static(format!("{collection}/{inner}")))
+                    } else {
+                        Ok(Parsed::Document(None))
+                    }
+                }
+                _ => Ok(Parsed::Static(rel.to_string())),
+            };
+        }
+        if matches!(entry, Entry::Post { draft: true, .. }) && !self.opts.drafts {
+            return Ok(Parsed::Document(None));
+        }
+
+        let bytes = fs::read(path)
+            .map_err(|e| Diagnostic::new(shown.clone(), format!("cannot read: {e}")))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = e.utf8_error().valid_up_to();
+            let prefix = String::from_utf8_lossy(&e.as_bytes()[..valid]).into_owned();
+            let (line, col) = line_col(&prefix, prefix.len());
+            Diagnostic::new(shown.clone(), "invalid UTF-8 (tusk reads content as UTF-8)")
+                .at(line, Some(col))
+        })?;
+        let split = match front_matter::parse(&text) {
+            Ok(Some(split)) => split,
+            Ok(None) => front_matter::Split {
+                data: Map::new(),
+                body: &text,
+                body_line: 1,
+            },
+            Err(e) => {
+                let mut d = Diagnostic::new(shown, e.message);
+                d.line = e.line;
+                d.column = e.column;
+                return Err(d);
+            }
+        };
+        let front = split.data;
+        let at_key = |key: &str, message: String| {
+            let line = key_line(&text, key);
+            let d = Diagnostic::new(shown.clone(), message);
+            match line {
+                Some(l) => d.at(l, None),
+                None => d,
+            }
+        };
+
+        let markdown = MARKDOWN_EXTS.contains(&ext.trim_start_matches('.').to_ascii_lowercase().as_str());
+        let converter_ext = if markdown { ".html".to_string() } else { ext.to_string() };
+        let permalink = match front.get("permalink") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => return Err(at_key("permalink", "permalink must be a string".into())),
+        };
+        // Jekyll: a permalink with an extension decides the output extension.
+        let output_ext = permalink
+            .as_deref()
+            .filter(|p| !p.ends_with('/'))
+            .and_then(|p| {
+                let last = p.rsplit('/').next().unwrap_or(p);
+                last.rfind('.').map(|i| last[i..].to_string())
+            })
+            .filter(|e| e.len() > 1)
+            .unwrap_or(converter_ext);
+
+        // Date and slug from a `YYYY-MM-DD-slug.ext` file name.
+        let (file_date, file_slug) = match date_from_file_name(name) {
+            Some((y, m, d, slug)) => match NaiveDate::from_ymd_opt(y, m, d) {
+                Some(date) => (Some(date), slug.to_string()),
+                None => {
+                    return Err(Diagnostic::new(
+                        shown,
+                        format!("invalid date {y:04}-{m:02}-{d:02} in the file name"),
+                    ))
+                }
+            },
+            None => (None, stem.to_string()),
+        };
+        let file_slug = file_slug.trim_end_matches('.').to_string();
+
+        let (kind, collection, mut categories, draft) = match &entry {
+            Entry::Page => (Kind::Page, None, Vec::new(), false),
+            Entry::Post { categories, draft } => {
+                if file_date.is_none() && !draft {
+                    tracing::warn!("{shown}: posts need a YYYY-MM-DD- file name prefix; skipped");
+                    return Ok(Parsed::Document(None));
+                }
+                (Kind::Post, Some("posts".to_string()), categories.clone(), *draft)
+            }
+            Entry::CollectionDoc { collection } => {
+                (Kind::Document, Some(collection.clone()), Vec::new(), false)
+            }
+            Entry::Data => unreachable!("not a document"),
+        };
+
+        let date = match front.get("date") {
+            None | Some(Value::Null) => match file_date {
+                Some(d) => Some(self.localize(d.and_hms_opt(0, 0, 0).expect("midnight"))),
+                None if draft => fs::metadata(path)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .map(|t| DateTime::<Utc>::from(t).with_timezone(&self.tz).fixed_offset()),
+                None => None,
+            },
+            Some(Value::String(s)) => Some(
+                self.parse_date(s)
+                    .ok_or_else(|| at_key("date", format!("invalid date {s:?} (expected YYYY-MM-DD [HH:MM[:SS]] [+HHMM])")))?,
+            ),
+            Some(other) => return Err(at_key("date", format!("invalid date {other} (expected a string like 2024-01-05 10:00:00 +0000)"))),
+        };
+
+        // Categories: folder ones first, then front matter (Jekyll's merge).
+        merge_list(&mut categories, front.get("categories"));
+        if let Some(v) = front.get("category") {
+            merge_list(&mut categories, Some(v));
+        }
+        let mut tags = Vec::new();
+        match front.get("tag") {
+            Some(v) if !v.is_null() => merge_list(&mut tags, Some(v)),
+            _ => merge_list(&mut tags, front.get("tags")),
+        }
+
+        let slug = match front.get("slug") {
+            Some(Value::String(s)) => s.clone(),
+            Some(v) if !v.is_null() => v.to_string(),
+            _ => file_slug.clone(),
+        };
+        let title = match front.get("title") {
+            Some(Value::String(s)) => s.clone(),
+            Some(v) if !v.is_null() => v.to_string().trim_matches('"').to_string(),
+            _ if kind != Kind::Page => titleize(&file_slug),
+            _ => String::new(),
+        };
+
+        let style = self.config.build.permalink.as_str();
+        let url = match kind {
+            Kind::Page => {
+                let dir = rel.rsplit_once('/').map_or(String::new(), |(d, _)| format!("/{d}"));
+                let basename = stem.trim_end_matches('.');
+                permalink::page_url(&dir, basename, &output_ext, style, permalink.as_deref())
+            }
+            Kind::Post | Kind::Document => {
+                let label = collection.as_deref().unwrap_or("posts");
+                let template = match (&permalink, kind) {
+                    (Some(p), _) => p.clone(),
+                    (None, Kind::Post) => permalink::style_to_permalink(style),
+                    (None, _) => self.config.build.collections[label]
+                        .permalink
+                        .clone()
+                        .unwrap_or_else(|| permalink::add_permalink_suffix("/:collection/:path", style)),
+                };
+                let relative_dir = if kind == Kind::Post {
+                    if draft { "_drafts" } else { "_posts" }.to_string()
+                } else {
+                    format!("_{label}")
+                };
+                let without_ext = &rel[..rel.len() - ext.len()];
+                let cleaned = without_ext
+                    .replacen(&relative_dir, "", 1)
+                    .trim_end_matches('.')
+                    .to_string();
+                let url_date = date.unwrap_or_else(|| self.opts.now.with_timezone(&self.tz).fixed_offset());
+                let inputs = DocumentUrl {
+                    collection: label,
+                    basename_without_ext: stem,
+                    cleaned_relative_path: &cleaned,
+                    output_ext: &output_ext,
+                    slug: &slug,
+                    categories: &categories,
+                    date: url_date,
+                };
+                inputs
+                    .url(&template)
+                    .map_err(|e| at_key("permalink", e))?
+            }
+        };
+
+        let renders = match &entry {
+            Entry::CollectionDoc { collection } => self.config.build.collections[collection].output,
+            _ => true,
+        };
+        let output = if renders {
+            let out = permalink::output_path(&url, &output_ext);
+            if !safe_output_key(&out) {
+                return Err(at_key(
+                    "permalink",
+                    format!("URL {url:?} would write outside the output folder"),
+                ));
+            }
+            Some(out)
+        } else {
+            None
+        };
+
+        let (layout, layout_explicit) = match front.get("layout") {
+            Some(Value::String(s)) if s == "none" || s == "null" || s.is_empty() => (None, true),
+            Some(Value::Null) | Some(Value::Bool(false)) => (None, true),
+            Some(Value::String(s)) => (Some(template_name(s)), true),
+            Some(other) => return Err(at_key("layout", format!("layout must be a name, found {other}"))),
+            None => (
+                Some(match kind {
+                    Kind::Page => "page.html".to_string(),
+                    Kind::Post => "post.html".to_string(),
+                    Kind::Document => format!("{}.html", collection.as_deref().unwrap_or("page")),
+                }),
+                false,
+            ),
+        };
+        let excerpt_separator = match front.get("excerpt_separator") {
+            Some(Value::String(s)) => s.clone(),
+            _ => self.config.build.excerpt_separator.clone(),
+        };
+
+        let body_line = split.body_line;
+        let body = split.body.to_string();
+        Ok(Parsed::Document(Some(Document {
+            kind,
+            collection,
+            source: rel.to_string(),
+            front,
+            body,
+            body_line,
+            markdown,
+            title,
+            slug,
+            date,
+            categories,
+            tags,
+            layout,
+            layout_explicit,
+            url,
+            output,
+            draft,
+            excerpt_separator,
+        })))
+    }
+
+    fn localize(&self, naive: NaiveDateTime) -> DateTime<FixedOffset> {
+        self.tz
+            .from_local_datetime(&naive)
+            .earliest()
+            .unwrap_or_else(|| self.tz.from_utc_datetime(&naive))
+            .fixed_offset()
+    }
+
+    /// Jekyll's accepted date forms; a missing offset means the site's zone.
+    fn parse_date(&self, s: &str) -> Option<DateTime<FixedOffset>> {
+        let s = s.trim();
+        if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+            return Some(d);
+        }
+        for f in [
+            "%Y-%m-%d %H:%M:%S%.f %z",
+            "%Y-%m-%d %H:%M:%S %z",
+            "%Y-%m-%d %H:%M %z",
+            "%Y-%m-%dT%H:%M:%S%.f%z",
+            "%Y-%m-%d %H:%M:%S%.f%:z",
+            "%Y-%m-%d %H:%M:%S%z",
+        ] {
+            if let Ok(d) = DateTime::parse_from_str(s, f) {
+                return Some(d);
+            }
+        }
+        for f in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+            if let Ok(n) = NaiveDateTime::parse_from_str(s, f) {
+                return Some(self.localize(n));
+            }
+        }
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .map(|d| self.localize(d.and_hms_opt(0, 0, 0).expect("midnight")))
+    }
+}
+
+/// `2024-01-05-slug.md` -> (2024, 1, 5, "slug"), as Jekyll's
+/// `DATE_FILENAME_MATCHER` (`\d{2,4}-\d{1,2}-\d{1,2}-`).
+fn date_from_file_name(name: &str) -> Option<(i32, u32, u32, &str)> {
+    let dot = name.rfind('.').filter(|&i| i > 0)?;
+    let without_ext = &name[..dot];
+    let mut parts = without_ext.splitn(4, '-');
+    let (y, m, d, slug) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let digits = |s: &str, lo: usize, hi: usize| {
+        (lo..=hi).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !(digits(y, 2, 4) && digits(m, 1, 2) && digits(d, 1, 2)) {
+        return None;
+    }
+    Some((y.parse().ok()?, m.parse().ok()?, d.parse().ok()?, slug))
+}
+
+/// Jekyll's `titleize_slug`: `my-first-post` -> `My First Post`.
+fn titleize(slug: &str) -> String {
+    slug.split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().chain(c).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Append a front matter list (a YAML list, or a space-separated string as
+/// Jekyll allows) to `list`, skipping duplicates.
+fn merge_list(list: &mut Vec<String>, value: Option<&Value>) {
+    let mut push = |s: String| {
+        if !s.is_empty() && !list.contains(&s) {
+            list.push(s);
+        }
+    };
+    match value {
+        Some(Value::String(s)) => s.split_whitespace().for_each(|w| push(w.to_string())),
+        Some(Value::Array(items)) => {
+            for item in items {
+                match item {
+                    Value::String(s) => push(s.clone()),
+                    Value::Null => {}
+                    other => push(other.to_string()),
+                }
+            }
+        }
+        Some(Value::Null) | None => {}
+        Some(other) => push(other.to_string()),
+    }
+}
+
+/// A layout name as a template file name (`post` -> `post.html`).
+pub fn template_name(layout: &str) -> String {
+    if layout.contains('.') {
+        layout.to_string()
+    } else {
+        format!("{layout}.html")
+    }
+}
+
+/// Whether a relative output key stays inside the output folder.
+pub fn safe_output_key(key: &str) -> bool {
+    !key.is_empty()
+        && !key.starts_with('/')
+        && !key.contains('\\')
+        && !key.contains('\0')
+        && key
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+}
+
+/// Line (1-based) of `key:` or `key =` in the front matter, for messages.
+fn key_line(text: &str, key: &str) -> Option<usize> {
+    text.lines().position(|l| {
+        let l = l.trim_start();
+        l.strip_prefix(key)
+            .map(|rest| rest.trim_start().starts_with([':', '=']))
+            .unwrap_or(false)
+    })
+    .map(|i| i + 1)
+}
+
+fn starts_with_fence(path: &Path) -> bool {
+    let mut buf = [0u8; 16];
+    let n = fs::File::open(path)
+        .and_then(|mut f| f.read(&mut buf))
+        .unwrap_or(0);
+    let head = &buf[..n];
+    let head = head.strip_prefix("\u{feff}".as_bytes()).unwrap_or(head);
+    for fence in [&b"---"[..], &b"+++"[..]] {
+        if let Some(rest) = head.strip_prefix(fence) {
+            let rest: Vec<u8> = rest.iter().copied().skip_while(|b| *b == b' ' || *b == b'\t').collect();
+            if rest.starts_with(b"\n") || rest.starts_with(b"\r\n") || (rest.is_empty() && n == head.len() && n < 16) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// `_data/**/*.{yml,yaml,json,toml}` as one nested map.
+fn load_data(files: &[(String, PathBuf)], shown: &dyn Fn(&Path) -> String, diags: &Collector) -> Value {
+    let mut root = Map::new();
+    for (rel, path) in files {
+        let inner = rel.strip_prefix("_data/").unwrap_or(rel);
+        let (dirs, file) = inner.rsplit_once('/').map_or(("", inner), |(d, f)| (d, f));
+        let Some((stem, ext)) = file.rsplit_once('.') else { continue };
+        let text = match fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                diags.push(Diagnostic::new(shown(path), format!("cannot read data file: {e}")));
+                continue;
+            }
+        };
+        let parsed: Result<Value, Diagnostic> = match ext.to_ascii_lowercase().as_str() {
+            "yml" | "yaml" => serde_yaml::from_str(&text).map_err(|e| {
+                let d = Diagnostic::new(shown(path), format!("invalid YAML: {e}"));
+                match e.location() {
+                    Some(l) => d.at(l.line(), Some(l.column())),
+                    None => d,
+                }
+            }),
+            "json" => serde_json::from_str(&text).map_err(|e| {
+                Diagnostic::new(shown(path), format!("invalid JSON: {e}")).at(e.line(), Some(e.column()))
+            }),
+            "toml" => toml::from_str::<toml::Table>(&text)
+                .map(|t| front_matter::toml_to_json(toml::Value::Table(t)))
+                .map_err(|e| {
+                    let d = Diagnostic::new(shown(path), format!("invalid TOML: {}", e.message().trim()));
+                    match e.span() {
+                        Some(s) => {
+                            let (l, c) = line_col(&text, s.start);
+                            d.at(l, Some(c))
+                        }
+                        None => d,
+                    }
+                }),
+            _ => continue,
+        };
+        match parsed {
+            Ok(value) => {
+                let mut node = &mut root;
+                for dir in dirs.split('/').filter(|d| !d.is_empty()) {
+                    let entry = node
+                        .entry(dir.to_string())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if !entry.is_object() {
+                        *entry = Value::Object(Map::new());
+                    }
+                    node = entry.as_object_mut().expect("object");
+                }
+                node.insert(stem.to_string(), value);
+            }
+            Err(d) => diags.push(d),
+        }
+    }
+    Value::Object(root)
+}
+
+/// Collect documents by taxonomy term (`tags`, `categories`), in the
+/// documents' order.
+pub fn terms<'a>(docs: impl Iterator<Item = &'a Document>, tags: bool) -> BTreeMap<String, Vec<usize>> {
+    let mut map: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, d) in docs.enumerate() {
+        let list = if tags { &d.tags } else { &d.categories };
+        for t in list {
+            map.entry(t.clone()).or_default().push(i);
+        }
+    }
+    map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_name_dates() {
+        assert_eq!(date_from_file_name("2024-01-05-hello.md"), Some((2024, 1, 5, "hello")));
+        assert_eq!(date_from_file_name("2024-1-5-a-b.c.md"), Some((2024, 1, 5, "a-b.c")));
+        assert_eq!(date_from_file_name("hello.md"), None);
+        assert_eq!(date_from_file_name("2024-01-05.md"), None);
+    }
+
+    #[test]
+    fn output_keys_stay_inside() {
+        assert!(safe_output_key("a/b.html"));
+        assert!(!safe_output_key("../x.html"));
+        assert!(!safe_output_key("a/../../x"));
+        assert!(!safe_output_key("/etc/passwd"));
+        assert!(!safe_output_key("a\\..\\b"));
+    }
+
+    #[test]
+    fn titleize_slug() {
+        assert_eq!(titleize("my-first-post"), "My First Post");
+    }
+}

@@ -1,0 +1,115 @@
+//! Diagnostics: problems tied to a source file, collected across a whole run
+//! so one `tusk build` reports every broken file instead of only the first.
+
+use std::fmt;
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+/// One problem in one file, with the position when it is known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// Path shown to the user, relative to the project root when possible.
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn new(file: impl Into<String>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            file: file.into(),
+            line: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn at(mut self, line: usize, column: Option<usize>) -> Diagnostic {
+        self.line = Some(line);
+        self.column = column;
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// The error a run returns when it found problems in the content.
+#[derive(Debug, thiserror::Error)]
+pub struct Problems(pub Vec<Diagnostic>);
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        writeln!(f, "{n} problem{} found:", if n == 1 { "" } else { "s" })?;
+        for (i, d) in self.0.iter().enumerate() {
+            writeln!(f, "  {}. {d}", i + 1)?;
+        }
+        Ok(())
+    }
+}
+
+/// A thread-safe collector shared by the parallel stages of a build.
+#[derive(Default)]
+pub struct Collector(Mutex<Vec<Diagnostic>>);
+
+impl Collector {
+    pub fn push(&self, d: Diagnostic) {
+        self.0.lock().expect("diagnostics lock").push(d);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.lock().expect("diagnostics lock").is_empty()
+    }
+
+    /// Sorted by file and position, so output is stable across runs.
+    pub fn into_sorted(self) -> Vec<Diagnostic> {
+        let mut all = self.0.into_inner().expect("diagnostics lock");
+        all.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        all.dedup();
+        all
+    }
+}
+
+/// Render an error with its whole cause chain on one line
+/// (`outer: inner: root cause`), as Tera and serde nest their errors.
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
+}
+
+/// 1-based line and column of a byte offset in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text.as_bytes()[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    (line, column)
+}

@@ -1,0 +1,142 @@
+//! Writing a tree folder safely: everything goes to a staging folder beside
+//! the target, which replaces the target only when the whole run succeeded.
+//! A failed build therefore leaves the previous output exactly as it was.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::content::safe_output_key;
+use crate::tree::{Hashes, Object};
+
+/// Where rendered objects go.
+pub enum Sink {
+    /// A staging folder that becomes the output on [`Staging::commit`].
+    Dir(PathBuf),
+    /// `tusk check`: render and hash, write nothing.
+    Discard,
+}
+
+impl Sink {
+    /// Write `body` under `key` and describe it.
+    pub fn write(&self, key: &str, body: &[u8]) -> io::Result<Object> {
+        let object = Object::from_bytes(key, body);
+        if let Sink::Dir(dir) = self {
+            let path = target(dir, key)?;
+            fs::write(&path, body)?;
+        }
+        Ok(object)
+    }
+
+    /// Copy the file at `src` under `key`, hashing while copying.
+    pub fn copy(&self, src: &Path, key: &str) -> io::Result<Object> {
+        let mut input = fs::File::open(src)?;
+        let mut output = match self {
+            Sink::Dir(dir) => Some(io::BufWriter::new(fs::File::create(target(dir, key)?)?)),
+            Sink::Discard => None,
+        };
+        let mut hashes = Hashes::default();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = input.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hashes.update(&buf[..n]);
+            if let Some(out) = output.as_mut() {
+                out.write_all(&buf[..n])?;
+            }
+        }
+        if let Some(mut out) = output {
+            out.flush()?;
+        }
+        Ok(hashes.finish(key))
+    }
+}
+
+/// The path for `key` under `dir`, with parent folders created. Refuses
+/// keys that would leave `dir`.
+fn target(dir: &Path, key: &str) -> io::Result<PathBuf> {
+    if !safe_output_key(key) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("refusing to write {key:?}: outside the output folder"),
+        ));
+    }
+    let path = dir.join(key);
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    Ok(path)
+}
+
+/// A staging folder beside the output folder.
+pub struct Staging {
+    dir: tempfile::TempDir,
+    output: PathBuf,
+}
+
+impl Staging {
+    pub fn new(output: &Path) -> Result<Staging> {
+        let parent = output
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+        let name = output
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "output".into());
+        let dir = tempfile::Builder::new()
+            .prefix(&format!(".{name}.tusk-new-"))
+            .tempdir_in(parent)
+            .with_context(|| format!("cannot create a staging folder in {}", parent.display()))?;
+        Ok(Staging {
+            dir,
+            output: output.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Replace the output folder with the staging folder. The old output is
+    /// moved aside first and removed only after the new one is in place.
+    pub fn commit(self) -> Result<()> {
+        let staged = self.dir.keep();
+        let output = &self.output;
+        let old = if output.exists() {
+            let parent = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let aside = tempfile::Builder::new()
+                .prefix(".tusk-old-")
+                .tempdir_in(parent)?
+                .keep();
+            let aside = aside.join("previous");
+            fs::rename(output, &aside)
+                .with_context(|| format!("cannot move {} aside", output.display()))?;
+            Some(aside)
+        } else {
+            None
+        };
+        if let Err(e) = fs::rename(&staged, output) {
+            // Put the previous output back before reporting.
+            if let Some(old) = &old {
+                let _ = fs::rename(old, output);
+            }
+            let _ = fs::remove_dir_all(&staged);
+            return Err(e).with_context(|| format!("cannot move the new output to {}", output.display()));
+        }
+        if let Some(old) = old {
+            let holder = old.parent().map(Path::to_path_buf);
+            let _ = fs::remove_dir_all(&old);
+            if let Some(h) = holder {
+                let _ = fs::remove_dir(h);
+            }
+        }
+        Ok(())
+    }
+}

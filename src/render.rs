@@ -1,0 +1,250 @@
+//! Templates: the theme's Tera templates, overridden by `site/_templates/`,
+//! plus the bodies of non-Markdown documents (which are templates too, as
+//! Liquid pages are in Jekyll).
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+use include_dir::{include_dir, Dir};
+use serde_json::Value;
+use tera::{Context, Tera};
+
+use crate::diag::{chain, Diagnostic};
+
+/// Themes shipped inside the binary, so a site without a `themes/` folder
+/// (or a test fixture) still builds with the default theme.
+static BUILTIN_THEMES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/themes");
+
+/// Where a theme file comes from.
+#[derive(Debug, Clone)]
+pub enum ThemeFile {
+    Disk(PathBuf),
+    Builtin(&'static [u8]),
+}
+
+/// A theme: its templates and its static files.
+#[derive(Debug, Default)]
+pub struct Theme {
+    /// (template name, source text, path shown in messages)
+    pub templates: Vec<(String, String, String)>,
+    /// (output key, file)
+    pub static_files: Vec<(String, ThemeFile)>,
+}
+
+impl Theme {
+    /// Load `root/themes/<name>/`, or the built-in theme of that name.
+    pub fn load(project_root: &Path, name: &str) -> Result<Theme> {
+        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+            bail!("invalid theme name {name:?}");
+        }
+        let dir = project_root.join("themes").join(name);
+        if dir.is_dir() {
+            return Theme::from_disk(project_root, &dir);
+        }
+        match BUILTIN_THEMES.get_dir(name) {
+            Some(d) => Ok(Theme::builtin(d)),
+            None => bail!(
+                "theme {name:?} not found: no {} and no built-in theme of that name",
+                dir.display()
+            ),
+        }
+    }
+
+    fn from_disk(project_root: &Path, dir: &Path) -> Result<Theme> {
+        let mut theme = Theme::default();
+        let templates = dir.join("templates");
+        for (rel, path) in files_under(&templates)? {
+            let text = fs::read_to_string(&path)
+                .with_context(|| format!("cannot read template {}", path.display()))?;
+            theme
+                .templates
+                .push((rel, text, crate::content::display_path(project_root, &path)));
+        }
+        for (rel, path) in files_under(&dir.join("static"))? {
+            theme.static_files.push((rel, ThemeFile::Disk(path)));
+        }
+        Ok(theme)
+    }
+
+    fn builtin(dir: &'static Dir<'static>) -> Theme {
+        let mut theme = Theme::default();
+        let mut stack = vec![dir];
+        while let Some(d) = stack.pop() {
+            stack.extend(d.dirs());
+            for f in d.files() {
+                let path = f.path().to_string_lossy().replace('\\', "/");
+                // path is `<theme>/templates/...` or `<theme>/static/...`
+                let mut parts = path.splitn(3, '/');
+                let (_, area, rel) = (parts.next(), parts.next(), parts.next());
+                match (area, rel) {
+                    (Some("templates"), Some(rel)) => theme.templates.push((
+                        rel.to_string(),
+                        f.contents_utf8().unwrap_or_default().to_string(),
+                        format!("(built-in theme)/{path}"),
+                    )),
+                    (Some("static"), Some(rel)) => theme
+                        .static_files
+                        .push((rel.to_string(), ThemeFile::Builtin(f.contents()))),
+                    _ => {}
+                }
+            }
+        }
+        theme.templates.sort_by(|a, b| a.0.cmp(&b.0));
+        theme.static_files.sort_by(|a, b| a.0.cmp(&b.0));
+        theme
+    }
+}
+
+/// Files under `dir` as (relative `/` path, full path); empty when absent.
+fn files_under(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    if !dir.is_dir() {
+        return Ok(out);
+    }
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        if entry.file_type().is_file() {
+            let rel = entry
+                .path()
+                .strip_prefix(dir)
+                .expect("under dir")
+                .to_string_lossy()
+                .replace('\\', "/");
+            if !rel.split('/').any(|s| s.starts_with('.')) {
+                out.push((rel, entry.path().to_path_buf()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Name under which a non-Markdown document's body is registered.
+pub fn body_template_name(source: &str) -> String {
+    format!("__body__/{source}")
+}
+
+/// The loaded templates, ready to render in parallel (`Tera` is `Sync`).
+pub struct Renderer {
+    tera: Tera,
+    /// Template name -> file shown in messages.
+    files: HashMap<String, String>,
+}
+
+impl Renderer {
+    /// Theme templates overridden by `overrides_dir` (the site's
+    /// `_templates/`), then each document body template. A broken body only
+    /// reports its own document.
+    pub fn new(
+        theme: &Theme,
+        overrides_dir: &Path,
+        project_root: &Path,
+        bodies: &[(String, &str, String)],
+        base_url: &str,
+    ) -> Result<(Renderer, Vec<Diagnostic>), Diagnostic> {
+        let mut sources: Vec<(String, String, String)> = theme.templates.clone();
+        let overrides = files_under(overrides_dir)
+            .map_err(|e| Diagnostic::new(overrides_dir.display().to_string(), chain(&*e)))?;
+        for (rel, path) in overrides {
+            let text = fs::read_to_string(&path).map_err(|e| {
+                Diagnostic::new(crate::content::display_path(project_root, &path), e.to_string())
+            })?;
+            let shown = crate::content::display_path(project_root, &path);
+            sources.retain(|(name, _, _)| name != &rel);
+            sources.push((rel, text, shown));
+        }
+
+        let mut tera = Tera::default();
+        tera.autoescape_on(vec![".html", ".htm", ".xml"]);
+        tera.set_escape_fn(escape_html);
+        register_filters(&mut tera, base_url);
+        let files: HashMap<String, String> = sources
+            .iter()
+            .map(|(name, _, shown)| (name.clone(), shown.clone()))
+            .collect();
+        tera.add_raw_templates(sources.iter().map(|(n, t, _)| (n.as_str(), t.as_str())))
+            .map_err(|e| template_error(&e, &files))?;
+
+        let mut problems = Vec::new();
+        for (name, body, shown) in bodies {
+            if let Err(e) = tera.add_raw_template(name, body) {
+                problems.push(Diagnostic::new(shown.clone(), format!("template error: {}", chain(&e))));
+            }
+        }
+        Ok((Renderer { tera, files }, problems))
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.tera.get_template_names().any(|n| n == name)
+    }
+
+    pub fn render(&self, name: &str, context: &Context) -> Result<String, String> {
+        self.tera.render(name, context).map_err(|e| chain(&e))
+    }
+
+    /// The file a template came from, for messages.
+    pub fn file_of(&self, name: &str) -> Option<&str> {
+        self.files.get(name).map(String::as_str)
+    }
+}
+
+/// HTML escaping for `{{ }}` output. Tera's default also escapes `/`,
+/// which turns every URL into `&#x2F;` soup; `/` is harmless in text and
+/// attribute values, so only the five significant characters are escaped.
+fn escape_html(input: &str) -> String {
+    let mut out = String::with_capacity(input.len() + input.len() / 8);
+    for c in input.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A template syntax error, pinned to the template's file.
+fn template_error(e: &tera::Error, files: &HashMap<String, String>) -> Diagnostic {
+    let text = chain(e);
+    let file = files
+        .iter()
+        .find(|(name, _)| text.contains(&format!("'{name}'")))
+        .map(|(_, shown)| shown.clone())
+        .unwrap_or_else(|| "templates".to_string());
+    let mut d = Diagnostic::new(file, format!("template error: {text}"));
+    // Tera's parse errors carry ` --> line:col`.
+    if let Some(pos) = text.find("--> ") {
+        let rest = &text[pos + 4..];
+        let mut nums = rest.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty());
+        if let (Some(l), Some(c)) = (nums.next(), nums.next()) {
+            d = d.at(l.parse().unwrap_or(1), c.parse().ok());
+        }
+    }
+    d
+}
+
+/// Jekyll-style URL filters: `{{ "/about/" | absolute_url }}` and `relative_url`.
+fn register_filters(tera: &mut Tera, base_url: &str) {
+    let base = base_url.trim_end_matches('/').to_string();
+    tera.register_filter(
+        "absolute_url",
+        move |v: &Value, _: &HashMap<String, Value>| -> tera::Result<Value> {
+            let s = v.as_str().unwrap_or_default();
+            if s.starts_with("http://") || s.starts_with("https://") {
+                return Ok(Value::String(s.to_string()));
+            }
+            Ok(Value::String(format!("{base}/{}", s.trim_start_matches('/'))))
+        },
+    );
+    tera.register_filter(
+        "relative_url",
+        |v: &Value, _: &HashMap<String, Value>| -> tera::Result<Value> {
+            let s = v.as_str().unwrap_or_default();
+            Ok(Value::String(format!("/{}", s.trim_start_matches('/'))))
+        },
+    );
+}
