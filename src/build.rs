@@ -58,7 +58,7 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
     let site = content::load(loaded, &load_opts, &diags);
     let theme = Theme::load(&loaded.root, &loaded.config.build.theme)?;
 
-    let bodies: Vec<(String, &str, String)> = site
+    let bodies: Vec<(String, &str, String, usize)> = site
         .documents
         .iter()
         .filter(|d| !d.markdown)
@@ -67,6 +67,7 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
                 body_template_name(&d.source),
                 d.body.as_str(),
                 shown_source(loaded, d),
+                d.body_line,
             )
         })
         .collect();
@@ -146,7 +147,10 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
                         }
                     },
                     Err(d) => {
-                        diags.push(d);
+                        // None: the problem is already reported.
+                        if let Some(d) = d {
+                            diags.push(d);
+                        }
                         None
                     }
                 }
@@ -301,7 +305,7 @@ fn render_document(
     ctx: &mut Context,
     doc: &Document,
     mut page: Value,
-) -> Result<String, Diagnostic> {
+) -> Result<String, Option<Diagnostic>> {
     let shown = shown_source(loaded, doc);
     let body = if doc.markdown {
         let r = markdown::render(&doc.body);
@@ -313,11 +317,16 @@ fn render_document(
         page["toc"] = Value::Array(toc);
         r.html
     } else {
+        let name = body_template_name(&doc.source);
+        if renderer.is_broken(&name) {
+            // Its parse error is already reported.
+            return Err(None);
+        }
         ctx.insert("page", &page);
         ctx.insert("content", "");
         renderer
-            .render(&body_template_name(&doc.source), ctx)
-            .map_err(|e| Diagnostic::new(shown.clone(), format!("template error: {e}")))?
+            .render(&name, ctx)
+            .map_err(|e| Some(Diagnostic::new(shown.clone(), format!("template error: {e}"))))?
     };
     let Some(layout) = &doc.layout else {
         return Ok(body);
@@ -328,7 +337,7 @@ fn render_document(
     ctx.insert("content", &body);
     renderer.render(layout, ctx).map_err(|e| {
         let file = renderer.file_of(layout).unwrap_or(layout);
-        Diagnostic::new(shown, format!("rendering with {file}: {e}"))
+        Some(Diagnostic::new(shown, format!("rendering with {file}: {e}")))
     })
 }
 

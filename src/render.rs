@@ -128,6 +128,8 @@ pub fn body_template_name(source: &str) -> String {
 /// The loaded templates, ready to render in parallel (`Tera` is `Sync`).
 pub struct Renderer {
     tera: Tera,
+    /// Body templates that failed to parse (already reported).
+    broken: std::collections::HashSet<String>,
     /// Template name -> file shown in messages.
     files: HashMap<String, String>,
 }
@@ -140,7 +142,7 @@ impl Renderer {
         theme: &Theme,
         overrides_dir: &Path,
         project_root: &Path,
-        bodies: &[(String, &str, String)],
+        bodies: &[(String, &str, String, usize)],
         base_url: &str,
     ) -> Result<(Renderer, Vec<Diagnostic>), Diagnostic> {
         let mut sources: Vec<(String, String, String)> = theme.templates.clone();
@@ -167,12 +169,24 @@ impl Renderer {
             .map_err(|e| template_error(&e, &files))?;
 
         let mut problems = Vec::new();
-        for (name, body, shown) in bodies {
+        let mut broken = std::collections::HashSet::new();
+        for (name, body, shown, body_line) in bodies {
             if let Err(e) = tera.add_raw_template(name, body) {
-                problems.push(Diagnostic::new(shown.clone(), format!("template error: {}", chain(&e))));
+                let mut d = tera_diagnostic(shown, &chain(&e));
+                // Positions are relative to the body; report file lines.
+                if let Some(line) = d.line.as_mut() {
+                    *line += body_line - 1;
+                }
+                problems.push(d);
+                broken.insert(name.clone());
             }
         }
-        Ok((Renderer { tera, files }, problems))
+        Ok((Renderer { tera, files, broken }, problems))
+    }
+
+    /// Whether a body template failed to parse (and was reported).
+    pub fn is_broken(&self, name: &str) -> bool {
+        self.broken.contains(name)
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -215,14 +229,26 @@ fn template_error(e: &tera::Error, files: &HashMap<String, String>) -> Diagnosti
         .find(|(name, _)| text.contains(&format!("'{name}'")))
         .map(|(_, shown)| shown.clone())
         .unwrap_or_else(|| "templates".to_string());
-    let mut d = Diagnostic::new(file, format!("template error: {text}"));
-    // Tera's parse errors carry ` --> line:col`.
-    if let Some(pos) = text.find("--> ") {
-        let rest = &text[pos + 4..];
-        let mut nums = rest.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty());
-        if let (Some(l), Some(c)) = (nums.next(), nums.next()) {
-            d = d.at(l.parse().unwrap_or(1), c.parse().ok());
-        }
+    tera_diagnostic(&file, &text)
+}
+
+/// Tera's parse errors are a pest report (` --> line:col`, a source
+/// excerpt, `= reason`); keep the position and the reason on one line.
+fn tera_diagnostic(file: &str, text: &str) -> Diagnostic {
+    let Some(pos) = text.find(" --> ") else {
+        return Diagnostic::new(file, format!("template error: {text}"));
+    };
+    let head = text[..pos].trim_end_matches([':', ' ']);
+    let reason = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("= "))
+        .next()
+        .unwrap_or("syntax error");
+    let mut d = Diagnostic::new(file, format!("template error: {head}: {reason}"));
+    let rest = &text[pos + 5..];
+    let mut nums = rest.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty());
+    if let (Some(l), Some(c)) = (nums.next(), nums.next()) {
+        d = d.at(l.parse().unwrap_or(1), c.parse().ok());
     }
     d
 }

@@ -112,7 +112,10 @@ fn parse_toml(raw: &str) -> Result<Map<String, Value>, FrontMatterError> {
         FrontMatterError {
             line,
             column,
-            message: format!("invalid TOML front matter: {}", e.message().trim()),
+            message: format!(
+                "invalid TOML front matter: {}",
+                e.message().trim().replace('\n', "; ")
+            ),
         }
     })?;
     into_map(toml_to_json(toml::Value::Table(table)), "TOML")
