@@ -331,8 +331,13 @@ fn render_document(
     let Some(layout) = &doc.layout else {
         return Ok(body);
     };
-    // Without an explicit layout, documents fall back to `page.html`.
-    let layout = if renderer.has(layout) { layout.as_str() } else { "page.html" };
+    // Without an explicit layout, documents fall back to `page.html`; a
+    // missing layout is reported once, by `plan_keys`.
+    let layout = match (renderer.has(layout), doc.layout_explicit) {
+        (true, _) => layout.as_str(),
+        (false, false) if renderer.has("page.html") => "page.html",
+        _ => return Err(None),
+    };
     ctx.insert("page", &page);
     ctx.insert("content", &body);
     renderer.render(layout, ctx).map_err(|e| {

@@ -575,6 +575,9 @@ impl ParseContext<'_> {
             Some(Value::Null) | Some(Value::Bool(false)) => (None, true),
             Some(Value::String(s)) => (Some(template_name(s)), true),
             Some(other) => return Err(at_key("layout", format!("layout must be a name, found {other}"))),
+            // Only HTML gets a default layout; a feed or robots.txt is
+            // output as its own body.
+            None if !permalink::is_html_ext(&output_ext) => (None, false),
             None => (
                 Some(match kind {
                     Kind::Page => "page.html".to_string(),
