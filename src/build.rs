@@ -56,6 +56,7 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         now: chrono::Utc::now(),
     };
     let site = content::load(loaded, &load_opts, &diags);
+    tracing::debug!("loaded {} documents in {:?}", site.documents.len(), started.elapsed());
     let theme = Theme::load(&loaded.root, &loaded.config.build.theme)?;
 
     let bodies: Vec<(String, &str, String, usize)> = site
@@ -89,6 +90,7 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
     };
 
     let keys = plan_keys(loaded, &site, &theme, &renderer, &diags);
+    tracing::debug!("templates loaded and keys planned at {:?}", started.elapsed());
 
     let staging = if opts.dry_run { None } else { Some(Staging::new(&output_dir)?) };
     let sink = match &staging {
@@ -96,27 +98,16 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         None => Sink::Discard,
     };
 
-    let excerpts: Vec<String> = site
-        .documents
-        .par_iter()
-        .map(|d| {
-            if d.markdown {
-                markdown::render_fragment(markdown::excerpt_source(&d.body, &d.excerpt_separator))
-            } else {
-                String::new()
-            }
-        })
-        .collect();
     let summaries: Vec<Value> = site
         .documents
         .iter()
-        .zip(&excerpts)
-        .map(|(d, e)| summary(loaded, d, e))
+        .map(|d| summary(loaded, d))
         .collect();
     let site_value = site_value(loaded, &site, &summaries);
+    tracing::debug!("excerpts and site lists ready at {:?}", started.elapsed());
 
-    let mut base = Context::new();
-    base.insert("site", &site_value);
+    // Moved, not copied: the site value is the largest thing a build holds.
+    let base = Context::from_value(json!({ "site": site_value })).expect("an object");
     let post_positions: Vec<usize> = (0..site.documents.len())
         .filter(|&i| site.documents[i].kind == Kind::Post)
         .collect();
@@ -128,36 +119,27 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         neighbours.insert(i, (previous, next));
     }
 
-    let rendered: Vec<Option<Object>> = site
-        .documents
-        .par_iter()
-        .enumerate()
-        .map_init(
-            || base.clone(),
-            |ctx, (i, doc)| {
-                let key = doc.output.as_ref()?;
-                let (prev, next) = neighbours.get(&i).copied().unwrap_or((None, None));
-                let page = page_value(doc, &summaries[i], prev.map(|p| &summaries[p]), next.map(|n| &summaries[n]));
-                match render_document(loaded, &renderer, ctx, doc, page) {
-                    Ok(html) => match sink.write(key, html.as_bytes()) {
-                        Ok(o) => Some(o),
-                        Err(e) => {
-                            diags.push(Diagnostic::new(key.clone(), format!("cannot write: {e}")));
-                            None
-                        }
-                    },
-                    Err(d) => {
-                        // None: the problem is already reported.
-                        if let Some(d) = d {
-                            diags.push(d);
-                        }
-                        None
-                    }
+    let render_one = |ctx: &mut Context, i: usize| -> Option<Object> {
+        let doc = &site.documents[i];
+        let key = doc.output.as_ref()?;
+        let (prev, next) = neighbours.get(&i).copied().unwrap_or((None, None));
+        let page = page_value(doc, &summaries[i], prev.map(|p| &summaries[p]), next.map(|n| &summaries[n]));
+        match render_document(loaded, &renderer, ctx, doc, page) {
+            Ok(html) => sink
+                .write(key, html.as_bytes())
+                .map_err(|e| diags.push(Diagnostic::new(key.clone(), format!("cannot write: {e}"))))
+                .ok(),
+            Err(d) => {
+                // None: the problem is already reported.
+                if let Some(d) = d {
+                    diags.push(d);
                 }
-            },
-        )
-        .collect();
-
+                None
+            }
+        }
+    };
+    let rendered = for_each_with_context(base, site.documents.len(), render_one);
+    tracing::debug!("documents rendered and written at {:?}", started.elapsed());
     let copies: Vec<(String, StaticSource)> = keys
         .into_iter()
         .filter_map(|(key, owner)| match owner {
@@ -183,7 +165,7 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         return Err(Problems(diags.into_sorted()).into());
     }
 
-    let objects: Vec<Object> = rendered.into_iter().chain(copied).flatten().collect();
+    let objects: Vec<Object> = rendered.into_iter().chain(copied.into_iter().flatten()).collect();
     let bytes = objects.iter().map(|o| o.size).sum();
     let count = |k: Kind| site.documents.iter().filter(|d| d.kind == k && d.output.is_some()).count();
     let report = Report {
@@ -196,6 +178,7 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         output: staging.as_ref().map(|_| output_dir.display().to_string()),
         duration_ms: 0,
     };
+    tracing::debug!("static files copied at {:?}", started.elapsed());
     let tree = Tree::new("build", objects);
     if let Some(staging) = staging {
         tree.write(staging.path())?;
@@ -205,6 +188,39 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         duration_ms: started.elapsed().as_millis(),
         ..report
     })
+}
+
+/// Run `f` over `0..n` on every rayon thread, each with its own copy of
+/// `base`. The site context holds every post, so it is copied once per
+/// thread, not once per document or per rayon split; a shared counter
+/// hands out the work so threads stay balanced.
+fn for_each_with_context<T: Send>(
+    base: Context,
+    n: usize,
+    f: impl Fn(&mut Context, usize) -> Option<T> + Sync,
+) -> Vec<T> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::with_capacity(n));
+    // One copy per thread, the last one being `base` itself.
+    let threads = rayon::current_num_threads().max(1);
+    let mut contexts: Vec<Context> = (1..threads).map(|_| base.clone()).collect();
+    contexts.push(base);
+    let contexts = std::sync::Mutex::new(contexts);
+    rayon::broadcast(|_| {
+        let mut ctx = contexts.lock().expect("contexts lock").pop().expect("one per thread");
+        let mut mine = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if i >= n {
+                break;
+            }
+            if let Some(t) = f(&mut ctx, i) {
+                mine.push(t);
+            }
+        }
+        results.lock().expect("results lock").extend(mine);
+    });
+    results.into_inner().expect("results lock")
 }
 
 /// Refuse output folders whose replacement would destroy the project.
@@ -308,7 +324,7 @@ fn render_document(
 ) -> Result<String, Option<Diagnostic>> {
     let shown = shown_source(loaded, doc);
     let body = if doc.markdown {
-        let r = markdown::render(&doc.body);
+        let r = markdown::render(&doc.markdown_body(&shown).map_err(Some)?);
         let toc: Vec<Value> = r
             .headings
             .iter()
@@ -347,7 +363,7 @@ fn render_document(
 }
 
 /// The fields of a document that lists (`site.posts`, ...) expose.
-fn summary(loaded: &Loaded, doc: &Document, excerpt: &str) -> Value {
+fn summary(loaded: &Loaded, doc: &Document) -> Value {
     let base = loaded.config.site.base_url.trim_end_matches('/');
     json!({
         "title": doc.title,
@@ -355,7 +371,7 @@ fn summary(loaded: &Loaded, doc: &Document, excerpt: &str) -> Value {
         "permalink": format!("{base}{}", doc.url),
         "date": doc.date.map(|d| d.to_rfc3339()),
         "slug": doc.slug,
-        "excerpt": excerpt,
+        "excerpt": doc.excerpt,
         "tags": doc.tags,
         "categories": doc.categories,
         "collection": doc.collection,
@@ -375,21 +391,28 @@ fn page_value(doc: &Document, summary: &Value, previous: Option<&Value>, next: O
             }
         }
     }
-    let words = doc.body.split_whitespace().count();
+    let words = doc.word_count;
     page.insert("kind".into(), json!(doc.kind));
     page.insert("layout".into(), json!(doc.layout.as_deref().map(|l| l.trim_end_matches(".html"))));
     page.insert("word_count".into(), json!(words));
     page.insert("reading_time".into(), json!(words.div_ceil(200).max(1)));
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Value::Object(m) = &mut v {
-            m.remove("data");
-        }
-        v
-    };
-    page.insert("previous".into(), previous.map(strip).unwrap_or(Value::Null));
-    page.insert("next".into(), next.map(strip).unwrap_or(Value::Null));
+    page.insert("previous".into(), previous.map(light).unwrap_or(Value::Null));
+    page.insert("next".into(), next.map(light).unwrap_or(Value::Null));
     Value::Object(page)
+}
+
+/// A summary without its front matter, for the term lists, which repeat
+/// every post several times.
+fn light(summary: &Value) -> Value {
+    match summary {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| k.as_str() != "data")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 /// `site`: config, data, and every list templates may loop over.
@@ -407,7 +430,7 @@ fn site_value(loaded: &Loaded, site: &Site, summaries: &[Value]) -> Value {
     let by_term = |tags: bool| -> Map<String, Value> {
         content::terms(posts_idx.iter().map(|&i| &docs[i]), tags)
             .into_iter()
-            .map(|(t, idx)| (t, Value::Array(idx.into_iter().map(|i| summaries[posts_idx[i]].clone()).collect())))
+            .map(|(t, idx)| (t, Value::Array(idx.into_iter().map(|i| light(&summaries[posts_idx[i]])).collect())))
             .collect()
     };
     let mut collections = Map::new();

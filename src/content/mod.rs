@@ -41,10 +41,18 @@ pub struct Document {
     pub collection: Option<String>,
     /// Path relative to the content root, `/`-separated.
     pub source: String,
+    /// The file, to read the body again at render time.
+    pub path: PathBuf,
     pub front: Map<String, Value>,
+    /// The body of a template document. Markdown bodies are not kept
+    /// between loading and rendering (memory would grow with the site's
+    /// size); [`Document::markdown_body`] reads them again.
     pub body: String,
-    /// Line of the source file where `body` starts (for error positions).
+    /// Line of the source file where the body starts (for error positions).
     pub body_line: usize,
+    /// Rendered excerpt (Markdown documents).
+    pub excerpt: String,
+    pub word_count: usize,
     /// Markdown body; otherwise the body is a Tera template.
     pub markdown: bool,
     pub title: String,
@@ -593,14 +601,23 @@ impl ParseContext<'_> {
         };
 
         let body_line = split.body_line;
-        let body = split.body.to_string();
+        let word_count = split.body.split_whitespace().count();
+        let (body, excerpt) = if markdown {
+            let source = markdown::excerpt_source(split.body, &excerpt_separator);
+            (String::new(), markdown::render_fragment(source))
+        } else {
+            (split.body.to_string(), String::new())
+        };
         Ok(Parsed::Document(Some(Document {
             kind,
             collection,
             source: rel.to_string(),
+            path: path.to_path_buf(),
             front,
             body,
             body_line,
+            excerpt,
+            word_count,
             markdown,
             title,
             slug,
@@ -650,6 +667,19 @@ impl ParseContext<'_> {
         NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .ok()
             .map(|d| self.localize(d.and_hms_opt(0, 0, 0).expect("midnight")))
+    }
+}
+
+impl Document {
+    /// Read a Markdown document's body again for rendering.
+    pub fn markdown_body(&self, shown: &str) -> Result<String, Diagnostic> {
+        let text = fs::read_to_string(&self.path)
+            .map_err(|e| Diagnostic::new(shown, format!("cannot read: {e}")))?;
+        match front_matter::parse(&text) {
+            Ok(Some(split)) => Ok(split.body.to_string()),
+            Ok(None) => Ok(text),
+            Err(e) => Err(Diagnostic::new(shown, e.message)),
+        }
     }
 }
 
