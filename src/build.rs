@@ -56,7 +56,11 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         now: chrono::Utc::now(),
     };
     let site = content::load(loaded, &load_opts, &diags);
-    tracing::debug!("loaded {} documents in {:?}", site.documents.len(), started.elapsed());
+    tracing::debug!(
+        "loaded {} documents in {:?}",
+        site.documents.len(),
+        started.elapsed()
+    );
     let theme = Theme::load(&loaded.root, &loaded.config.build.theme)?;
 
     let bodies: Vec<(String, &str, String, usize)> = site
@@ -90,19 +94,22 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
     };
 
     let keys = plan_keys(loaded, &site, &theme, &renderer, &diags);
-    tracing::debug!("templates loaded and keys planned at {:?}", started.elapsed());
+    tracing::debug!(
+        "templates loaded and keys planned at {:?}",
+        started.elapsed()
+    );
 
-    let staging = if opts.dry_run { None } else { Some(Staging::new(&output_dir)?) };
+    let staging = if opts.dry_run {
+        None
+    } else {
+        Some(Staging::new(&output_dir)?)
+    };
     let sink = match &staging {
         Some(s) => Sink::Dir(s.path().to_path_buf()),
         None => Sink::Discard,
     };
 
-    let summaries: Vec<Value> = site
-        .documents
-        .iter()
-        .map(|d| summary(loaded, d))
-        .collect();
+    let summaries: Vec<Value> = site.documents.iter().map(|d| summary(loaded, d)).collect();
     let site_value = site_value(loaded, &site, &summaries);
     tracing::debug!("excerpts and site lists ready at {:?}", started.elapsed());
 
@@ -123,7 +130,12 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         let doc = &site.documents[i];
         let key = doc.output.as_ref()?;
         let (prev, next) = neighbours.get(&i).copied().unwrap_or((None, None));
-        let page = page_value(doc, &summaries[i], prev.map(|p| &summaries[p]), next.map(|n| &summaries[n]));
+        let page = page_value(
+            doc,
+            &summaries[i],
+            prev.map(|p| &summaries[p]),
+            next.map(|n| &summaries[n]),
+        );
         match render_document(loaded, &renderer, ctx, doc, page) {
             Ok(html) => sink
                 .write(key, html.as_bytes())
@@ -165,9 +177,17 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         return Err(Problems(diags.into_sorted()).into());
     }
 
-    let objects: Vec<Object> = rendered.into_iter().chain(copied.into_iter().flatten()).collect();
+    let objects: Vec<Object> = rendered
+        .into_iter()
+        .chain(copied.into_iter().flatten())
+        .collect();
     let bytes = objects.iter().map(|o| o.size).sum();
-    let count = |k: Kind| site.documents.iter().filter(|d| d.kind == k && d.output.is_some()).count();
+    let count = |k: Kind| {
+        site.documents
+            .iter()
+            .filter(|d| d.kind == k && d.output.is_some())
+            .count()
+    };
     let report = Report {
         pages: count(Kind::Page),
         posts: count(Kind::Post),
@@ -207,7 +227,11 @@ fn for_each_with_context<T: Send>(
     contexts.push(base);
     let contexts = std::sync::Mutex::new(contexts);
     rayon::broadcast(|_| {
-        let mut ctx = contexts.lock().expect("contexts lock").pop().expect("one per thread");
+        let mut ctx = contexts
+            .lock()
+            .expect("contexts lock")
+            .pop()
+            .expect("one per thread");
         let mut mine = Vec::new();
         loop {
             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -228,8 +252,12 @@ fn check_output_location(loaded: &Loaded) -> Result<()> {
     let out = &loaded.config.build.output;
     let bad = out.as_os_str().is_empty()
         || out.is_absolute() && loaded.root.starts_with(out)
-        || out.components().any(|c| matches!(c, std::path::Component::ParentDir))
-        || out.components().all(|c| matches!(c, std::path::Component::CurDir));
+        || out
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+        || out
+            .components()
+            .all(|c| matches!(c, std::path::Component::CurDir));
     let source = &loaded.config.build.source;
     if bad || source.starts_with(out) || out.starts_with(source) || out.starts_with("config") {
         bail!(
@@ -266,7 +294,10 @@ fn plan_keys(
     let mut owners: HashMap<String, String> = HashMap::new();
     for doc in &site.documents {
         if let Some(layout) = &doc.layout {
-            if doc.output.is_some() && !renderer.has(layout) && (doc.layout_explicit || !renderer.has("page.html")) {
+            if doc.output.is_some()
+                && !renderer.has(layout)
+                && (doc.layout_explicit || !renderer.has("page.html"))
+            {
                 diags.push(Diagnostic::new(
                     shown_source(loaded, doc),
                     format!(
@@ -299,7 +330,10 @@ fn plan_keys(
             continue;
         }
         owners.insert(file.key.clone(), me);
-        keys.insert(file.key.clone(), Owner::Static(StaticSource::Site(file.path.clone())));
+        keys.insert(
+            file.key.clone(),
+            Owner::Static(StaticSource::Site(file.path.clone())),
+        );
     }
     for (key, file) in &theme.static_files {
         keys.entry(key.clone())
@@ -340,9 +374,12 @@ fn render_document(
         }
         ctx.insert("page", &page);
         ctx.insert("content", "");
-        renderer
-            .render(&name, ctx)
-            .map_err(|e| Some(Diagnostic::new(shown.clone(), format!("template error: {e}"))))?
+        renderer.render(&name, ctx).map_err(|e| {
+            Some(Diagnostic::new(
+                shown.clone(),
+                format!("template error: {e}"),
+            ))
+        })?
     };
     let Some(layout) = &doc.layout else {
         return Ok(body);
@@ -358,7 +395,10 @@ fn render_document(
     ctx.insert("content", &body);
     renderer.render(layout, ctx).map_err(|e| {
         let file = renderer.file_of(layout).unwrap_or(layout);
-        Some(Diagnostic::new(shown, format!("rendering with {file}: {e}")))
+        Some(Diagnostic::new(
+            shown,
+            format!("rendering with {file}: {e}"),
+        ))
     })
 }
 
@@ -382,7 +422,12 @@ fn summary(loaded: &Loaded, doc: &Document) -> Value {
 }
 
 /// `page`: front matter keys, overlaid with the computed fields.
-fn page_value(doc: &Document, summary: &Value, previous: Option<&Value>, next: Option<&Value>) -> Value {
+fn page_value(
+    doc: &Document,
+    summary: &Value,
+    previous: Option<&Value>,
+    next: Option<&Value>,
+) -> Value {
     let mut page: Map<String, Value> = doc.front.clone();
     if let Value::Object(fields) = summary {
         for (k, v) in fields {
@@ -393,10 +438,16 @@ fn page_value(doc: &Document, summary: &Value, previous: Option<&Value>, next: O
     }
     let words = doc.word_count;
     page.insert("kind".into(), json!(doc.kind));
-    page.insert("layout".into(), json!(doc.layout.as_deref().map(|l| l.trim_end_matches(".html"))));
+    page.insert(
+        "layout".into(),
+        json!(doc.layout.as_deref().map(|l| l.trim_end_matches(".html"))),
+    );
     page.insert("word_count".into(), json!(words));
     page.insert("reading_time".into(), json!(words.div_ceil(200).max(1)));
-    page.insert("previous".into(), previous.map(light).unwrap_or(Value::Null));
+    page.insert(
+        "previous".into(),
+        previous.map(light).unwrap_or(Value::Null),
+    );
     page.insert("next".into(), next.map(light).unwrap_or(Value::Null));
     Value::Object(page)
 }
@@ -426,11 +477,22 @@ fn site_value(loaded: &Loaded, site: &Site, summaries: &[Value]) -> Value {
             .map(|(_, s)| s)
             .collect()
     };
-    let posts_idx: Vec<usize> = (0..docs.len()).filter(|&i| docs[i].kind == Kind::Post).collect();
+    let posts_idx: Vec<usize> = (0..docs.len())
+        .filter(|&i| docs[i].kind == Kind::Post)
+        .collect();
     let by_term = |tags: bool| -> Map<String, Value> {
         content::terms(posts_idx.iter().map(|&i| &docs[i]), tags)
             .into_iter()
-            .map(|(t, idx)| (t, Value::Array(idx.into_iter().map(|i| light(&summaries[posts_idx[i]])).collect())))
+            .map(|(t, idx)| {
+                (
+                    t,
+                    Value::Array(
+                        idx.into_iter()
+                            .map(|i| light(&summaries[posts_idx[i]]))
+                            .collect(),
+                    ),
+                )
+            })
             .collect()
     };
     let mut collections = Map::new();
@@ -438,10 +500,15 @@ fn site_value(loaded: &Loaded, site: &Site, summaries: &[Value]) -> Value {
         let list: Vec<&Value> = docs
             .iter()
             .zip(summaries)
-            .filter(|(d, _)| d.kind == Kind::Document && d.collection.as_deref() == Some(name.as_str()))
+            .filter(|(d, _)| {
+                d.kind == Kind::Document && d.collection.as_deref() == Some(name.as_str())
+            })
             .map(|(_, s)| s)
             .collect();
-        collections.insert(name.clone(), json!({"label": name, "output": c.output, "docs": list}));
+        collections.insert(
+            name.clone(),
+            json!({"label": name, "output": c.output, "docs": list}),
+        );
     }
     json!({
         "title": cfg.title,
@@ -500,4 +567,3 @@ pub fn list(loaded: &Loaded, opts: &BuildOptions) -> Result<Vec<Listed>> {
         })
         .collect())
 }
-

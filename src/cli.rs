@@ -140,7 +140,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check(args) => {
             let report = build::build(&loaded, &args.options(true))?;
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&json!({"ok": true, "report": report}))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({"ok": true, "report": report}))?
+                );
             } else if !cli.quiet {
                 println!(
                     "No problems: {} pages, {} posts, {} documents, {} static files checked in {} ms",
@@ -171,14 +174,21 @@ fn report_error(err: &anyhow::Error, json: bool) {
             Some(p) => json!({"ok": false, "problems": p.0}),
             None => json!({"ok": false, "error": format!("{err:#}")}),
         };
-        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
     }
     match problems {
         Some(p) => {
             for d in &p.0 {
                 eprintln!("error: {d}");
             }
-            eprintln!("error: {} problem{} found; nothing was written", p.0.len(), if p.0.len() == 1 { "" } else { "s" });
+            eprintln!(
+                "error: {} problem{} found; nothing was written",
+                p.0.len(),
+                if p.0.len() == 1 { "" } else { "s" }
+            );
         }
         None => eprintln!("error: {err:#}"),
     }

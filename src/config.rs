@@ -190,8 +190,8 @@ fn read_checked(file: &Path) -> Result<toml::Table> {
             .unwrap_or_default();
         bail!("{}{position}: {}", file.display(), e.message().trim());
     }
-    let table: toml::Table = toml::from_str(&text)
-        .with_context(|| format!("{}: invalid TOML", file.display()))?;
+    let table: toml::Table =
+        toml::from_str(&text).with_context(|| format!("{}: invalid TOML", file.display()))?;
     Ok(table)
 }
 
@@ -210,7 +210,11 @@ fn validate(config: &Config, last_file: &Path) -> Result<()> {
                 last_file.display()
             );
         }
-        if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+        {
             bail!(
                 "{}: collection name {name:?} must be letters, digits, '-' or '_'",
                 last_file.display()

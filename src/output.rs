@@ -110,7 +110,10 @@ impl Staging {
         let staged = self.dir.keep();
         let output = &self.output;
         let old = if output.exists() {
-            let parent = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let parent = output
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
             let aside = tempfile::Builder::new()
                 .prefix(".tusk-old-")
                 .tempdir_in(parent)?
@@ -128,7 +131,8 @@ impl Staging {
                 let _ = fs::rename(old, output);
             }
             let _ = fs::remove_dir_all(&staged);
-            return Err(e).with_context(|| format!("cannot move the new output to {}", output.display()));
+            return Err(e)
+                .with_context(|| format!("cannot move the new output to {}", output.display()));
         }
         if let Some(old) = old {
             let holder = old.parent().map(Path::to_path_buf);

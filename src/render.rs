@@ -150,7 +150,10 @@ impl Renderer {
             .map_err(|e| Diagnostic::new(overrides_dir.display().to_string(), chain(&*e)))?;
         for (rel, path) in overrides {
             let text = fs::read_to_string(&path).map_err(|e| {
-                Diagnostic::new(crate::content::display_path(project_root, &path), e.to_string())
+                Diagnostic::new(
+                    crate::content::display_path(project_root, &path),
+                    e.to_string(),
+                )
             })?;
             let shown = crate::content::display_path(project_root, &path);
             sources.retain(|(name, _, _)| name != &rel);
@@ -181,7 +184,14 @@ impl Renderer {
                 broken.insert(name.clone());
             }
         }
-        Ok((Renderer { tera, files, broken }, problems))
+        Ok((
+            Renderer {
+                tera,
+                files,
+                broken,
+            },
+            problems,
+        ))
     }
 
     /// Whether a body template failed to parse (and was reported).
@@ -246,7 +256,9 @@ fn tera_diagnostic(file: &str, text: &str) -> Diagnostic {
         .unwrap_or("syntax error");
     let mut d = Diagnostic::new(file, format!("template error: {head}: {reason}"));
     let rest = &text[pos + 5..];
-    let mut nums = rest.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty());
+    let mut nums = rest
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty());
     if let (Some(l), Some(c)) = (nums.next(), nums.next()) {
         d = d.at(l.parse().unwrap_or(1), c.parse().ok());
     }
@@ -263,7 +275,10 @@ fn register_filters(tera: &mut Tera, base_url: &str) {
             if s.starts_with("http://") || s.starts_with("https://") {
                 return Ok(Value::String(s.to_string()));
             }
-            Ok(Value::String(format!("{base}/{}", s.trim_start_matches('/'))))
+            Ok(Value::String(format!(
+                "{base}/{}",
+                s.trim_start_matches('/')
+            )))
         },
     );
     tera.register_filter(

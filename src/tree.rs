@@ -139,8 +139,8 @@ impl Tree {
     /// Write the manifest into `dir`.
     pub fn write(&self, dir: &Path) -> Result<()> {
         let path = dir.join(MANIFEST_NAME);
-        let file = fs::File::create(&path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
+        let file =
+            fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
         let mut out = std::io::BufWriter::new(file);
         serde_json::to_writer_pretty(&mut out, self)?;
         out.write_all(b"\n")?;
@@ -247,8 +247,14 @@ mod tests {
         assert_eq!(content_type_for("x.wasm"), "application/wasm");
         assert_eq!(content_type_for("i.svg"), "image/svg+xml; charset=utf-8");
         assert_eq!(content_type_for("f.woff2"), "font/woff2");
-        assert_eq!(content_type_for("d.json"), "application/json; charset=utf-8");
-        assert_eq!(content_type_for("feed.xml"), "application/xml; charset=utf-8");
+        assert_eq!(
+            content_type_for("d.json"),
+            "application/json; charset=utf-8"
+        );
+        assert_eq!(
+            content_type_for("feed.xml"),
+            "application/xml; charset=utf-8"
+        );
         assert_eq!(
             content_type_for("site.webmanifest"),
             "application/manifest+json; charset=utf-8"

@@ -14,10 +14,22 @@ fn tree(p: &Project) -> Value {
 #[test]
 fn drafts_future_and_unpublished_follow_jekyll() {
     let p = Project::new();
-    p.write("site/_posts/2024-01-01-live.md", "---\ntitle: Live\n---\nx\n");
-    p.write("site/_posts/2999-01-01-future.md", "---\ntitle: Future\n---\nx\n");
-    p.write("site/_posts/2024-01-02-hidden.md", "---\npublished: false\n---\nx\n");
-    p.write("site/_drafts/wip.md", "---\ntitle: WIP\ndate: 2024-02-03\n---\nx\n");
+    p.write(
+        "site/_posts/2024-01-01-live.md",
+        "---\ntitle: Live\n---\nx\n",
+    );
+    p.write(
+        "site/_posts/2999-01-01-future.md",
+        "---\ntitle: Future\n---\nx\n",
+    );
+    p.write(
+        "site/_posts/2024-01-02-hidden.md",
+        "---\npublished: false\n---\nx\n",
+    );
+    p.write(
+        "site/_drafts/wip.md",
+        "---\ntitle: WIP\ndate: 2024-02-03\n---\nx\n",
+    );
     p.write("site/_posts/notdated.md", "---\n---\nx\n");
 
     p.run(&["build"]).success();
@@ -50,7 +62,10 @@ fn markdown_features_and_excerpts_reach_templates() {
     p.run(&["build"]).success();
     let html = p.read("public/2024/03/04/features.html");
     assert!(html.contains("<h1>Features &amp; more</h1>"), "{html}");
-    assert!(html.contains("<p class=ex><p>Intro <em>paragraph</em>.</p>"), "{html}");
+    assert!(
+        html.contains("<p class=ex><p>Intro <em>paragraph</em>.</p>"),
+        "{html}"
+    );
     assert!(html.contains("<table>"));
     assert!(html.contains("<del>old</del>"));
     assert!(html.contains("checkbox"));
@@ -58,8 +73,14 @@ fn markdown_features_and_excerpts_reach_templates() {
     assert!(html.contains("<h2 id=\"table\">"));
     assert!(html.contains("<nav>table;</nav>"));
     let sep = p.read("public/2024/03/05/sep.html");
-    assert!(sep.contains("<p class=ex><p>One.</p>\n<p>Two.</p>"), "{sep}");
-    assert!(!sep.contains("<p class=ex><p>One.</p>\n<p>Two.</p>\n<p>Three"), "{sep}");
+    assert!(
+        sep.contains("<p class=ex><p>One.</p>\n<p>Two.</p>"),
+        "{sep}"
+    );
+    assert!(
+        !sep.contains("<p class=ex><p>One.</p>\n<p>Two.</p>\n<p>Three"),
+        "{sep}"
+    );
 }
 
 #[test]
@@ -69,14 +90,26 @@ fn site_lists_data_and_collections_in_templates() {
     );
     p.write("site/_templates/page.html", "{{ content | safe }}");
     p.write("site/_templates/post.html", "{{ content | safe }}");
-    p.write("site/_templates/recipes.html", "RECIPE {{ page.title }} {{ content | safe }}");
+    p.write(
+        "site/_templates/recipes.html",
+        "RECIPE {{ page.title }} {{ content | safe }}",
+    );
     p.write("site/_data/nav.yml", "- title: Home\n  url: /\n");
     p.write("site/_data/team/people.toml", "[ann]\nrole = \"editor\"\n");
     p.write("site/_data/meta.json", "{\"version\": 3}");
-    p.write("site/_posts/2024-01-01-a.md", "---\ntitle: A\ntags: [x, y]\n---\nA\n");
-    p.write("site/_posts/2024-02-01-b.md", "---\ntitle: B\ntags: y\ncategories: [C1]\n---\nB\n");
+    p.write(
+        "site/_posts/2024-01-01-a.md",
+        "---\ntitle: A\ntags: [x, y]\n---\nA\n",
+    );
+    p.write(
+        "site/_posts/2024-02-01-b.md",
+        "---\ntitle: B\ntags: y\ncategories: [C1]\n---\nB\n",
+    );
     p.write("site/_recipes/bread.md", "---\ntitle: Bread\n---\nFlour.\n");
-    p.write("site/_recipes/sub/cake.md", "---\ntitle: Cake\n---\nSugar.\n");
+    p.write(
+        "site/_recipes/sub/cake.md",
+        "---\ntitle: Cake\n---\nSugar.\n",
+    );
     p.write("site/_notes/private.md", "---\ntitle: Note\n---\nsecret\n");
     p.write(
         "site/index.html",
@@ -87,11 +120,16 @@ fn site_lists_data_and_collections_in_templates() {
         p.read("public/index.html"),
         "B,A,|Home|editor|3|/recipes/bread.html,/recipes/sub/cake.html,|1|2|B"
     );
-    assert!(p.read("public/recipes/bread.html").starts_with("RECIPE Bread"));
+    assert!(p
+        .read("public/recipes/bread.html")
+        .starts_with("RECIPE Bread"));
     assert!(p.path("public/recipes/sub/cake.html").exists());
     assert!(!p.path("public/notes/private.html").exists());
     let all = serde_json::to_string(&tree(&p)).unwrap();
-    assert!(!all.contains("private"), "output:false documents are not published");
+    assert!(
+        !all.contains("private"),
+        "output:false documents are not published"
+    );
 }
 
 #[test]
@@ -102,27 +140,42 @@ fn static_files_hidden_files_and_underscore_folders() {
     p.write("site/.secret", "x");
     p.write("site/_private/notes.txt", "x");
     p.write("site/drafts.txt", "no front matter: copied as is\n---\n");
-    p.write("site/feed.xml", "---\n---\n<feed>{{ site.posts | length }}</feed>\n");
+    p.write(
+        "site/feed.xml",
+        "---\n---\n<feed>{{ site.posts | length }}</feed>\n",
+    );
     p.run(&["build"]).success();
     assert_eq!(p.read("public/css/site.css"), "body{}");
     assert!(p.path("public/img/logo.svg").exists());
     assert!(!p.path("public/.secret").exists());
     assert!(!p.path("public/_private").exists());
-    assert_eq!(p.read("public/drafts.txt"), "no front matter: copied as is\n---\n");
+    assert_eq!(
+        p.read("public/drafts.txt"),
+        "no front matter: copied as is\n---\n"
+    );
     assert_eq!(p.read("public/feed.xml").trim(), "<feed>0</feed>");
 }
 
 #[test]
 fn site_templates_override_the_theme_and_toml_front_matter_works() {
     let p = Project::bare("[site]\ntitle = \"T\"\n");
-    p.write("site/_templates/post.html", "OVERRIDE {{ page.title }} {{ page.date | date(format=\"%Y\") }}");
-    p.write("site/_posts/2024-05-06-t.md", "+++\ntitle = \"Toml\"\ndate = 2023-07-08T09:10:11Z\n+++\nx\n");
+    p.write(
+        "site/_templates/post.html",
+        "OVERRIDE {{ page.title }} {{ page.date | date(format=\"%Y\") }}",
+    );
+    p.write(
+        "site/_posts/2024-05-06-t.md",
+        "+++\ntitle = \"Toml\"\ndate = 2023-07-08T09:10:11Z\n+++\nx\n",
+    );
     p.write("site/about.md", "---\ntitle: About\n---\nHello\n");
     p.run(&["build"]).success();
     assert_eq!(p.read("public/2023/07/08/t.html"), "OVERRIDE Toml 2023");
     // The page uses the built-in default theme (no themes/ folder here).
     let about = p.read("public/about.html");
-    assert!(about.contains("<html") && about.contains("Hello"), "{about}");
+    assert!(
+        about.contains("<html") && about.contains("Hello"),
+        "{about}"
+    );
 }
 
 #[test]
@@ -138,19 +191,32 @@ fn tree_manifest_describes_every_output_file() {
     assert_eq!(t["producer"], "build");
     let objects = t["objects"].as_array().unwrap();
     let on_disk = common::snapshot_dir(&p.path("public"));
-    assert_eq!(objects.len(), on_disk.len() - 1, "every file but the manifest");
+    assert_eq!(
+        objects.len(),
+        on_disk.len() - 1,
+        "every file but the manifest"
+    );
     for o in objects {
         let key = o["key"].as_str().unwrap();
         let bytes = &on_disk[key];
         assert_eq!(o["size"].as_u64().unwrap(), bytes.len() as u64);
-        assert_eq!(o["md5"].as_str().unwrap(), hex::encode(md5::Md5::digest(bytes)));
+        assert_eq!(
+            o["md5"].as_str().unwrap(),
+            hex::encode(md5::Md5::digest(bytes))
+        );
         assert_eq!(o["sha256"].as_str().unwrap().len(), 64);
     }
     let get = |k: &str| objects.iter().find(|o| o["key"] == k).unwrap().clone();
     assert_eq!(get("about/index.html")["cache_class"], "html");
-    assert_eq!(get("about/index.html")["content_type"], "text/html; charset=utf-8");
+    assert_eq!(
+        get("about/index.html")["content_type"],
+        "text/html; charset=utf-8"
+    );
     assert_eq!(get("app.wasm")["content_type"], "application/wasm");
-    assert_eq!(get("data.json")["content_type"], "application/json; charset=utf-8");
+    assert_eq!(
+        get("data.json")["content_type"],
+        "application/json; charset=utf-8"
+    );
     assert_eq!(get("app.wasm")["cache_class"], "asset");
     // Sorted by key.
     let keys: Vec<&str> = objects.iter().map(|o| o["key"].as_str().unwrap()).collect();

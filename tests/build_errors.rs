@@ -7,19 +7,37 @@ use common::{snapshot_dir, Project};
 #[test]
 fn every_problem_is_reported_with_file_and_line_and_output_is_kept() {
     let p = Project::new();
-    p.write("site/_posts/2024-01-01-good.md", "---\ntitle: Good\n---\nFine.\n");
+    p.write(
+        "site/_posts/2024-01-01-good.md",
+        "---\ntitle: Good\n---\nFine.\n",
+    );
     p.run(&["build"]).success();
     let before = snapshot_dir(&p.path("public"));
     assert!(before.contains_key("2024/01/01/good.html"));
 
-    p.write("site/_posts/2024-01-02-yaml.md", "---\ntitle: ok\ntags: [unclosed\n---\nx\n");
+    p.write(
+        "site/_posts/2024-01-02-yaml.md",
+        "---\ntitle: ok\ntags: [unclosed\n---\nx\n",
+    );
     p.write("site/toml.md", "+++\ntitle = \n+++\nx\n");
-    p.write("site/_posts/2024-01-03-baddate.md", "---\ntitle: d\ndate: not-a-date\n---\nx\n");
-    p.write("site/_posts/2024-13-45-impossible.md", "---\ntitle: x\n---\nx\n");
+    p.write(
+        "site/_posts/2024-01-03-baddate.md",
+        "---\ntitle: d\ndate: not-a-date\n---\nx\n",
+    );
+    p.write(
+        "site/_posts/2024-13-45-impossible.md",
+        "---\ntitle: x\n---\nx\n",
+    );
     p.write("site/layout.md", "---\nlayout: nowhere\n---\nx\n");
-    p.write_bytes("site/utf8.md", b"---\ntitle: u\n---\nline one\nbad \xff byte\n");
+    p.write_bytes(
+        "site/utf8.md",
+        b"---\ntitle: u\n---\nline one\nbad \xff byte\n",
+    );
     p.write("site/tera.html", "---\ntitle: t\n---\n{% for x in %}\n");
-    p.write("site/render.html", "---\ntitle: r\n---\n{{ page.missing.deeper }}\n");
+    p.write(
+        "site/render.html",
+        "---\ntitle: r\n---\n{{ page.missing.deeper }}\n",
+    );
 
     let run = p.run(&["build"]);
     assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr());
@@ -76,7 +94,10 @@ fn two_documents_on_one_url_is_an_error_naming_both() {
     let run = p.run(&["build"]);
     assert_eq!(run.code(), Some(1));
     let err = run.stderr();
-    assert!(err.contains("site/one.md") && err.contains("site/two.md"), "{err}");
+    assert!(
+        err.contains("site/one.md") && err.contains("site/two.md"),
+        "{err}"
+    );
     assert!(err.contains("same/index.html"), "{err}");
     assert!(err.contains("site/same/index.html"), "{err}");
 }
@@ -84,10 +105,17 @@ fn two_documents_on_one_url_is_an_error_naming_both() {
 #[test]
 fn permalinks_cannot_write_outside_the_output() {
     let p = Project::new();
-    p.write("site/evil.md", "---\npermalink: /%2e%2e/%2e%2e/escaped.html\n---\nx\n");
+    p.write(
+        "site/evil.md",
+        "---\npermalink: /%2e%2e/%2e%2e/escaped.html\n---\nx\n",
+    );
     let run = p.run(&["build"]);
     assert_eq!(run.code(), Some(1), "{}", run.stderr());
-    assert!(run.stderr().contains("outside the output folder"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("outside the output folder"),
+        "{}",
+        run.stderr()
+    );
     assert!(!p.root().join("escaped.html").exists());
     assert!(!p.root().parent().unwrap().join("escaped.html").exists());
 }
@@ -105,7 +133,10 @@ fn symlinks_leaving_the_content_folder_are_refused() {
     let run = p.run(&["build"]);
     assert_eq!(run.code(), Some(1));
     let err = run.stderr();
-    assert!(err.contains("site/leak.txt") && err.contains("outside"), "{err}");
+    assert!(
+        err.contains("site/leak.txt") && err.contains("outside"),
+        "{err}"
+    );
     assert!(err.contains("site/leakdir"), "{err}");
     assert!(!p.path("public").exists());
 }
@@ -117,7 +148,11 @@ fn output_folder_that_would_replace_the_project_is_refused() {
     for bad in [".", "site", "..", "config"] {
         let run = p.run(&["build", "--output", bad]);
         assert_eq!(run.code(), Some(1), "{bad}");
-        assert!(run.stderr().contains("build.output"), "{bad}: {}", run.stderr());
+        assert!(
+            run.stderr().contains("build.output"),
+            "{bad}: {}",
+            run.stderr()
+        );
     }
     assert!(p.path("site/a.md").exists());
 }

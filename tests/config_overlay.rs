@@ -7,8 +7,14 @@ use common::Project;
 fn project() -> Project {
     let p = Project::new();
     p.write("config/tusk.toml", "[site]\ntitle = \"Base\"\nauthor = \"Ann\"\nbase_url = \"http://base.test\"\n[build]\npermalink = \"date\"\n");
-    p.write("config/staging.toml", "[site]\ntitle = \"Staging\"\n[build]\npermalink = \"pretty\"\n");
-    p.write("site/_templates/page.html", "{{ site.title }}|{{ site.author }}|{{ page.permalink }}");
+    p.write(
+        "config/staging.toml",
+        "[site]\ntitle = \"Staging\"\n[build]\npermalink = \"pretty\"\n",
+    );
+    p.write(
+        "site/_templates/page.html",
+        "{{ site.title }}|{{ site.author }}|{{ page.permalink }}",
+    );
     p.write("site/about.md", "---\n---\nx\n");
     p
 }
@@ -17,10 +23,16 @@ fn project() -> Project {
 fn overlay_is_deep_merged_from_flag_or_env_var() {
     let p = project();
     p.run(&["build"]).success();
-    assert_eq!(p.read("public/about.html"), "Base|Ann|http://base.test/about.html");
+    assert_eq!(
+        p.read("public/about.html"),
+        "Base|Ann|http://base.test/about.html"
+    );
 
     p.run(&["--env", "staging", "build"]).success();
-    assert_eq!(p.read("public/about/index.html"), "Staging|Ann|http://base.test/about/");
+    assert_eq!(
+        p.read("public/about/index.html"),
+        "Staging|Ann|http://base.test/about/"
+    );
     assert!(!p.path("public/about.html").exists(), "old output replaced");
 
     let out = common::tusk()
@@ -47,14 +59,20 @@ fn unknown_keys_name_key_and_file() {
 
     p.write("config/tusk.toml", "[nonsense]\n");
     let err = p.run(&["build"]).stderr();
-    assert!(err.contains("tusk.toml") && err.contains("nonsense"), "{err}");
+    assert!(
+        err.contains("tusk.toml") && err.contains("nonsense"),
+        "{err}"
+    );
 }
 
 #[test]
 fn missing_overlay_and_missing_config_are_clear_errors() {
     let p = project();
     let err = p.run(&["--env", "prod", "build"]).stderr();
-    assert!(err.contains("prod.toml") && err.contains("does not exist"), "{err}");
+    assert!(
+        err.contains("prod.toml") && err.contains("does not exist"),
+        "{err}"
+    );
 
     let empty = tempfile::tempdir().unwrap();
     let out = common::tusk()

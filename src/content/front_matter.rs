@@ -97,7 +97,10 @@ fn parse_yaml(raw: &str) -> Result<Map<String, Value>, FrontMatterError> {
         FrontMatterError {
             line: location.as_ref().map(|l| l.line() + DATA_LINE_OFFSET),
             column: location.as_ref().map(|l| l.column()),
-            message: format!("invalid YAML front matter: {}", strip_position(&e.to_string())),
+            message: format!(
+                "invalid YAML front matter: {}",
+                strip_position(&e.to_string())
+            ),
         }
     })?;
     into_map(value, "YAML")
@@ -176,7 +179,9 @@ mod tests {
 
     #[test]
     fn yaml_front_matter_and_body_line() {
-        let s = parse("---\ntitle: Hi\ntags: [a, b]\n---\nBody\n").unwrap().unwrap();
+        let s = parse("---\ntitle: Hi\ntags: [a, b]\n---\nBody\n")
+            .unwrap()
+            .unwrap();
         assert_eq!(s.data["title"], "Hi");
         assert_eq!(s.data["tags"][1], "b");
         assert_eq!(s.body, "Body\n");
@@ -185,7 +190,9 @@ mod tests {
 
     #[test]
     fn toml_front_matter_with_date() {
-        let s = parse("+++\ntitle = \"T\"\ndate = 2024-01-05T10:00:00Z\n+++\nx").unwrap().unwrap();
+        let s = parse("+++\ntitle = \"T\"\ndate = 2024-01-05T10:00:00Z\n+++\nx")
+            .unwrap()
+            .unwrap();
         assert_eq!(s.data["title"], "T");
         assert_eq!(s.data["date"], "2024-01-05T10:00:00Z");
     }

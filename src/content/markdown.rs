@@ -114,7 +114,9 @@ mod tests {
 
     #[test]
     fn extensions_render() {
-        let r = render("| a | b |\n|---|---|\n| 1 | 2 |\n\n~~x~~\n\n- [x] done\n\nNote[^1]\n\n[^1]: Foot\n");
+        let r = render(
+            "| a | b |\n|---|---|\n| 1 | 2 |\n\n~~x~~\n\n- [x] done\n\nNote[^1]\n\n[^1]: Foot\n",
+        );
         assert!(r.html.contains("<table>"));
         assert!(r.html.contains("<del>x</del>"));
         assert!(r.html.contains("type=\"checkbox\""));
@@ -133,6 +135,9 @@ mod tests {
     #[test]
     fn excerpt_is_first_paragraph_or_separator() {
         assert_eq!(excerpt_source("\nOne two.\n\nThree.", "\n\n"), "One two.");
-        assert_eq!(excerpt_source("A\n\nB\n<!--more-->\nC", "<!--more-->"), "A\n\nB\n");
+        assert_eq!(
+            excerpt_source("A\n\nB\n<!--more-->\nC", "<!--more-->"),
+            "A\n\nB\n"
+        );
     }
 }

@@ -103,8 +103,13 @@ const MARKDOWN_EXTS: &[&str] = &["md", "markdown", "mkdown", "mkdn", "mkd"];
 /// How the walk classified a file.
 enum Entry {
     Page,
-    Post { categories: Vec<String>, draft: bool },
-    CollectionDoc { collection: String },
+    Post {
+        categories: Vec<String>,
+        draft: bool,
+    },
+    CollectionDoc {
+        collection: String,
+    },
     Data,
 }
 
@@ -149,7 +154,7 @@ pub fn load(loaded: &Loaded, opts: &LoadOptions, diags: &Collector) -> Site {
     let mut documents = Vec::new();
     for (result, path) in parsed {
         match result {
-            Ok(Parsed::Document(Some(doc))) if ctx.publishable(&doc) => documents.push(doc),
+            Ok(Parsed::Document(Some(doc))) if ctx.publishable(&doc) => documents.push(*doc),
             Ok(Parsed::Document(_)) => {}
             // No front matter: a static file after all.
             Ok(Parsed::Static(key)) => static_files.push(StaticFile { path, key }),
@@ -176,7 +181,9 @@ fn sort_documents(docs: &mut [Document]) {
         rank(a).cmp(&rank(b)).then_with(|| match a.kind {
             // Posts newest first, as `site.posts` in Jekyll.
             Kind::Post => b.date.cmp(&a.date).then_with(|| b.source.cmp(&a.source)),
-            Kind::Document => (&a.collection, a.date, &a.source).cmp(&(&b.collection, b.date, &b.source)),
+            Kind::Document => {
+                (&a.collection, a.date, &a.source).cmp(&(&b.collection, b.date, &b.source))
+            }
             Kind::Page => a.source.cmp(&b.source),
         })
     });
@@ -286,9 +293,13 @@ fn special_dir(rel: &str, name: &str, config: &Config) -> bool {
         _ => {
             // Inside a special folder, `_` sub-folders are ordinary.
             let first = rel.split('/').next().unwrap_or("");
-            (top && config.build.collections.contains_key(&name[1..]))
-                || (!top && (first == "_data" || collection_of(first, config).is_some()))
-                || rel.split('/').any(|c| c == "_posts" || c == "_drafts") && !top
+            if top {
+                config.build.collections.contains_key(&name[1..])
+            } else {
+                first == "_data"
+                    || collection_of(first, config).is_some()
+                    || rel.split('/').any(|c| c == "_posts" || c == "_drafts")
+            }
         }
     }
 }
@@ -337,7 +348,7 @@ fn classify(rel: &str, hidden_file: bool, config: &Config) -> Option<Entry> {
 }
 
 enum Parsed {
-    Document(Option<Document>),
+    Document(Option<Box<Document>>),
     /// A file without front matter; the key it is copied to.
     Static(String),
 }
@@ -431,8 +442,13 @@ impl ParseContext<'_> {
             }
         };
 
-        let markdown = MARKDOWN_EXTS.contains(&ext.trim_start_matches('.').to_ascii_lowercase().as_str());
-        let converter_ext = if markdown { ".html".to_string() } else { ext.to_string() };
+        let markdown =
+            MARKDOWN_EXTS.contains(&ext.trim_start_matches('.').to_ascii_lowercase().as_str());
+        let converter_ext = if markdown {
+            ".html".to_string()
+        } else {
+            ext.to_string()
+        };
         let permalink = match front.get("permalink") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
@@ -471,7 +487,12 @@ impl ParseContext<'_> {
                     tracing::warn!("{shown}: posts need a YYYY-MM-DD- file name prefix; skipped");
                     return Ok(Parsed::Document(None));
                 }
-                (Kind::Post, Some("posts".to_string()), categories.clone(), *draft)
+                (
+                    Kind::Post,
+                    Some("posts".to_string()),
+                    categories.clone(),
+                    *draft,
+                )
             }
             Entry::CollectionDoc { collection } => {
                 (Kind::Document, Some(collection.clone()), Vec::new(), false)
@@ -482,17 +503,35 @@ impl ParseContext<'_> {
         let date = match front.get("date") {
             None | Some(Value::Null) => match file_date {
                 Some(d) => Some(self.localize(d.and_hms_opt(0, 0, 0).expect("midnight"))),
-                None if draft => fs::metadata(path)
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .map(|t| DateTime::<Utc>::from(t).with_timezone(&self.tz).fixed_offset()),
+                None if draft => fs::metadata(path).and_then(|m| m.modified()).ok().map(|t| {
+                    DateTime::<Utc>::from(t)
+                        .with_timezone(&self.tz)
+                        .fixed_offset()
+                }),
                 None => None,
             },
+            // Like Jekyll, a date with an offset is shown in the site's zone
+            // (`2024-03-02 23:30 -0500` is March 3rd in UTC).
             Some(Value::String(s)) => Some(
                 self.parse_date(s)
-                    .ok_or_else(|| at_key("date", format!("invalid date {s:?} (expected YYYY-MM-DD [HH:MM[:SS]] [+HHMM])")))?,
+                    .map(|d| d.with_timezone(&self.tz).fixed_offset())
+                    .ok_or_else(|| {
+                        at_key(
+                            "date",
+                            format!(
+                                "invalid date {s:?} (expected YYYY-MM-DD [HH:MM[:SS]] [+HHMM])"
+                            ),
+                        )
+                    })?,
             ),
-            Some(other) => return Err(at_key("date", format!("invalid date {other} (expected a string like 2024-01-05 10:00:00 +0000)"))),
+            Some(other) => {
+                return Err(at_key(
+                    "date",
+                    format!(
+                        "invalid date {other} (expected a string like 2024-01-05 10:00:00 +0000)"
+                    ),
+                ))
+            }
         };
 
         // Categories: folder ones first, then front matter (Jekyll's merge).
@@ -521,7 +560,9 @@ impl ParseContext<'_> {
         let style = self.config.build.permalink.as_str();
         let url = match kind {
             Kind::Page => {
-                let dir = rel.rsplit_once('/').map_or(String::new(), |(d, _)| format!("/{d}"));
+                let dir = rel
+                    .rsplit_once('/')
+                    .map_or(String::new(), |(d, _)| format!("/{d}"));
                 let basename = stem.trim_end_matches('.');
                 permalink::page_url(&dir, basename, &output_ext, style, permalink.as_deref())
             }
@@ -533,7 +574,9 @@ impl ParseContext<'_> {
                     (None, _) => self.config.build.collections[label]
                         .permalink
                         .clone()
-                        .unwrap_or_else(|| permalink::add_permalink_suffix("/:collection/:path", style)),
+                        .unwrap_or_else(|| {
+                            permalink::add_permalink_suffix("/:collection/:path", style)
+                        }),
                 };
                 let relative_dir = if kind == Kind::Post {
                     if draft { "_drafts" } else { "_posts" }.to_string()
@@ -545,7 +588,8 @@ impl ParseContext<'_> {
                     .replacen(&relative_dir, "", 1)
                     .trim_end_matches('.')
                     .to_string();
-                let url_date = date.unwrap_or_else(|| self.opts.now.with_timezone(&self.tz).fixed_offset());
+                let url_date =
+                    date.unwrap_or_else(|| self.opts.now.with_timezone(&self.tz).fixed_offset());
                 let inputs = DocumentUrl {
                     collection: label,
                     basename_without_ext: stem,
@@ -555,9 +599,7 @@ impl ParseContext<'_> {
                     categories: &categories,
                     date: url_date,
                 };
-                inputs
-                    .url(&template)
-                    .map_err(|e| at_key("permalink", e))?
+                inputs.url(&template).map_err(|e| at_key("permalink", e))?
             }
         };
 
@@ -582,7 +624,12 @@ impl ParseContext<'_> {
             Some(Value::String(s)) if s == "none" || s == "null" || s.is_empty() => (None, true),
             Some(Value::Null) | Some(Value::Bool(false)) => (None, true),
             Some(Value::String(s)) => (Some(template_name(s)), true),
-            Some(other) => return Err(at_key("layout", format!("layout must be a name, found {other}"))),
+            Some(other) => {
+                return Err(at_key(
+                    "layout",
+                    format!("layout must be a name, found {other}"),
+                ))
+            }
             // Only HTML gets a default layout; a feed or robots.txt is
             // output as its own body.
             None if !permalink::is_html_ext(&output_ext) => (None, false),
@@ -608,7 +655,7 @@ impl ParseContext<'_> {
         } else {
             (split.body.to_string(), String::new())
         };
-        Ok(Parsed::Document(Some(Document {
+        Ok(Parsed::Document(Some(Box::new(Document {
             kind,
             collection,
             source: rel.to_string(),
@@ -630,7 +677,7 @@ impl ParseContext<'_> {
             output,
             draft,
             excerpt_separator,
-        })))
+        }))))
     }
 
     fn localize(&self, naive: NaiveDateTime) -> DateTime<FixedOffset> {
@@ -659,7 +706,11 @@ impl ParseContext<'_> {
                 return Some(d);
             }
         }
-        for f in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+        for f in [
+            "%Y-%m-%d %H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y-%m-%d %H:%M",
+        ] {
             if let Ok(n) = NaiveDateTime::parse_from_str(s, f) {
                 return Some(self.localize(n));
             }
@@ -759,13 +810,14 @@ pub fn safe_output_key(key: &str) -> bool {
 
 /// Line (1-based) of `key:` or `key =` in the front matter, for messages.
 fn key_line(text: &str, key: &str) -> Option<usize> {
-    text.lines().position(|l| {
-        let l = l.trim_start();
-        l.strip_prefix(key)
-            .map(|rest| rest.trim_start().starts_with([':', '=']))
-            .unwrap_or(false)
-    })
-    .map(|i| i + 1)
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.strip_prefix(key)
+                .map(|rest| rest.trim_start().starts_with([':', '=']))
+                .unwrap_or(false)
+        })
+        .map(|i| i + 1)
 }
 
 fn starts_with_fence(path: &Path) -> bool {
@@ -777,8 +829,15 @@ fn starts_with_fence(path: &Path) -> bool {
     let head = head.strip_prefix("\u{feff}".as_bytes()).unwrap_or(head);
     for fence in [&b"---"[..], &b"+++"[..]] {
         if let Some(rest) = head.strip_prefix(fence) {
-            let rest: Vec<u8> = rest.iter().copied().skip_while(|b| *b == b' ' || *b == b'\t').collect();
-            if rest.starts_with(b"\n") || rest.starts_with(b"\r\n") || (rest.is_empty() && n == head.len() && n < 16) {
+            let rest: Vec<u8> = rest
+                .iter()
+                .copied()
+                .skip_while(|b| *b == b' ' || *b == b'\t')
+                .collect();
+            if rest.starts_with(b"\n")
+                || rest.starts_with(b"\r\n")
+                || (rest.is_empty() && n == head.len() && n < 16)
+            {
                 return true;
             }
         }
@@ -787,16 +846,25 @@ fn starts_with_fence(path: &Path) -> bool {
 }
 
 /// `_data/**/*.{yml,yaml,json,toml}` as one nested map.
-fn load_data(files: &[(String, PathBuf)], shown: &dyn Fn(&Path) -> String, diags: &Collector) -> Value {
+fn load_data(
+    files: &[(String, PathBuf)],
+    shown: &dyn Fn(&Path) -> String,
+    diags: &Collector,
+) -> Value {
     let mut root = Map::new();
     for (rel, path) in files {
         let inner = rel.strip_prefix("_data/").unwrap_or(rel);
         let (dirs, file) = inner.rsplit_once('/').map_or(("", inner), |(d, f)| (d, f));
-        let Some((stem, ext)) = file.rsplit_once('.') else { continue };
+        let Some((stem, ext)) = file.rsplit_once('.') else {
+            continue;
+        };
         let text = match fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => {
-                diags.push(Diagnostic::new(shown(path), format!("cannot read data file: {e}")));
+                diags.push(Diagnostic::new(
+                    shown(path),
+                    format!("cannot read data file: {e}"),
+                ));
                 continue;
             }
         };
@@ -809,12 +877,16 @@ fn load_data(files: &[(String, PathBuf)], shown: &dyn Fn(&Path) -> String, diags
                 }
             }),
             "json" => serde_json::from_str(&text).map_err(|e| {
-                Diagnostic::new(shown(path), format!("invalid JSON: {e}")).at(e.line(), Some(e.column()))
+                Diagnostic::new(shown(path), format!("invalid JSON: {e}"))
+                    .at(e.line(), Some(e.column()))
             }),
             "toml" => toml::from_str::<toml::Table>(&text)
                 .map(|t| front_matter::toml_to_json(toml::Value::Table(t)))
                 .map_err(|e| {
-                    let d = Diagnostic::new(shown(path), format!("invalid TOML: {}", e.message().trim()));
+                    let d = Diagnostic::new(
+                        shown(path),
+                        format!("invalid TOML: {}", e.message().trim()),
+                    );
                     match e.span() {
                         Some(s) => {
                             let (l, c) = line_col(&text, s.start);
@@ -847,7 +919,10 @@ fn load_data(files: &[(String, PathBuf)], shown: &dyn Fn(&Path) -> String, diags
 
 /// Collect documents by taxonomy term (`tags`, `categories`), in the
 /// documents' order.
-pub fn terms<'a>(docs: impl Iterator<Item = &'a Document>, tags: bool) -> BTreeMap<String, Vec<usize>> {
+pub fn terms<'a>(
+    docs: impl Iterator<Item = &'a Document>,
+    tags: bool,
+) -> BTreeMap<String, Vec<usize>> {
     let mut map: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, d) in docs.enumerate() {
         let list = if tags { &d.tags } else { &d.categories };
@@ -864,8 +939,14 @@ mod tests {
 
     #[test]
     fn file_name_dates() {
-        assert_eq!(date_from_file_name("2024-01-05-hello.md"), Some((2024, 1, 5, "hello")));
-        assert_eq!(date_from_file_name("2024-1-5-a-b.c.md"), Some((2024, 1, 5, "a-b.c")));
+        assert_eq!(
+            date_from_file_name("2024-01-05-hello.md"),
+            Some((2024, 1, 5, "hello"))
+        );
+        assert_eq!(
+            date_from_file_name("2024-1-5-a-b.c.md"),
+            Some((2024, 1, 5, "a-b.c"))
+        );
         assert_eq!(date_from_file_name("hello.md"), None);
         assert_eq!(date_from_file_name("2024-01-05.md"), None);
     }

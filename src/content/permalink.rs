@@ -95,8 +95,9 @@ pub fn slugify(s: &str, mode: SlugMode, cased: bool) -> String {
     static PRETTY: OnceLock<Regex> = OnceLock::new();
     let re = match mode {
         SlugMode::Default => DEFAULT.get_or_init(|| Regex::new(r"[^\p{M}\p{L}\p{Nd}]+").unwrap()),
-        SlugMode::Pretty => PRETTY
-            .get_or_init(|| Regex::new(r"[^\p{M}\p{L}\p{Nd}._~!$&'()+,;=@]+").unwrap()),
+        SlugMode::Pretty => {
+            PRETTY.get_or_init(|| Regex::new(r"[^\p{M}\p{L}\p{Nd}._~!$&'()+,;=@]+").unwrap())
+        }
     };
     let replaced = re.replace_all(s, "-");
     let trimmed = replaced.strip_prefix('-').unwrap_or(&replaced);
@@ -123,7 +124,11 @@ pub fn page_url(
     } else {
         add_permalink_suffix("/:path/:basename", style)
     };
-    let placeholders = [("path", dir), ("basename", basename), ("output_ext", output_ext)];
+    let placeholders = [
+        ("path", dir),
+        ("basename", basename),
+        ("output_ext", output_ext),
+    ];
     let pattern = permalink.unwrap_or(&template);
     let mut result = pattern.to_string();
     for (key, value) in placeholders {
@@ -258,9 +263,18 @@ mod tests {
 
     #[test]
     fn slugify_modes() {
-        assert_eq!(slugify("Hello World!", SlugMode::Default, false), "hello-world");
-        assert_eq!(slugify("Hello World!", SlugMode::Pretty, true), "Hello-World!");
-        assert_eq!(slugify("café au lait", SlugMode::Default, false), "café-au-lait");
+        assert_eq!(
+            slugify("Hello World!", SlugMode::Default, false),
+            "hello-world"
+        );
+        assert_eq!(
+            slugify("Hello World!", SlugMode::Pretty, true),
+            "Hello-World!"
+        );
+        assert_eq!(
+            slugify("café au lait", SlugMode::Default, false),
+            "café-au-lait"
+        );
         assert_eq!(slugify("--a--", SlugMode::Default, false), "a");
     }
 
@@ -277,7 +291,10 @@ mod tests {
         assert_eq!(page_url("", "about", ".html", "pretty", None), "/about/");
         assert_eq!(page_url("/docs", "index", ".html", "date", None), "/docs/");
         assert_eq!(page_url("", "feed", ".xml", "pretty", None), "/feed.xml");
-        assert_eq!(page_url("", "x", ".html", "date", Some("/about/")), "/about/");
+        assert_eq!(
+            page_url("", "x", ".html", "date", Some("/about/")),
+            "/about/"
+        );
     }
 
     #[test]
@@ -296,7 +313,10 @@ mod tests {
             doc.url(&style_to_permalink("date")).unwrap(),
             "/news/tech%20talk/2024/01/05/hello.html"
         );
-        assert_eq!(doc.url("/:year/:i_month/:title/").unwrap(), "/2024/1/hello/");
+        assert_eq!(
+            doc.url("/:year/:i_month/:title/").unwrap(),
+            "/2024/1/hello/"
+        );
         assert_eq!(doc.url("/:month_:day/").unwrap(), "/01_05/");
         assert!(doc.url("/:nope/").is_err());
     }

@@ -20,7 +20,10 @@ impl Project {
     /// do not depend on the default theme's markup.
     pub fn new() -> Project {
         let p = Project::bare("[site]\ntitle = \"Test\"\nbase_url = \"https://example.test\"\n");
-        p.write("site/_templates/page.html", "<main>{{ content | safe }}</main>");
+        p.write(
+            "site/_templates/page.html",
+            "<main>{{ content | safe }}</main>",
+        );
         p.write(
             "site/_templates/post.html",
             "<article><h1>{{ page.title }}</h1>{{ content | safe }}</article>",
@@ -110,7 +113,12 @@ pub fn snapshot_dir(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     for e in walkdir::WalkDir::new(dir) {
         let e = e.unwrap();
         if e.file_type().is_file() {
-            let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             map.insert(rel, fs::read(e.path()).unwrap());
         }
     }
