@@ -109,9 +109,8 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         None => Sink::Discard,
     };
 
-    let summaries: Vec<Value> = site.documents.iter().map(|d| summary(loaded, d)).collect();
-    let site_value = site_value(loaded, &site, &summaries);
-    tracing::debug!("excerpts and site lists ready at {:?}", started.elapsed());
+    let site_value = site_value(loaded, &site);
+    tracing::debug!("site lists ready at {:?}", started.elapsed());
 
     // Moved, not copied: the site value is the largest thing a build holds.
     let base = Context::from_value(json!({ "site": site_value })).expect("an object");
@@ -130,12 +129,8 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         let doc = &site.documents[i];
         let key = doc.output.as_ref()?;
         let (prev, next) = neighbours.get(&i).copied().unwrap_or((None, None));
-        let page = page_value(
-            doc,
-            &summaries[i],
-            prev.map(|p| &summaries[p]),
-            next.map(|n| &summaries[n]),
-        );
+        let docs = &site.documents;
+        let page = page_value(loaded, doc, prev.map(|p| &docs[p]), next.map(|n| &docs[n]));
         match render_document(loaded, &renderer, ctx, doc, page) {
             Ok(html) => sink
                 .write(key, html.as_bytes())
@@ -402,41 +397,46 @@ fn render_document(
     })
 }
 
-/// The fields of a document that lists (`site.posts`, ...) expose.
-fn summary(loaded: &Loaded, doc: &Document) -> Value {
+/// The fields every list entry has: enough to link to a document.
+fn brief(loaded: &Loaded, doc: &Document) -> Map<String, Value> {
     let base = loaded.config.site.base_url.trim_end_matches('/');
-    json!({
-        "title": doc.title,
-        "url": doc.url,
-        "permalink": format!("{base}{}", doc.url),
-        "date": doc.date.map(|d| d.to_rfc3339()),
-        "slug": doc.slug,
-        "excerpt": doc.excerpt,
-        "tags": doc.tags,
-        "categories": doc.categories,
-        "collection": doc.collection,
-        "path": doc.source,
-        "draft": doc.draft,
-        "data": Value::Object(doc.front.clone()),
-    })
+    let mut m = Map::new();
+    m.insert("title".into(), json!(doc.title));
+    m.insert("url".into(), json!(doc.url));
+    m.insert("permalink".into(), json!(format!("{base}{}", doc.url)));
+    m.insert("date".into(), json!(doc.date.map(|d| d.to_rfc3339())));
+    m.insert("slug".into(), json!(doc.slug));
+    m.insert("tags".into(), json!(doc.tags));
+    m.insert("categories".into(), json!(doc.categories));
+    m
+}
+
+/// A list entry in `site.posts`, `site.pages` and collections: the brief
+/// fields plus the excerpt and the front matter (`data`).
+fn summary(loaded: &Loaded, doc: &Document) -> Value {
+    let mut m = brief(loaded, doc);
+    m.insert("excerpt".into(), json!(doc.excerpt));
+    m.insert("collection".into(), json!(doc.collection));
+    m.insert("path".into(), json!(doc.source));
+    m.insert("draft".into(), json!(doc.draft));
+    m.insert("data".into(), Value::Object(doc.front.clone()));
+    Value::Object(m)
 }
 
 /// `page`: front matter keys, overlaid with the computed fields.
 fn page_value(
+    loaded: &Loaded,
     doc: &Document,
-    summary: &Value,
-    previous: Option<&Value>,
-    next: Option<&Value>,
+    previous: Option<&Document>,
+    next: Option<&Document>,
 ) -> Value {
     let mut page: Map<String, Value> = doc.front.clone();
-    if let Value::Object(fields) = summary {
-        for (k, v) in fields {
-            if k != "data" {
-                page.insert(k.clone(), v.clone());
-            }
-        }
-    }
+    page.extend(brief(loaded, doc));
     let words = doc.word_count;
+    page.insert("excerpt".into(), json!(doc.excerpt));
+    page.insert("collection".into(), json!(doc.collection));
+    page.insert("path".into(), json!(doc.source));
+    page.insert("draft".into(), json!(doc.draft));
     page.insert("kind".into(), json!(doc.kind));
     page.insert(
         "layout".into(),
@@ -444,67 +444,41 @@ fn page_value(
     );
     page.insert("word_count".into(), json!(words));
     page.insert("reading_time".into(), json!(words.div_ceil(200).max(1)));
-    page.insert(
-        "previous".into(),
-        previous.map(light).unwrap_or(Value::Null),
-    );
-    page.insert("next".into(), next.map(light).unwrap_or(Value::Null));
+    let link = |d: Option<&Document>| d.map_or(Value::Null, |d| Value::Object(brief(loaded, d)));
+    page.insert("previous".into(), link(previous));
+    page.insert("next".into(), link(next));
     Value::Object(page)
 }
 
-/// A summary without its front matter, for the term lists, which repeat
-/// every post several times.
-fn light(summary: &Value) -> Value {
-    match summary {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(k, _)| k.as_str() != "data")
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
-/// `site`: config, data, and every list templates may loop over.
-fn site_value(loaded: &Loaded, site: &Site, summaries: &[Value]) -> Value {
+/// `site`: config, data, and every list templates may loop over. Term
+/// lists repeat each post several times, so they hold brief entries.
+fn site_value(loaded: &Loaded, site: &Site) -> Value {
     let cfg = &loaded.config.site;
     let docs = &site.documents;
-    let pick = |k: Kind| -> Vec<&Value> {
-        docs.iter()
-            .zip(summaries)
-            .filter(|(d, _)| d.kind == k)
-            .map(|(_, s)| s)
-            .collect()
+    let pick = |keep: &dyn Fn(&Document) -> bool| -> Value {
+        Value::Array(
+            docs.iter()
+                .filter(|d| keep(d))
+                .map(|d| summary(loaded, d))
+                .collect(),
+        )
     };
-    let posts_idx: Vec<usize> = (0..docs.len())
-        .filter(|&i| docs[i].kind == Kind::Post)
-        .collect();
+    let posts: Vec<&Document> = docs.iter().filter(|d| d.kind == Kind::Post).collect();
     let by_term = |tags: bool| -> Map<String, Value> {
-        content::terms(posts_idx.iter().map(|&i| &docs[i]), tags)
+        content::terms(posts.iter().copied(), tags)
             .into_iter()
             .map(|(t, idx)| {
-                (
-                    t,
-                    Value::Array(
-                        idx.into_iter()
-                            .map(|i| light(&summaries[posts_idx[i]]))
-                            .collect(),
-                    ),
-                )
+                let list = idx
+                    .into_iter()
+                    .map(|i| Value::Object(brief(loaded, posts[i])))
+                    .collect();
+                (t, Value::Array(list))
             })
             .collect()
     };
     let mut collections = Map::new();
     for (name, c) in &loaded.config.build.collections {
-        let list: Vec<&Value> = docs
-            .iter()
-            .zip(summaries)
-            .filter(|(d, _)| {
-                d.kind == Kind::Document && d.collection.as_deref() == Some(name.as_str())
-            })
-            .map(|(_, s)| s)
-            .collect();
+        let list = pick(&|d| d.kind == Kind::Document && d.collection.as_deref() == Some(name));
         collections.insert(
             name.clone(),
             json!({"label": name, "output": c.output, "docs": list}),
@@ -519,8 +493,8 @@ fn site_value(loaded: &Loaded, site: &Site, summaries: &[Value]) -> Value {
         "extra": cfg.extra,
         "time": chrono::Utc::now().to_rfc3339(),
         "data": site.data,
-        "pages": pick(Kind::Page),
-        "posts": pick(Kind::Post),
+        "pages": pick(&|d| d.kind == Kind::Page),
+        "posts": pick(&|d| d.kind == Kind::Post),
         "collections": collections,
         "tags": by_term(true),
         "categories": by_term(false),
