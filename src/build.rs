@@ -112,8 +112,13 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
     let site_value = site_value(loaded, &site);
     tracing::debug!("site lists ready at {:?}", started.elapsed());
 
-    // Moved, not copied: the site value is the largest thing a build holds.
-    let base = Context::from_value(json!({ "site": site_value })).expect("an object");
+    // Templates that never read the document lists get a site without
+    // them: each rendering thread holds its own copy of the context, and a
+    // smaller process writes files markedly faster.
+    let lite_site = without_lists(&site_value);
+    let (heavy, light): (Vec<usize>, Vec<usize>) = (0..site.documents.len())
+        .filter(|&i| site.documents[i].output.is_some())
+        .partition(|&i| uses_lists(&renderer, &site.documents[i]));
     let post_positions: Vec<usize> = (0..site.documents.len())
         .filter(|&i| site.documents[i].kind == Kind::Post)
         .collect();
@@ -145,7 +150,10 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
             }
         }
     };
-    let rendered = for_each_with_context(base, site.documents.len(), render_one);
+    let full = Context::from_value(json!({ "site": site_value })).expect("an object");
+    let mut rendered = for_each_with_context(full, &heavy, &render_one);
+    let lite = Context::from_value(json!({ "site": lite_site })).expect("an object");
+    rendered.extend(for_each_with_context(lite, &light, &render_one));
     tracing::debug!("documents rendered and written at {:?}", started.elapsed());
     let copies: Vec<(String, StaticSource)> = keys
         .into_iter()
@@ -205,41 +213,54 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
     })
 }
 
-/// Run `f` over `0..n` on every rayon thread, each with its own copy of
+/// Run `f` over `items` on every rayon thread, each with its own copy of
 /// `base`. The site context holds every post, so it is copied once per
 /// thread, not once per document or per rayon split; a shared counter
 /// hands out the work so threads stay balanced.
 fn for_each_with_context<T: Send>(
     base: Context,
-    n: usize,
-    f: impl Fn(&mut Context, usize) -> Option<T> + Sync,
+    items: &[usize],
+    f: &(impl Fn(&mut Context, usize) -> Option<T> + Sync),
 ) -> Vec<T> {
+    let n = items.len();
+    if n == 0 {
+        return Vec::new();
+    }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results = std::sync::Mutex::new(Vec::with_capacity(n));
     // One copy per thread, the last one being `base` itself.
-    let threads = rayon::current_num_threads().max(1);
+    let threads = rayon::current_num_threads().clamp(1, n);
     let mut contexts: Vec<Context> = (1..threads).map(|_| base.clone()).collect();
     contexts.push(base);
     let contexts = std::sync::Mutex::new(contexts);
     rayon::broadcast(|_| {
-        let mut ctx = contexts
-            .lock()
-            .expect("contexts lock")
-            .pop()
-            .expect("one per thread");
+        // Fewer items than threads: the extra threads have nothing to do.
+        let Some(mut ctx) = contexts.lock().expect("contexts lock").pop() else {
+            return;
+        };
         let mut mine = Vec::new();
         loop {
             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if i >= n {
                 break;
             }
-            if let Some(t) = f(&mut ctx, i) {
+            if let Some(t) = f(&mut ctx, items[i]) {
                 mine.push(t);
             }
         }
         results.lock().expect("results lock").extend(mine);
     });
     results.into_inner().expect("results lock")
+}
+
+/// Whether rendering `doc` may read the site's document lists.
+fn uses_lists(renderer: &Renderer, doc: &Document) -> bool {
+    (!doc.markdown && renderer.uses_lists(&body_template_name(&doc.source)))
+        || doc
+            .layout
+            .as_deref()
+            .is_some_and(|l| renderer.uses_lists(l))
+        || (doc.layout.is_some() && renderer.uses_lists("page.html"))
 }
 
 /// Refuse output folders whose replacement would destroy the project.
@@ -499,6 +520,19 @@ fn site_value(loaded: &Loaded, site: &Site) -> Value {
         "tags": by_term(true),
         "categories": by_term(false),
     })
+}
+
+/// The site value with its document lists left out.
+fn without_lists(site: &Value) -> Value {
+    match site {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| !crate::render::LIST_KEYS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 /// One line per document for `tusk list`.

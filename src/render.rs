@@ -128,6 +128,9 @@ pub fn body_template_name(source: &str) -> String {
 /// The loaded templates, ready to render in parallel (`Tera` is `Sync`).
 pub struct Renderer {
     tera: Tera,
+    /// Templates that (directly or through extends/include/import) read
+    /// the site's document lists.
+    uses_lists: std::collections::HashSet<String>,
     /// Body templates that failed to parse (already reported).
     broken: std::collections::HashSet<String>,
     /// Template name -> file shown in messages.
@@ -184,14 +187,25 @@ impl Renderer {
                 broken.insert(name.clone());
             }
         }
+        let all = sources
+            .iter()
+            .map(|(n, t, _)| (n.as_str(), t.as_str()))
+            .chain(bodies.iter().map(|(n, t, _, _)| (n.as_str(), *t)));
+        let uses_lists = templates_using_lists(all);
         Ok((
             Renderer {
                 tera,
+                uses_lists,
                 files,
                 broken,
             },
             problems,
         ))
+    }
+
+    /// Whether rendering `name` may read `site.posts`, `site.tags`, ...
+    pub fn uses_lists(&self, name: &str) -> bool {
+        self.uses_lists.contains(name)
     }
 
     /// Whether a body template failed to parse (and was reported).
@@ -210,6 +224,60 @@ impl Renderer {
     /// The file a template came from, for messages.
     pub fn file_of(&self, name: &str) -> Option<&str> {
         self.files.get(name).map(String::as_str)
+    }
+}
+
+/// The `site` keys whose values grow with the number of documents.
+pub const LIST_KEYS: [&str; 5] = ["posts", "pages", "collections", "tags", "categories"];
+
+/// Names of the templates that read a list key of `site`, directly or via
+/// the templates they extend, include or import. Any other use of `site`
+/// as a whole (`site | json_encode`, `set s = site`) counts as reading them.
+fn templates_using_lists<'a>(
+    templates: impl Iterator<Item = (&'a str, &'a str)>,
+) -> std::collections::HashSet<String> {
+    use std::sync::OnceLock;
+    static SITE: OnceLock<regex::Regex> = OnceLock::new();
+    static REFS: OnceLock<regex::Regex> = OnceLock::new();
+    static QUOTED: OnceLock<regex::Regex> = OnceLock::new();
+    let site = SITE.get_or_init(|| regex::Regex::new(r"\bsite\b(\.\w+)?").unwrap());
+    let refs = REFS.get_or_init(|| {
+        regex::Regex::new(r"\{%-?\s*(?:extends|include|import)\s+(.+?)-?%\}").unwrap()
+    });
+    let quoted = QUOTED.get_or_init(|| regex::Regex::new(r#""([^"]+)"|'([^']+)'"#).unwrap());
+
+    let mut direct = std::collections::HashSet::new();
+    let mut edges: Vec<(String, Vec<String>)> = Vec::new();
+    for (name, text) in templates {
+        let heavy = site.captures_iter(text).any(|c| match c.get(1) {
+            Some(key) => LIST_KEYS.contains(&&key.as_str()[1..]),
+            None => true,
+        });
+        if heavy {
+            direct.insert(name.to_string());
+        }
+        let targets = refs
+            .captures_iter(text)
+            .flat_map(|c| {
+                quoted
+                    .captures_iter(c.get(1).map_or("", |m| m.as_str()))
+                    .filter_map(|q| q.get(1).or(q.get(2)).map(|m| m.as_str().to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        edges.push((name.to_string(), targets));
+    }
+    // Propagate until nothing changes (template graphs are small).
+    loop {
+        let before = direct.len();
+        for (name, targets) in &edges {
+            if !direct.contains(name) && targets.iter().any(|t| direct.contains(t)) {
+                direct.insert(name.clone());
+            }
+        }
+        if direct.len() == before {
+            return direct;
+        }
     }
 }
 
@@ -288,4 +356,38 @@ fn register_filters(tera: &mut Tera, base_url: &str) {
             Ok(Value::String(format!("/{}", s.trim_start_matches('/'))))
         },
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_use_is_found_through_extends_and_include() {
+        let t = [
+            (
+                "base.html",
+                "<nav>{{ site.title }}</nav>{% block c %}{% endblock %}",
+            ),
+            (
+                "post.html",
+                "{% extends \"base.html\" %}{% block c %}{{ site.data.x }}{% endblock %}",
+            ),
+            (
+                "recent.html",
+                "{% for p in site.posts %}{{ p.title }}{% endfor %}",
+            ),
+            (
+                "home.html",
+                "{% extends 'base.html' %}{% block c %}{% include \"recent.html\" %}{% endblock %}",
+            ),
+            ("dump.html", "{{ site | json_encode }}"),
+        ];
+        let used = templates_using_lists(t.into_iter());
+        assert!(used.contains("recent.html"));
+        assert!(used.contains("home.html"));
+        assert!(used.contains("dump.html"));
+        assert!(!used.contains("post.html"));
+        assert!(!used.contains("base.html"));
+    }
 }
