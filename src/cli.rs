@@ -46,6 +46,27 @@ pub enum Command {
     Check(BuildArgs),
     /// List every page, post and collection document with its URL.
     List(BuildArgs),
+    /// Mirror the build (and the snapshot, when present) to the publish target.
+    Publish(PublishArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PublishArgs {
+    /// Print the plan (uploads by reason, deletes, retained) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Upload every object, changed or not.
+    #[arg(long)]
+    pub force: bool,
+    /// Refuse to delete more objects than this (default: publish.max_deletes, 256).
+    #[arg(long)]
+    pub max_deletes: Option<usize>,
+    /// Target URL (overrides publish.target): file://<folder>.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Machine-readable summary on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -79,6 +100,7 @@ pub fn main() -> ExitCode {
     init_logging(&cli);
     let json = match &cli.command {
         Command::Build(a) | Command::Check(a) | Command::List(a) => a.json,
+        Command::Publish(a) => a.json,
     };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -151,6 +173,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
         }
+        Command::Publish(args) => {
+            let opts = crate::publish::PublishOptions {
+                dry_run: args.dry_run,
+                force: args.force,
+                max_deletes: args.max_deletes,
+                target: args.target.clone(),
+            };
+            let runtime = tokio::runtime::Runtime::new()?;
+            let report = runtime.block_on(crate::publish::publish(&loaded, &opts))?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else if !cli.quiet {
+                print_publish(&report);
+            }
+        }
         Command::List(args) => {
             let docs = build::list(&loaded, &args.options(true))?;
             if args.json {
@@ -163,6 +200,48 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn print_publish(r: &crate::publish::Report) {
+    use crate::publish::Reason;
+    let count = |reason: Reason| r.uploads.iter().filter(|u| u.reason == reason).count();
+    let verb = if r.dry_run {
+        "Would publish"
+    } else {
+        "Published"
+    };
+    println!(
+        "{verb} to {}: {} new, {} changed, {} forced, {} unchanged, {} deleted, {} retained ({:.1} MB uploaded) in {} ms",
+        r.target,
+        count(Reason::New),
+        count(Reason::Changed),
+        count(Reason::Forced),
+        r.unchanged,
+        r.deletes.len(),
+        r.retained.len(),
+        r.bytes_uploaded as f64 / 1e6,
+        r.duration_ms
+    );
+    if r.dry_run {
+        for u in &r.uploads {
+            println!("  upload ({:?}) {}", u.reason, u.key);
+        }
+        for d in &r.deletes {
+            println!("  delete {d}");
+        }
+        for k in &r.retained {
+            println!("  retain {k}");
+        }
+    }
+    for c in &r.conflicts {
+        println!(
+            "  conflict: {} from the build replaces {}",
+            c.key, c.dropped
+        );
+    }
+    if let Some(record) = &r.record {
+        println!("Record: {record}");
+    }
 }
 
 /// Errors go to stderr as text; with `--json` a JSON object goes to stdout

@@ -23,7 +23,7 @@ pub struct Config {
     // Sections reserved for later stages: present so that a config written
     // for them is recognised, and strict so typos are still caught.
     pub snapshot: Reserved,
-    pub publish: Reserved,
+    pub publish: PublishConfig,
     pub cdn: Reserved,
     pub health: Reserved,
     pub edge: Reserved,
@@ -109,6 +109,74 @@ pub struct CollectionConfig {
     pub output: bool,
     /// URL pattern for the documents; Jekyll's default when absent.
     pub permalink: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublishConfig {
+    /// `file://<folder>` (relative to the project root) or `s3://<bucket>/<prefix>`.
+    pub target: String,
+    /// The snapshot tree folder, published with the build when present.
+    pub snapshot: PathBuf,
+    /// Key prefixes the build and the snapshot are mounted under.
+    pub build_prefix: String,
+    pub snapshot_prefix: String,
+    /// Refuse a publish that would delete more objects than this.
+    pub max_deletes: usize,
+    /// Uploads in flight.
+    pub concurrency: usize,
+    /// Days a removed fingerprinted asset stays in the target, because
+    /// cached HTML may still reference it.
+    pub retain_days: u32,
+    pub cache_control: CacheControlConfig,
+    /// Cache-Control by glob, first match wins over the class defaults.
+    pub rules: Vec<CacheRule>,
+}
+
+impl Default for PublishConfig {
+    fn default() -> Self {
+        PublishConfig {
+            target: "file://.tusk/bucket".into(),
+            snapshot: ".tusk/snapshot".into(),
+            build_prefix: String::new(),
+            snapshot_prefix: String::new(),
+            max_deletes: 256,
+            concurrency: 32,
+            retain_days: 7,
+            cache_control: CacheControlConfig::default(),
+            rules: Vec::new(),
+        }
+    }
+}
+
+/// Cache-Control per cache class (see `tree::CacheClass`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheControlConfig {
+    pub html: String,
+    pub fingerprinted: String,
+    pub asset: String,
+    pub feed: String,
+    pub redirect: String,
+}
+
+impl Default for CacheControlConfig {
+    fn default() -> Self {
+        CacheControlConfig {
+            html: "public, max-age=60, stale-while-revalidate=300, stale-if-error=86400".into(),
+            fingerprinted: "public, max-age=31536000, immutable".into(),
+            asset: "public, max-age=3600, stale-if-error=86400".into(),
+            feed: "public, max-age=300, stale-if-error=86400".into(),
+            redirect: "public, max-age=300".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheRule {
+    pub glob: String,
+    pub cache_control: String,
 }
 
 /// A loaded configuration and where it came from.

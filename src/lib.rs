@@ -1,7 +1,7 @@
 //! tusk: a resilient static-site publisher.
 //!
 //! Data flows one way: `build` (and later `snapshot`) produce a [`tree`],
-//! which later stages (`publish`, `edge`) consume.
+//! which `publish` mirrors to a [`store`] (and later stages consume).
 
 pub mod build;
 pub mod cli;
@@ -9,5 +9,7 @@ pub mod config;
 pub mod content;
 pub mod diag;
 pub mod output;
+pub mod publish;
 pub mod render;
+pub mod store;
 pub mod tree;

@@ -228,12 +228,18 @@ fn tree_manifest_describes_every_output_file() {
 #[test]
 fn layouts_reading_site_lists_through_includes_see_every_post() {
     let p = Project::new();
-    p.write("site/_templates/count.html", "{{ site.posts | length }} posts");
+    p.write(
+        "site/_templates/count.html",
+        "{{ site.posts | length }} posts",
+    );
     p.write(
         "site/_templates/post.html",
         "{{ site.title }}: {% include \"count.html\" %}",
     );
-    p.write("site/_templates/page.html", "{{ site.title }} {{ site.posts | default(value=\"lite\") }}");
+    p.write(
+        "site/_templates/page.html",
+        "{{ site.title }} {{ site.posts | default(value=\"lite\") }}",
+    );
     p.write("site/_posts/2024-01-01-a.md", "---\n---\nA\n");
     p.write("site/_posts/2024-01-02-b.md", "---\n---\nB\n");
     p.write("site/about.md", "---\n---\nx\n");

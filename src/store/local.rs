@@ -1,0 +1,169 @@
+//! A local folder laid out like a bucket: `<root>/<key>` holds the body and
+//! `<root>/.tusk-meta/<key>.json` the headers S3 would keep beside it
+//! (content type, cache control, redirect), so a folder can stand in for a
+//! bucket (the edge serves from it) without losing anything.
+//!
+//! Writes go to a temporary file renamed into place, so a reader never sees
+//! a half-written object.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use async_trait::async_trait;
+use md5::{Digest, Md5};
+use serde::{Deserialize, Serialize};
+
+use super::{valid_key, Fetched, Listed, Meta, Store};
+
+const META_DIR: &str = ".tusk-meta";
+
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+/// The sidecar of one object.
+#[derive(Debug, Serialize, Deserialize)]
+struct Sidecar {
+    md5: String,
+    size: u64,
+    modified: String,
+    #[serde(flatten)]
+    meta: Meta,
+}
+
+impl LocalStore {
+    pub fn new(root: PathBuf) -> LocalStore {
+        LocalStore { root }
+    }
+
+    fn body_path(&self, key: &str) -> Result<PathBuf> {
+        if !valid_key(key) {
+            bail!("invalid object key {key:?}");
+        }
+        Ok(self.root.join(key))
+    }
+
+    fn meta_path(&self, key: &str) -> PathBuf {
+        self.root.join(META_DIR).join(format!("{key}.json"))
+    }
+}
+
+/// Write `bytes` to `path` through a temporary file in the same folder.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().expect("object paths have a parent");
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tusk-part-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_data().ok();
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for LocalStore {
+    async fn list(&self) -> Result<Vec<Listed>> {
+        let meta_root = self.root.join(META_DIR);
+        let mut out = Vec::new();
+        if !meta_root.is_dir() {
+            return Ok(out);
+        }
+        for entry in walkdir::WalkDir::new(&meta_root).sort_by_file_name() {
+            let entry = entry.with_context(|| format!("cannot list {}", meta_root.display()))?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let rel = entry
+                .path()
+                .strip_prefix(&meta_root)
+                .expect("under meta root");
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            let Some(key) = rel.strip_suffix(".json") else {
+                continue;
+            };
+            let text = fs::read_to_string(entry.path())?;
+            let sidecar: Sidecar = serde_json::from_str(&text)
+                .with_context(|| format!("corrupt metadata {}", entry.path().display()))?;
+            // An object whose body is gone is not listed (an interrupted delete).
+            if !self.root.join(key).is_file() {
+                continue;
+            }
+            out.push(Listed {
+                key: key.to_string(),
+                size: sidecar.size,
+                md5: sidecar.md5,
+                modified: sidecar.modified,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>, md5: &str, meta: &Meta) -> Result<()> {
+        let actual = hex::encode(Md5::digest(&body));
+        if actual != md5 {
+            bail!("{key}: content MD5 mismatch (expected {md5}, got {actual})");
+        }
+        let path = self.body_path(key)?;
+        let sidecar = Sidecar {
+            md5: actual,
+            size: body.len() as u64,
+            modified: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            meta: meta.clone(),
+        };
+        // Body first, then the sidecar that makes it listed: an interrupted
+        // put leaves an unlisted body, which the next publish overwrites.
+        let meta_path = self.meta_path(key);
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            write_atomic(&path, &body)?;
+            write_atomic(&meta_path, &serde_json::to_vec_pretty(&sidecar)?)?;
+            Ok(())
+        })
+        .await?
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Fetched>> {
+        let path = self.body_path(key)?;
+        let meta_path = self.meta_path(key);
+        let text = match fs::read_to_string(&meta_path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read {}", meta_path.display()))
+            }
+        };
+        let sidecar: Sidecar = serde_json::from_str(&text)
+            .with_context(|| format!("corrupt metadata {}", meta_path.display()))?;
+        let body = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        Ok(Some(Fetched {
+            body,
+            md5: sidecar.md5,
+            meta: sidecar.meta,
+        }))
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        let path = self.body_path(key)?;
+        // Sidecar first: the object stops being listed before its body goes.
+        for p in [self.meta_path(key), path] {
+            match fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).with_context(|| format!("cannot delete {}", p.display())),
+            }
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        format!("file://{}", self.root.display())
+    }
+}

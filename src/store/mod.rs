@@ -1,0 +1,87 @@
+//! Where published objects live. One trait, several backends (like
+//! rclone's remotes): `publish` is written once against [`Store`].
+//!
+//! - `file://path`: a local folder laid out like a bucket, the embedded
+//!   default (see [`local`]).
+
+pub mod local;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{bail, Result};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// An object as a listing reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listed {
+    pub key: String,
+    pub size: u64,
+    /// Hex MD5 of the body (the ETag of a single-part S3 upload).
+    pub md5: String,
+    /// Last modification, RFC 3339.
+    pub modified: String,
+}
+
+/// The headers an object is stored with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    pub content_type: String,
+    pub cache_control: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_encoding: Option<String>,
+    /// S3 website redirect (`x-amz-website-redirect-location`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect: Option<String>,
+    /// Extra user metadata (`x-amz-meta-*`): tusk keeps `sha256` here.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub user: BTreeMap<String, String>,
+}
+
+/// An object read back from a store.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub body: Vec<u8>,
+    pub md5: String,
+    pub meta: Meta,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Every object under the store's prefix, keys relative to it.
+    async fn list(&self) -> Result<Vec<Listed>>;
+    /// Store `body` under `key`; `md5` is the hex MD5 of `body`, which the
+    /// backend must verify (S3: Content-MD5) so a corrupted upload fails.
+    async fn put(&self, key: &str, body: Vec<u8>, md5: &str, meta: &Meta) -> Result<()>;
+    async fn get(&self, key: &str) -> Result<Option<Fetched>>;
+    async fn delete(&self, key: &str) -> Result<()>;
+    /// A display name without credentials (`file:///srv/bucket`).
+    fn describe(&self) -> String;
+}
+
+/// Open the store a target URL names. Relative `file://` paths are
+/// resolved against `root` (the project root).
+pub fn open(target: &str, root: &Path) -> Result<Box<dyn Store>> {
+    if let Some(path) = target.strip_prefix("file://") {
+        if path.is_empty() {
+            bail!("publish.target {target:?}: missing folder after file://");
+        }
+        let path = Path::new(path);
+        let path = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            root.join(path)
+        };
+        return Ok(Box::new(local::LocalStore::new(path)));
+    }
+    if target.starts_with("s3://") {
+        bail!("publish.target {target:?}: the S3 backend is not available in this build yet; use file://");
+    }
+    bail!("publish.target {target:?}: expected file://<folder> or s3://<bucket>/<prefix>")
+}
+
+/// Whether a key is safe to map onto a file system path.
+pub fn valid_key(key: &str) -> bool {
+    crate::content::safe_output_key(key) && !key.split('/').any(|s| s.starts_with(".tusk-meta"))
+}
