@@ -131,6 +131,20 @@ pub struct PublishConfig {
     pub cache_control: CacheControlConfig,
     /// Cache-Control by glob, first match wins over the class defaults.
     pub rules: Vec<CacheRule>,
+    pub s3: S3Config,
+}
+
+/// Connection settings for `s3://` targets; unset values come from the
+/// standard AWS environment (`AWS_REGION`, `AWS_ENDPOINT_URL`, ...).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3Config {
+    pub region: Option<String>,
+    /// Custom endpoint for S3-compatible servers.
+    pub endpoint: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`), needed by most
+    /// S3-compatible servers.
+    pub path_style: bool,
 }
 
 impl Default for PublishConfig {
@@ -145,6 +159,7 @@ impl Default for PublishConfig {
             retain_days: 7,
             cache_control: CacheControlConfig::default(),
             rules: Vec::new(),
+            s3: S3Config::default(),
         }
     }
 }

@@ -108,7 +108,7 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
     let started = Instant::now();
     let cfg = &loaded.config.publish;
     let target = opts.target.clone().unwrap_or_else(|| cfg.target.clone());
-    let store = crate::store::open(&target, &loaded.root)?;
+    let store = crate::store::open(&target, &loaded.root, &cfg.s3).await?;
     let rules = CacheRules::new(cfg)?;
 
     let (desired, conflicts) = desired_tree(loaded, &rules)?;

@@ -2,9 +2,11 @@
 //! rclone's remotes): `publish` is written once against [`Store`].
 //!
 //! - `file://path`: a local folder laid out like a bucket, the embedded
-//!   default (see [`local`]).
+//!   default (see [`local`]);
+//! - `s3://bucket/prefix`: S3 or any S3-compatible server (see [`s3`]).
 
 pub mod local;
+pub mod s3;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -62,7 +64,11 @@ pub trait Store: Send + Sync {
 
 /// Open the store a target URL names. Relative `file://` paths are
 /// resolved against `root` (the project root).
-pub fn open(target: &str, root: &Path) -> Result<Box<dyn Store>> {
+pub async fn open(
+    target: &str,
+    root: &Path,
+    s3: &crate::config::S3Config,
+) -> Result<Box<dyn Store>> {
     if let Some(path) = target.strip_prefix("file://") {
         if path.is_empty() {
             bail!("publish.target {target:?}: missing folder after file://");
@@ -75,8 +81,8 @@ pub fn open(target: &str, root: &Path) -> Result<Box<dyn Store>> {
         };
         return Ok(Box::new(local::LocalStore::new(path)));
     }
-    if target.starts_with("s3://") {
-        bail!("publish.target {target:?}: the S3 backend is not available in this build yet; use file://");
+    if let Some(location) = target.strip_prefix("s3://") {
+        return Ok(Box::new(s3::S3Store::connect(location, s3).await?));
     }
     bail!("publish.target {target:?}: expected file://<folder> or s3://<bucket>/<prefix>")
 }

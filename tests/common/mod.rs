@@ -2,6 +2,8 @@
 //! a way to run the real `tusk` binary on it.
 #![allow(dead_code)]
 
+pub mod s3;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -64,11 +66,17 @@ impl Project {
 
     /// Run `tusk --root <project> <args>`.
     pub fn run(&self, args: &[&str]) -> Run {
+        self.run_env(args, &[])
+    }
+
+    /// Run tusk with extra environment variables.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, String)]) -> Run {
         let out = tusk()
             .arg("--root")
             .arg(self.root())
             .args(args)
             .env_remove("TUSK_ENV")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .output()
             .expect("run tusk");
         Run(out)

@@ -1,0 +1,196 @@
+//! S3 (and any S3-compatible server) through aws-sdk-s3.
+//!
+//! Region, endpoint and path-style addressing come from `[publish.s3]` or
+//! the standard AWS environment (`AWS_ENDPOINT_URL`, `AWS_REGION`, ...);
+//! credentials only ever come from the standard AWS chain and are never
+//! printed (errors carry the SDK's message, which holds none).
+
+use anyhow::{anyhow, Context, Result};
+use async_trait::async_trait;
+use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::error::DisplayErrorContext;
+use aws_sdk_s3::primitives::{ByteStream, DateTimeFormat};
+use aws_sdk_s3::Client;
+use base64::Engine;
+
+use super::{Fetched, Listed, Meta, Store};
+use crate::config::S3Config;
+
+pub struct S3Store {
+    client: Client,
+    bucket: String,
+    /// Key prefix without trailing slash ("" for the bucket root).
+    prefix: String,
+}
+
+impl S3Store {
+    /// `location` is `bucket` or `bucket/prefix` (what follows `s3://`).
+    pub async fn connect(location: &str, cfg: &S3Config) -> Result<S3Store> {
+        let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
+        if bucket.is_empty() {
+            anyhow::bail!("s3://{location}: missing bucket name");
+        }
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(region) = &cfg.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(endpoint) = &cfg.endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let shared = loader.load().await;
+        let mut conf = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(cfg.path_style)
+            // Content-MD5 is sent on every upload; extra default checksums
+            // are left to servers that require them.
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+        if shared.region().is_none() {
+            conf = conf.region(Region::new("us-east-1"));
+        }
+        Ok(S3Store {
+            client: Client::from_conf(conf.build()),
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_matches('/').to_string(),
+        })
+    }
+
+    fn full_key(&self, key: &str) -> String {
+        if self.prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}/{key}", self.prefix)
+        }
+    }
+}
+
+fn sdk_error<E: std::error::Error + Send + Sync + 'static>(e: E) -> anyhow::Error {
+    anyhow!("{}", DisplayErrorContext(e))
+}
+
+#[async_trait]
+impl Store for S3Store {
+    async fn list(&self) -> Result<Vec<Listed>> {
+        let mut out = Vec::new();
+        let prefix = if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        };
+        // One paginated listing: 1,000 keys per request.
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(sdk_error).context("ListObjectsV2 failed")?;
+            for o in page.contents() {
+                let Some(key) = o.key().and_then(|k| k.strip_prefix(&prefix)) else {
+                    continue;
+                };
+                out.push(Listed {
+                    key: key.to_string(),
+                    size: o.size().unwrap_or(0).max(0) as u64,
+                    md5: o.e_tag().unwrap_or_default().trim_matches('"').to_string(),
+                    modified: o
+                        .last_modified()
+                        .and_then(|t| t.fmt(DateTimeFormat::DateTime).ok())
+                        .unwrap_or_default(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>, md5: &str, meta: &Meta) -> Result<()> {
+        let md5_bytes = hex::decode(md5).context("invalid MD5")?;
+        let mut req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .content_md5(base64::engine::general_purpose::STANDARD.encode(md5_bytes))
+            .content_type(&meta.content_type)
+            .cache_control(&meta.cache_control)
+            .set_content_encoding(meta.content_encoding.clone())
+            .set_website_redirect_location(meta.redirect.clone())
+            .body(ByteStream::from(body));
+        for (k, v) in &meta.user {
+            req = req.metadata(k, v);
+        }
+        req.send()
+            .await
+            .map_err(sdk_error)
+            .with_context(|| format!("PutObject {key} failed"))?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Fetched>> {
+        let resp = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .send()
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let service = e.into_service_error();
+                if service.is_no_such_key() {
+                    return Ok(None);
+                }
+                return Err(sdk_error(service)).with_context(|| format!("GetObject {key} failed"));
+            }
+        };
+        let meta = Meta {
+            content_type: resp.content_type().unwrap_or_default().to_string(),
+            cache_control: resp.cache_control().unwrap_or_default().to_string(),
+            content_encoding: resp.content_encoding().map(str::to_string),
+            redirect: resp.website_redirect_location().map(str::to_string),
+            user: resp
+                .metadata()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+        };
+        let etag = resp
+            .e_tag()
+            .unwrap_or_default()
+            .trim_matches('"')
+            .to_string();
+        let body = resp
+            .body
+            .collect()
+            .await
+            .with_context(|| format!("reading {key} failed"))?
+            .into_bytes()
+            .to_vec();
+        Ok(Some(Fetched {
+            body,
+            md5: etag,
+            meta,
+        }))
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .send()
+            .await
+            .map_err(sdk_error)
+            .with_context(|| format!("DeleteObject {key} failed"))?;
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        if self.prefix.is_empty() {
+            format!("s3://{}", self.bucket)
+        } else {
+            format!("s3://{}/{}", self.bucket, self.prefix)
+        }
+    }
+}

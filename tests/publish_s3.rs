@@ -1,0 +1,180 @@
+//! `tusk publish` to S3 over the real S3 protocol, against moto's S3 server
+//! on 127.0.0.1, with headers and redirects read back by the AWS CLI.
+
+mod common;
+use common::s3::{S3Server, SECRET};
+use common::Project;
+use serde_json::Value;
+
+fn project(server: &S3Server) -> Project {
+    let p = Project::new();
+    p.write(
+        "config/tusk.toml",
+        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"s3://site-bucket/live\"\n[publish.s3]\npath_style = true\n",
+    );
+    p.write("site/_posts/2024-01-01-a.md", "---\ntitle: A\n---\nA\n");
+    p.write("site/about.md", "---\npermalink: /about/\n---\nAbout\n");
+    p.write("site/css/site.0123abcd.css", "body{}");
+    p.write("site/app.wasm", "\0asm");
+    p.run(&["build"]).success();
+    // A snapshot tree with a page of the dynamic origin, a redirect, and a
+    // key the build also has (the build wins).
+    let snap = |key: &str, body: &str| {
+        p.write(&format!(".tusk/snapshot/{key}"), body);
+    };
+    snap("donate/index.html", "<p>donate</p>");
+    snap("about/index.html", "<p>origin about</p>");
+    let obj = |key: &str, body: &str| {
+        use md5::Digest;
+        serde_json::json!({
+            "key": key, "size": body.len(), "md5": hex::encode(md5::Md5::digest(body.as_bytes())),
+            "sha256": hex::encode(sha2::Sha256::digest(body.as_bytes())),
+            "content_type": "text/html; charset=utf-8", "cache_class": "html"
+        })
+    };
+    let mut redirect = obj("old-page/index.html", "");
+    redirect["cache_class"] = "redirect".into();
+    redirect["redirect"] = "/about/".into();
+    let tree = serde_json::json!({
+        "version": 1, "producer": "snapshot", "created": "2026-11-22T00:00:00Z",
+        "objects": [obj("about/index.html", "<p>origin about</p>"), obj("donate/index.html", "<p>donate</p>"), redirect]
+    });
+    p.write(".tusk/snapshot/.tusk-tree.json", &tree.to_string());
+    server.aws(&["s3api", "create-bucket", "--bucket", "site-bucket"]);
+    p
+}
+
+fn publish(p: &Project, server: &S3Server, extra: &[&str]) -> Value {
+    let mut args = vec!["-vvv", "publish", "--json"];
+    args.extend_from_slice(extra);
+    let run = p.run_env(&args, &server.env()).success();
+    assert!(
+        !run.stdout().contains(SECRET) && !run.stderr().contains(SECRET),
+        "secret leaked"
+    );
+    run.json()
+}
+
+fn head(server: &S3Server, key: &str) -> Value {
+    server.aws(&[
+        "s3api",
+        "head-object",
+        "--bucket",
+        "site-bucket",
+        "--key",
+        &format!("live/{key}"),
+    ])
+}
+
+#[test]
+fn publishes_to_s3_with_headers_redirects_and_incrementally() {
+    let server = S3Server::start();
+    let p = project(&server);
+
+    let first = publish(&p, &server, &[]);
+    assert_eq!(first["uploads"].as_array().unwrap().len(), 7, "{first:#}");
+    assert_eq!(first["conflicts"][0]["key"], "about/index.html");
+
+    let page = head(&server, "2024/01/01/a.html");
+    assert_eq!(page["ContentType"], "text/html; charset=utf-8");
+    assert!(page["CacheControl"]
+        .as_str()
+        .unwrap()
+        .contains("stale-if-error"));
+    assert_eq!(page["Metadata"]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(
+        head(&server, "css/site.0123abcd.css")["CacheControl"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(head(&server, "app.wasm")["ContentType"], "application/wasm");
+    let redirect = head(&server, "old-page/index.html");
+    assert_eq!(redirect["WebsiteRedirectLocation"], "/about/");
+    assert_eq!(redirect["ContentLength"], 0);
+
+    // The build's about page won over the snapshot's.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("about.html");
+    server.aws(&[
+        "s3api",
+        "get-object",
+        "--bucket",
+        "site-bucket",
+        "--key",
+        "live/about/index.html",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        p.read("public/about/index.html")
+    );
+
+    // No-op re-publish and a fresh-clone rebuild upload nothing.
+    let again = publish(&p, &server, &[]);
+    assert_eq!(again["uploads"].as_array().unwrap().len(), 0, "{again:#}");
+    std::fs::remove_dir_all(p.path("public")).unwrap();
+    p.run(&["build"]).success();
+    assert_eq!(
+        publish(&p, &server, &[])["uploads"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+
+    // One edited page: one upload; a removed post: one delete, after it.
+    p.write(
+        "site/about.md",
+        "---\npermalink: /about/\n---\nAbout, edited\n",
+    );
+    std::fs::remove_file(p.path("site/_posts/2024-01-01-a.md")).unwrap();
+    p.run(&["build"]).success();
+    let r = publish(&p, &server, &[]);
+    assert_eq!(r["uploads"].as_array().unwrap().len(), 1, "{r:#}");
+    assert_eq!(r["uploads"][0]["key"], "about/index.html");
+    assert_eq!(r["deletes"][0], "2024/01/01/a.html");
+    let listing = server.aws(&[
+        "s3api",
+        "list-objects-v2",
+        "--bucket",
+        "site-bucket",
+        "--prefix",
+        "live/",
+    ]);
+    let keys: Vec<&str> = listing["Contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["Key"].as_str().unwrap())
+        .collect();
+    assert!(!keys.contains(&"live/2024/01/01/a.html"));
+    assert!(
+        keys.iter().any(|k| k.starts_with("live/.tusk/publishes/")),
+        "{keys:?}"
+    );
+}
+
+#[test]
+fn unreachable_s3_fails_clearly_without_leaking_credentials() {
+    let p = Project::new();
+    p.write(
+        "config/tusk.toml",
+        "[publish]\ntarget = \"s3://b\"\n[publish.s3]\npath_style = true\nendpoint = \"http://127.0.0.1:9\"\n",
+    );
+    p.write("site/a.md", "---\n---\nx\n");
+    p.run(&["build"]).success();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", SECRET.to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+        ("AWS_MAX_ATTEMPTS", "1".to_string()),
+    ];
+    let run = p.run_env(&["-vvv", "publish"], &env);
+    assert_eq!(run.code(), Some(1));
+    assert!(
+        run.stderr().contains("cannot list the target"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!run.stderr().contains(SECRET) && !run.stdout().contains(SECRET));
+}
