@@ -61,7 +61,10 @@ pub struct PublishArgs {
     /// Refuse to delete more objects than this (default: publish.max_deletes, 256).
     #[arg(long)]
     pub max_deletes: Option<usize>,
-    /// Target URL (overrides publish.target): file://<folder>.
+    /// Do not invalidate the CDN after publishing.
+    #[arg(long)]
+    pub no_invalidate: bool,
+    /// Target URL (overrides publish.target): file://<folder> or s3://<bucket>/<prefix>.
     #[arg(long)]
     pub target: Option<String>,
     /// Machine-readable summary on stdout.
@@ -179,6 +182,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 force: args.force,
                 max_deletes: args.max_deletes,
                 target: args.target.clone(),
+                no_invalidate: args.no_invalidate,
             };
             let runtime = tokio::runtime::Runtime::new()?;
             let report = runtime.block_on(crate::publish::publish(&loaded, &opts))?;
@@ -241,6 +245,13 @@ fn print_publish(r: &crate::publish::Report) {
     }
     if let Some(record) = &r.record {
         println!("Record: {record}");
+    }
+    if let Some(inv) = &r.invalidation {
+        println!(
+            "CDN invalidation {} for {} path(s)",
+            inv.id,
+            inv.paths.len()
+        );
     }
 }
 

@@ -24,7 +24,7 @@ pub struct Config {
     // for them is recognised, and strict so typos are still caught.
     pub snapshot: Reserved,
     pub publish: PublishConfig,
-    pub cdn: Reserved,
+    pub cdn: CdnConfig,
     pub health: Reserved,
     pub edge: Reserved,
 }
@@ -164,6 +164,32 @@ impl Default for PublishConfig {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CdnConfig {
+    /// `none`, or `cloudfront` to invalidate after each publish.
+    pub provider: String,
+    pub distribution_id: String,
+    /// Custom endpoint (tests); otherwise the standard AWS environment.
+    pub endpoint: Option<String>,
+    /// Above this many paths an invalidation collapses to wildcards.
+    pub wildcard_threshold: usize,
+    /// Attempts when CloudFront reports too many invalidations in progress.
+    pub invalidation_attempts: u32,
+}
+
+impl Default for CdnConfig {
+    fn default() -> Self {
+        CdnConfig {
+            provider: "none".into(),
+            distribution_id: String::new(),
+            endpoint: None,
+            wildcard_threshold: 100,
+            invalidation_attempts: 6,
+        }
+    }
+}
+
 /// Cache-Control per cache class (see `tree::CacheClass`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -279,6 +305,20 @@ fn read_checked(file: &Path) -> Result<toml::Table> {
 }
 
 fn validate(config: &Config, last_file: &Path) -> Result<()> {
+    let cdn = &config.cdn;
+    if !matches!(cdn.provider.as_str(), "none" | "cloudfront") {
+        bail!(
+            "{}: cdn.provider {:?} must be \"none\" or \"cloudfront\"",
+            last_file.display(),
+            cdn.provider
+        );
+    }
+    if !(1..=3000).contains(&cdn.wildcard_threshold) {
+        bail!(
+            "{}: cdn.wildcard_threshold must be between 1 and 3000 (CloudFront's path limit)",
+            last_file.display()
+        );
+    }
     if config.site.timezone.parse::<chrono_tz::Tz>().is_err() {
         bail!(
             "{}: site.timezone {:?} is not an IANA time zone name",

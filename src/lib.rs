@@ -4,6 +4,7 @@
 //! which `publish` mirrors to a [`store`] (and later stages consume).
 
 pub mod build;
+pub mod cdn;
 pub mod cli;
 pub mod config;
 pub mod content;

@@ -37,6 +37,8 @@ pub struct PublishOptions {
     pub force: bool,
     pub max_deletes: Option<usize>,
     pub target: Option<String>,
+    /// Skip the CDN invalidation.
+    pub no_invalidate: bool,
 }
 
 /// One object of the desired tree and where its body is read from.
@@ -86,6 +88,8 @@ pub struct Report {
     pub bytes_uploaded: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invalidation: Option<crate::cdn::Invalidated>,
     pub duration_ms: u128,
 }
 
@@ -202,6 +206,7 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
         conflicts,
         bytes_uploaded: 0,
         record: None,
+        invalidation: None,
         duration_ms: 0,
     };
     if opts.dry_run {
@@ -237,6 +242,30 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
     let key = format!("{RESERVED_PREFIX}publishes/{}.json", record.id);
     put_json(store.as_ref(), &key, &record).await?;
     report.record = Some(key);
+
+    // Changed and deleted pages only: new ones were never cached, and
+    // assets change name when they change.
+    let cdn = &loaded.config.cdn;
+    if cdn.provider == "cloudfront" && !opts.no_invalidate {
+        let changed = report
+            .uploads
+            .iter()
+            .filter(|u| u.reason != Reason::New)
+            .filter(|u| desired[&u.key].object.cache_class == CacheClass::Html)
+            .map(|u| u.key.as_str());
+        let deleted = report
+            .deletes
+            .iter()
+            .map(String::as_str)
+            .filter(|k| crate::tree::cache_class_for(k) == CacheClass::Html);
+        let paths = crate::cdn::invalidation_paths(changed.chain(deleted), cdn.wildcard_threshold);
+        if !paths.is_empty() {
+            let done = crate::cdn::invalidate(cdn, paths, &plan_hash(&report, &desired))
+                .await
+                .context("the publish succeeded but the CDN invalidation failed; re-run `tusk publish` to retry it")?;
+            report.invalidation = Some(done);
+        }
+    }
     report.duration_ms = started.elapsed().as_millis();
     Ok(report)
 }
@@ -461,6 +490,22 @@ impl CacheRules {
         };
         self.classes[&class].clone()
     }
+}
+
+/// A hash of what a publish changes: the same plan gives the same hash.
+fn plan_hash(report: &Report, desired: &BTreeMap<String, Desired>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for u in &report.uploads {
+        h.update(u.key.as_bytes());
+        h.update(desired[&u.key].object.md5.as_bytes());
+    }
+    h.update(b"\0deletes\0");
+    for d in &report.deletes {
+        h.update(d.as_bytes());
+        h.update(b"\n");
+    }
+    hex::encode(h.finalize())
 }
 
 /// A stable id: time plus a hash of the tree, so two publishes of the same

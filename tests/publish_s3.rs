@@ -178,3 +178,81 @@ fn unreachable_s3_fails_clearly_without_leaking_credentials() {
     );
     assert!(!run.stderr().contains(SECRET) && !run.stdout().contains(SECRET));
 }
+
+#[test]
+fn changed_and_deleted_pages_are_invalidated_on_cloudfront() {
+    let server = S3Server::start();
+    let p = project(&server);
+    let created = server.aws(&[
+        "cloudfront",
+        "create-distribution",
+        "--origin-domain-name",
+        "site-bucket.s3.amazonaws.com",
+    ]);
+    let id = created["Distribution"]["Id"].as_str().unwrap().to_string();
+    p.write(
+        "config/tusk.toml",
+        &format!(
+            "[site]\ntitle = \"T\"\n[publish]\ntarget = \"s3://site-bucket/live\"\n[publish.s3]\npath_style = true\n\
+             [cdn]\nprovider = \"cloudfront\"\ndistribution_id = \"{id}\"\n"
+        ),
+    );
+    let invalidations = |server: &S3Server| -> Vec<Value> {
+        let list = server.aws(&["cloudfront", "list-invalidations", "--distribution-id", &id]);
+        list["InvalidationList"]["Items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+
+    // Everything is new: nothing was cached, nothing to invalidate.
+    let first = publish(&p, &server, &[]);
+    assert!(first["invalidation"].is_null(), "{first:#}");
+    assert!(invalidations(&server).is_empty());
+
+    p.write(
+        "site/about.md",
+        "---\npermalink: /about/\n---\nAbout, edited\n",
+    );
+    p.write("site/css/site.0123abcd.css", "body{color:red}");
+    std::fs::remove_file(p.path("site/_posts/2024-01-01-a.md")).unwrap();
+    p.run(&["build"]).success();
+    let r = publish(&p, &server, &[]);
+    let mut paths: Vec<&str> = r["invalidation"]["paths"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no invalidation: {r:#}"))
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        ["/2024/01/01/a.html", "/about/", "/about/index.html"]
+    );
+    let items = invalidations(&server);
+    assert_eq!(items.len(), 1, "{items:?}");
+    let inv = server.aws(&[
+        "cloudfront",
+        "get-invalidation",
+        "--distribution-id",
+        &id,
+        "--id",
+        items[0]["Id"].as_str().unwrap(),
+    ]);
+    let batch = &inv["Invalidation"]["InvalidationBatch"];
+    assert_eq!(batch["Paths"]["Quantity"], 3);
+    assert!(batch["CallerReference"]
+        .as_str()
+        .unwrap()
+        .starts_with("tusk-"));
+
+    // A no-op publish invalidates nothing; --no-invalidate skips it.
+    assert!(publish(&p, &server, &[])["invalidation"].is_null());
+    p.write(
+        "site/about.md",
+        "---\npermalink: /about/\n---\nAbout, again\n",
+    );
+    p.run(&["build"]).success();
+    assert!(publish(&p, &server, &["--no-invalidate"])["invalidation"].is_null());
+    assert_eq!(invalidations(&server).len(), 1);
+}
