@@ -9,7 +9,7 @@
 //! 4. delete what is no longer desired, only after every upload succeeded,
 //!    keeping removed fingerprinted assets for a while (cached HTML may
 //!    still point at them), and refusing mass deletions;
-//! 5. write a publish record last.
+//! 5. write a publish record last (unless nothing changed).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -231,6 +231,12 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
         put_json(store.as_ref(), RETAINED_KEY, &retained_state).await?;
     }
 
+    // A no-op publish costs only the listing: the previous record already
+    // describes this tree.
+    if report.uploads.is_empty() && report.deletes.is_empty() {
+        report.duration_ms = started.elapsed().as_millis();
+        return Ok(report);
+    }
     let objects: Vec<Object> = desired.values().map(|d| d.object.clone()).collect();
     let record = Record {
         id: record_id(&objects),

@@ -97,6 +97,7 @@ fn republish_and_fresh_clone_upload_nothing_and_one_change_uploads_one() {
     let again = publish(&p, &[]);
     assert_eq!(again["uploads"].as_array().unwrap().len(), 0, "{again:#}");
     assert_eq!(again["unchanged"], 7);
+    assert!(again["record"].is_null(), "a no-op publish writes nothing");
 
     // Like a fresh CI clone: every file rewritten with a new mtime.
     std::fs::remove_dir_all(p.path("public")).unwrap();
