@@ -67,6 +67,12 @@ pub struct PublishArgs {
     /// Target URL (overrides publish.target): file://<folder> or s3://<bucket>/<prefix>.
     #[arg(long)]
     pub target: Option<String>,
+    /// Restore the tree of an earlier publish (its record id, or a unique prefix of it).
+    #[arg(long, value_name = "ID", conflicts_with = "history")]
+    pub rollback: Option<String>,
+    /// List the publish records in the target (oldest first) and exit.
+    #[arg(long)]
+    pub history: bool,
     /// Machine-readable summary on stdout.
     #[arg(long)]
     pub json: bool,
@@ -177,14 +183,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Publish(args) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            if args.history {
+                let ids =
+                    runtime.block_on(crate::publish::history(&loaded, args.target.as_deref()))?;
+                if args.json {
+                    println!("{}", serde_json::to_string_pretty(&ids)?);
+                } else {
+                    for id in ids {
+                        println!("{id}");
+                    }
+                }
+                return Ok(());
+            }
             let opts = crate::publish::PublishOptions {
                 dry_run: args.dry_run,
                 force: args.force,
                 max_deletes: args.max_deletes,
                 target: args.target.clone(),
                 no_invalidate: args.no_invalidate,
+                rollback: args.rollback.clone(),
+                progress_bar: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                quiet: cli.quiet,
             };
-            let runtime = tokio::runtime::Runtime::new()?;
             let report = runtime.block_on(crate::publish::publish(&loaded, &opts))?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -214,6 +235,9 @@ fn print_publish(r: &crate::publish::Report) {
     } else {
         "Published"
     };
+    if let Some(id) = &r.rollback_of {
+        println!("Rolling back to {id}");
+    }
     println!(
         "{verb} to {}: {} new, {} changed, {} forced, {} unchanged, {} deleted, {} retained ({:.1} MB uploaded) in {} ms",
         r.target,

@@ -125,9 +125,17 @@ pub struct PublishConfig {
     pub max_deletes: usize,
     /// Uploads in flight.
     pub concurrency: usize,
+    /// Store compressible objects (HTML, CSS, JS, JSON, XML, SVG, ...)
+    /// precompressed with `Content-Encoding`: `none`, `gzip` or `br`.
+    /// Every client then receives the encoded bytes, so choose `br` only
+    /// when all of them accept Brotli.
+    pub compress: String,
     /// Days a removed fingerprinted asset stays in the target, because
     /// cached HTML may still reference it.
     pub retain_days: u32,
+    /// Days replaced and deleted bodies are kept under `.tusk/objects/`
+    /// so `tusk publish --rollback` can restore them; 0 keeps nothing.
+    pub rollback_days: u32,
     pub cache_control: CacheControlConfig,
     /// Cache-Control by glob, first match wins over the class defaults.
     pub rules: Vec<CacheRule>,
@@ -136,7 +144,7 @@ pub struct PublishConfig {
 
 /// Connection settings for `s3://` targets; unset values come from the
 /// standard AWS environment (`AWS_REGION`, `AWS_ENDPOINT_URL`, ...).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct S3Config {
     pub region: Option<String>,
@@ -145,6 +153,22 @@ pub struct S3Config {
     /// Path-style addressing (`endpoint/bucket/key`), needed by most
     /// S3-compatible servers.
     pub path_style: bool,
+    /// Objects of this many MiB or more are uploaded in parts.
+    pub multipart_threshold_mb: u64,
+    /// Part size in MiB (S3's minimum is 5).
+    pub multipart_part_mb: u64,
+}
+
+impl Default for S3Config {
+    fn default() -> Self {
+        S3Config {
+            region: None,
+            endpoint: None,
+            path_style: false,
+            multipart_threshold_mb: 64,
+            multipart_part_mb: 16,
+        }
+    }
 }
 
 impl Default for PublishConfig {
@@ -156,7 +180,9 @@ impl Default for PublishConfig {
             snapshot_prefix: String::new(),
             max_deletes: 256,
             concurrency: 32,
+            compress: "none".into(),
             retain_days: 7,
+            rollback_days: 30,
             cache_control: CacheControlConfig::default(),
             rules: Vec::new(),
             s3: S3Config::default(),
@@ -311,6 +337,13 @@ fn validate(config: &Config, last_file: &Path) -> Result<()> {
             "{}: cdn.provider {:?} must be \"none\" or \"cloudfront\"",
             last_file.display(),
             cdn.provider
+        );
+    }
+    if !matches!(config.publish.compress.as_str(), "none" | "gzip" | "br") {
+        bail!(
+            "{}: publish.compress {:?} must be \"none\", \"gzip\" or \"br\"",
+            last_file.display(),
+            config.publish.compress
         );
     }
     if !(1..=3000).contains(&cdn.wildcard_threshold) {

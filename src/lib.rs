@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod content;
 pub mod diag;
+pub mod encode;
 pub mod output;
 pub mod publish;
 pub mod render;

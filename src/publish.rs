@@ -23,13 +23,18 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Loaded, PublishConfig};
-use crate::store::{Meta, Store};
+use crate::encode::Encoded;
+use crate::store::{Listed, Meta, Store};
 use crate::tree::{CacheClass, Object, Tree};
 
 /// Keys under this prefix belong to tusk (records, retention state) and are
 /// never part of a tree nor deleted by a sync.
 pub const RESERVED_PREFIX: &str = ".tusk/";
 const RETAINED_KEY: &str = ".tusk/retained.json";
+const RECORDS_PREFIX: &str = ".tusk/publishes/";
+/// Bodies replaced or deleted by a publish, kept by stored MD5 so
+/// `--rollback` can restore them with server-side copies.
+const ARCHIVE_PREFIX: &str = ".tusk/objects/";
 
 #[derive(Debug, Clone, Default)]
 pub struct PublishOptions {
@@ -39,17 +44,47 @@ pub struct PublishOptions {
     pub target: Option<String>,
     /// Skip the CDN invalidation.
     pub no_invalidate: bool,
+    /// Restore the tree of this publish record (id or unique id prefix).
+    pub rollback: Option<String>,
+    /// Draw a progress bar (a terminal); otherwise plain progress lines.
+    pub progress_bar: bool,
+    /// No progress output at all.
+    pub quiet: bool,
 }
 
-/// One object of the desired tree and where its body is read from.
+/// Where the bytes of an object to upload come from.
+#[derive(Debug, Clone)]
+enum Body {
+    /// A file of a tree folder (build or snapshot output).
+    File(PathBuf),
+    /// A redirect: no body.
+    Empty,
+    /// An object already in the store with the same stored bytes
+    /// (rollback): copied server-side, never downloaded.
+    Copy(String),
+}
+
+/// One object of the desired tree, its headers and where its body is.
 #[derive(Debug, Clone)]
 struct Desired {
     object: Object,
-    /// The tree folder holding the body.
-    dir: PathBuf,
-    /// Key inside that folder (before any mount prefix).
-    source_key: String,
+    body: Body,
     meta: Meta,
+    /// Set when the object is stored precompressed.
+    encoded: Option<Encoded>,
+}
+
+impl Desired {
+    /// MD5 of the bytes as stored (encoded, when precompressed).
+    fn stored_md5(&self) -> &str {
+        self.encoded
+            .as_ref()
+            .map_or(&self.object.md5, |e| e.md5.as_str())
+    }
+
+    fn stored_size(&self) -> u64 {
+        self.encoded.as_ref().map_or(self.object.size, |e| e.size)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -79,6 +114,9 @@ pub struct Conflict {
 pub struct Report {
     pub target: String,
     pub dry_run: bool,
+    /// The record whose tree this publish restored (`--rollback`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback_of: Option<String>,
     pub desired: usize,
     pub unchanged: usize,
     pub uploads: Vec<Planned>,
@@ -86,6 +124,10 @@ pub struct Report {
     pub retained: Vec<String>,
     pub conflicts: Vec<Conflict>,
     pub bytes_uploaded: u64,
+    /// Replaced or deleted bodies copied to the rollback archive.
+    pub archived: usize,
+    /// Archive entries older than `publish.rollback_days` removed.
+    pub pruned: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -97,7 +139,7 @@ pub struct Report {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Retained(BTreeMap<String, String>);
 
-/// The record written after every publish.
+/// The record written after every publish that changed something.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Record {
     pub id: String,
@@ -106,6 +148,28 @@ pub struct Record {
     pub git_commit: Option<String>,
     pub target: String,
     pub tree: Tree,
+    /// Objects stored precompressed: key -> encoding and stored MD5.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub encoded: BTreeMap<String, Encoded>,
+}
+
+/// The ids of the publish records in the target, oldest first.
+pub async fn history(loaded: &Loaded, target: Option<&str>) -> Result<Vec<String>> {
+    let cfg = &loaded.config.publish;
+    let target = target.unwrap_or(&cfg.target);
+    let store = crate::store::open(target, &loaded.root, &cfg.s3).await?;
+    let listing = store.list().await.context("cannot list the target")?;
+    Ok(record_ids(&listing))
+}
+
+fn record_ids(listing: &[Listed]) -> Vec<String> {
+    let mut ids: Vec<String> = listing
+        .iter()
+        .filter_map(|l| l.key.strip_prefix(RECORDS_PREFIX)?.strip_suffix(".json"))
+        .map(str::to_string)
+        .collect();
+    ids.sort();
+    ids
 }
 
 pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
@@ -115,10 +179,19 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
     let store = crate::store::open(&target, &loaded.root, &cfg.s3).await?;
     let rules = CacheRules::new(cfg)?;
 
-    let (desired, conflicts) = desired_tree(loaded, &rules)?;
-    let listing = store.list().await.context("cannot list the target")?;
-    let remote: HashMap<&str, &crate::store::Listed> =
-        listing.iter().map(|l| (l.key.as_str(), l)).collect();
+    let listing = list_stored_md5s(store.as_ref(), cfg.concurrency).await?;
+    let (desired, conflicts, rollback_of) = match &opts.rollback {
+        None => {
+            let (mut desired, conflicts) = desired_tree(loaded, &rules)?;
+            encode_all(loaded, &mut desired)?;
+            (desired, conflicts, None)
+        }
+        Some(id) => {
+            let (id, desired) = rollback_tree(loaded, store.as_ref(), &listing, id, &rules).await?;
+            (desired, Vec::new(), Some(id))
+        }
+    };
+    let remote: HashMap<&str, &Listed> = listing.iter().map(|l| (l.key.as_str(), l)).collect();
 
     let mut uploads: Vec<&Desired> = Vec::new();
     let mut planned = Vec::new();
@@ -126,7 +199,7 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
     for d in desired.values() {
         let reason = match remote.get(d.object.key.as_str()) {
             None => Some(Reason::New),
-            Some(r) if r.md5 != d.object.md5 => Some(Reason::Changed),
+            Some(r) if r.md5 != d.stored_md5() => Some(Reason::Changed),
             Some(_) if opts.force => Some(Reason::Forced),
             Some(_) => None,
         };
@@ -135,7 +208,7 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
                 planned.push(Planned {
                     key: d.object.key.clone(),
                     reason,
-                    size: d.object.size,
+                    size: d.stored_size(),
                 });
                 uploads.push(d);
             }
@@ -198,6 +271,7 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
     let mut report = Report {
         target: store.describe(),
         dry_run: opts.dry_run,
+        rollback_of,
         desired: desired.len(),
         unchanged,
         uploads: planned,
@@ -205,6 +279,8 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
         retained,
         conflicts,
         bytes_uploaded: 0,
+        archived: 0,
+        pruned: 0,
         record: None,
         invalidation: None,
         duration_ms: 0,
@@ -214,14 +290,48 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
         return Ok(report);
     }
 
+    // Keep what is about to be replaced or deleted, for --rollback.
+    if cfg.rollback_days > 0 {
+        let replaced = report
+            .uploads
+            .iter()
+            .filter(|u| u.reason == Reason::Changed)
+            .map(|u| u.key.as_str());
+        let to_archive = archive_plan(
+            &listing,
+            replaced.chain(report.deletes.iter().map(String::as_str)),
+        );
+        report.archived = to_archive.len();
+        stream::iter(to_archive.into_iter().map(|(from, to)| {
+            let store = store.as_ref();
+            async move {
+                let meta = Meta {
+                    content_type: "application/octet-stream".into(),
+                    cache_control: "no-store".into(),
+                    ..Meta::default()
+                };
+                with_retries(|| store.copy(&from, &to, &meta))
+                    .await
+                    .with_context(|| format!("cannot keep a copy of {from} for rollback"))
+            }
+        }))
+        .buffer_unordered(cfg.concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
+    }
+
     // Assets first, pages second: a page never goes live before what it uses.
     let (pages, assets): (Vec<&Desired>, Vec<&Desired>) = uploads
         .into_iter()
         .partition(|d| d.object.cache_class == CacheClass::Html);
+    let progress = Progress::new(opts, (pages.len() + assets.len()) as u64);
     let concurrency = cfg.concurrency.max(1);
     for phase in [assets, pages] {
-        report.bytes_uploaded += upload_all(store.as_ref(), &phase, concurrency).await?;
+        report.bytes_uploaded += upload_all(store.as_ref(), &phase, concurrency, &progress).await?;
     }
+    progress.finish();
     for key in &report.deletes {
         with_retries(|| store.delete(key))
             .await
@@ -237,6 +347,13 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
         report.duration_ms = started.elapsed().as_millis();
         return Ok(report);
     }
+    let expired = expired_archive(&listing, now, cfg.rollback_days);
+    for key in &expired {
+        with_retries(|| store.delete(key))
+            .await
+            .with_context(|| format!("cannot prune {key}"))?;
+    }
+    report.pruned = expired.len();
     let objects: Vec<Object> = desired.values().map(|d| d.object.clone()).collect();
     let record = Record {
         id: record_id(&objects),
@@ -244,8 +361,12 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
         git_commit: git_commit(&loaded.root),
         target: store.describe(),
         tree: Tree::new("publish", objects),
+        encoded: desired
+            .values()
+            .filter_map(|d| Some((d.object.key.clone(), d.encoded.clone()?)))
+            .collect(),
     };
-    let key = format!("{RESERVED_PREFIX}publishes/{}.json", record.id);
+    let key = format!("{RECORDS_PREFIX}{}.json", record.id);
     put_json(store.as_ref(), &key, &record).await?;
     report.record = Some(key);
 
@@ -276,32 +397,301 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
     Ok(report)
 }
 
+/// Server-side copies (`from`, `to`) that keep the current bodies of
+/// `keys` in the archive, one per distinct body not archived yet.
+fn archive_plan<'a>(
+    listing: &[Listed],
+    keys: impl Iterator<Item = &'a str>,
+) -> Vec<(String, String)> {
+    let by_key: HashMap<&str, &Listed> = listing.iter().map(|l| (l.key.as_str(), l)).collect();
+    let mut seen: std::collections::HashSet<String> = listing
+        .iter()
+        .filter_map(|l| l.key.strip_prefix(ARCHIVE_PREFIX))
+        .map(str::to_string)
+        .collect();
+    let mut copies = Vec::new();
+    for key in keys {
+        if let Some(l) = by_key.get(key) {
+            if seen.insert(l.md5.clone()) {
+                copies.push((key.to_string(), format!("{ARCHIVE_PREFIX}{}", l.md5)));
+            }
+        }
+    }
+    copies
+}
+
+/// Archive entries older than `days`.
+fn expired_archive(
+    listing: &[Listed],
+    now: chrono::DateTime<chrono::Utc>,
+    days: u32,
+) -> Vec<String> {
+    let window = chrono::Duration::days(i64::from(days.max(1)));
+    listing
+        .iter()
+        .filter(|l| l.key.starts_with(ARCHIVE_PREFIX))
+        .filter(|l| {
+            chrono::DateTime::parse_from_rfc3339(&l.modified)
+                .is_ok_and(|t| now - t.with_timezone(&chrono::Utc) >= window)
+        })
+        .map(|l| l.key.clone())
+        .collect()
+}
+
+/// One listing of the store. Multipart uploads have ETags that are not
+/// MD5s (`"…-3"`); for those the MD5 kept in metadata is read with one
+/// HEAD each, so nothing is ever downloaded to compare.
+async fn list_stored_md5s(store: &dyn Store, concurrency: usize) -> Result<Vec<Listed>> {
+    let mut listing = store.list().await.context("cannot list the target")?;
+    let multipart: Vec<usize> = (0..listing.len())
+        .filter(|&i| listing[i].md5.contains('-'))
+        .collect();
+    let heads: Vec<(usize, Option<String>)> = stream::iter(multipart)
+        .map(|i| {
+            let key = listing[i].key.clone();
+            async move {
+                let meta = with_retries(|| store.head(&key))
+                    .await
+                    .with_context(|| format!("cannot read the metadata of {key}"))?;
+                Ok::<_, anyhow::Error>((i, meta.and_then(|m| m.user.get("md5").cloned())))
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_>>()?;
+    for (i, md5) in heads {
+        if let Some(md5) = md5 {
+            listing[i].md5 = md5;
+        }
+    }
+    Ok(listing)
+}
+
+/// Decide which objects are stored precompressed and compute their
+/// encoded MD5s (cached by content hash, so a no-op publish is cheap).
+fn encode_all(loaded: &Loaded, desired: &mut BTreeMap<String, Desired>) -> Result<()> {
+    use rayon::prelude::*;
+    let encoding = loaded.config.publish.compress.as_str();
+    if encoding == "none" {
+        return Ok(());
+    }
+    let mut cache = crate::encode::Cache::load(&loaded.root);
+    let todo: Vec<(String, PathBuf, String)> = desired
+        .values()
+        .filter(|d| crate::encode::compressible(&d.object.content_type, d.object.size))
+        .filter_map(|d| match &d.body {
+            Body::File(path) if cache.get(encoding, &d.object.sha256).is_none() => {
+                Some((d.object.sha256.clone(), path.clone(), d.object.md5.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let computed: Vec<(String, Encoded)> = todo
+        .par_iter()
+        .map(|(sha256, path, _)| {
+            let body =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let encoded = crate::encode::encode(encoding, &body)?;
+            Ok((
+                sha256.clone(),
+                Encoded {
+                    encoding: encoding.to_string(),
+                    md5: hex::encode(<md5::Md5 as md5::Digest>::digest(&encoded)),
+                    size: encoded.len() as u64,
+                },
+            ))
+        })
+        .collect::<Result<_>>()?;
+    for (sha256, encoded) in computed {
+        cache.insert(&sha256, encoded);
+    }
+    for d in desired.values_mut() {
+        if !crate::encode::compressible(&d.object.content_type, d.object.size) {
+            continue;
+        }
+        if let Some(encoded) = cache.get(encoding, &d.object.sha256) {
+            d.meta.content_encoding = Some(encoding.to_string());
+            d.meta.user.insert("md5".into(), encoded.md5.clone());
+            d.encoded = Some(encoded.clone());
+        }
+    }
+    let live = desired.values().map(|d| d.object.sha256.as_str()).collect();
+    if let Err(e) = cache.save(&live) {
+        tracing::warn!("cannot save the compression cache: {e:#}");
+    }
+    Ok(())
+}
+
+/// The desired tree of a publish record, with each body found where it
+/// still is: under its own key, under another key with the same stored
+/// bytes (copied server-side), or in the local build or snapshot. Fails
+/// before changing anything when some body is nowhere.
+async fn rollback_tree(
+    loaded: &Loaded,
+    store: &dyn Store,
+    listing: &[Listed],
+    id: &str,
+    rules: &CacheRules,
+) -> Result<(String, BTreeMap<String, Desired>)> {
+    let ids = record_ids(listing);
+    let matching: Vec<&String> = ids.iter().filter(|i| i.starts_with(id)).collect();
+    let id = match matching.as_slice() {
+        [one] => (*one).clone(),
+        [] => bail!(
+            "no publish record {id:?} in {}; the records are: {}",
+            store.describe(),
+            if ids.is_empty() {
+                "none".to_string()
+            } else {
+                ids.join(", ")
+            }
+        ),
+        many => bail!(
+            "{id:?} matches {} publish records: {}",
+            many.len(),
+            many.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let key = format!("{RECORDS_PREFIX}{id}.json");
+    let fetched = store
+        .get(&key)
+        .await?
+        .with_context(|| format!("{key} vanished from {}", store.describe()))?;
+    let record: Record = serde_json::from_slice(&fetched.body)
+        .with_context(|| format!("{key} in {} is corrupt", store.describe()))?;
+
+    let cfg = &loaded.config.publish;
+    let by_md5: HashMap<&str, &str> = listing
+        .iter()
+        .filter(|l| !l.key.starts_with(RESERVED_PREFIX) || l.key.starts_with(ARCHIVE_PREFIX))
+        .map(|l| (l.md5.as_str(), l.key.as_str()))
+        .collect();
+    let remote: HashMap<&str, &str> = listing
+        .iter()
+        .map(|l| (l.key.as_str(), l.md5.as_str()))
+        .collect();
+    let local_dirs = [
+        (cfg.build_prefix.as_str(), loaded.output_dir()),
+        (
+            cfg.snapshot_prefix.as_str(),
+            loaded.root.join(&cfg.snapshot),
+        ),
+    ];
+    let mut desired = BTreeMap::new();
+    let mut missing = Vec::new();
+    for object in &record.tree.objects {
+        let encoded = record.encoded.get(&object.key).cloned();
+        let stored_md5 = encoded.as_ref().map_or(&object.md5, |e| &e.md5);
+        let body = if object.redirect.is_some() {
+            Some(Body::Empty)
+        } else if remote.get(object.key.as_str()) == Some(&stored_md5.as_str()) {
+            Some(Body::Copy(object.key.clone()))
+        } else if let Some(from) = by_md5.get(stored_md5.as_str()) {
+            Some(Body::Copy(from.to_string()))
+        } else {
+            local_dirs.iter().find_map(|(prefix, dir)| {
+                let rel = strip_prefix(prefix, &object.key)?;
+                let path = dir.join(rel);
+                let bytes = std::fs::read(&path).ok()?;
+                (hex::encode(<md5::Md5 as md5::Digest>::digest(&bytes)) == object.md5)
+                    .then_some(Body::File(path))
+            })
+        };
+        let Some(body) = body else {
+            missing.push(object.key.clone());
+            continue;
+        };
+        let mut meta = meta_for(object, rules);
+        if let Some(e) = &encoded {
+            meta.content_encoding = Some(e.encoding.clone());
+            meta.user.insert("md5".into(), e.md5.clone());
+        }
+        desired.insert(
+            object.key.clone(),
+            Desired {
+                object: object.clone(),
+                body,
+                meta,
+                encoded,
+            },
+        );
+    }
+    if !missing.is_empty() {
+        missing.truncate(20);
+        bail!(
+            "cannot roll back to {id}: {} object(s) of that publish are neither in {} nor in the local build or snapshot (for example {}); nothing was changed",
+            record.tree.objects.len() - desired.len(),
+            store.describe(),
+            missing.join(", ")
+        );
+    }
+    Ok((id, desired))
+}
+
+/// Progress of the uploads: a bar on a terminal, a line per tenth in logs.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    total: u64,
+    done: std::sync::atomic::AtomicU64,
+    quiet: bool,
+}
+
+impl Progress {
+    fn new(opts: &PublishOptions, total: u64) -> Progress {
+        let bar = (opts.progress_bar && !opts.quiet && total > 0).then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} uploading [{bar:30}] {pos}/{len} {per_sec} eta {eta}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar
+        });
+        Progress {
+            bar,
+            total,
+            done: Default::default(),
+            quiet: opts.quiet,
+        }
+    }
+
+    fn inc(&self) {
+        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        match &self.bar {
+            Some(bar) => bar.inc(1),
+            None if !self.quiet && self.total >= 100 && done.is_multiple_of(self.total / 10) => {
+                eprintln!("uploaded {done}/{} objects", self.total);
+            }
+            None => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 /// Upload `items` with at most `concurrency` in flight; the first failure
 /// stops the publish (after the uploads in flight finish).
-async fn upload_all(store: &dyn Store, items: &[&Desired], concurrency: usize) -> Result<u64> {
+async fn upload_all(
+    store: &dyn Store,
+    items: &[&Desired],
+    concurrency: usize,
+    progress: &Progress,
+) -> Result<u64> {
     let mut bytes = 0;
     let mut results = stream::iter(items.iter().map(|d| async move {
-        let path = d.dir.join(&d.source_key);
-        let body = if d.object.redirect.is_some() {
-            Vec::new()
-        } else {
-            tokio::fs::read(&path)
-                .await
-                .with_context(|| format!("cannot read {}", path.display()))?
-        };
-        let actual = hex::encode(<md5::Md5 as md5::Digest>::digest(&body));
-        if actual != d.object.md5 {
-            bail!(
-                "{} changed since its tree was written (MD5 {} in the manifest, {} on disk): run the build again",
-                path.display(),
-                d.object.md5,
-                actual
-            );
-        }
-        let size = body.len() as u64;
-        with_retries(|| store.put(&d.object.key, body.clone(), &d.object.md5, &d.meta))
-            .await
-            .with_context(|| format!("cannot upload {}", d.object.key))?;
+        let size = upload(store, d).await?;
+        progress.inc();
         Ok::<u64, anyhow::Error>(size)
     }))
     .buffer_unordered(concurrency);
@@ -318,6 +708,54 @@ async fn upload_all(store: &dyn Store, items: &[&Desired], concurrency: usize) -
         Some(e) => Err(e),
         None => Ok(bytes),
     }
+}
+
+/// Upload one object, checking its bytes against the tree first.
+async fn upload(store: &dyn Store, d: &Desired) -> Result<u64> {
+    let key = &d.object.key;
+    let body = match &d.body {
+        Body::Copy(from) => {
+            with_retries(|| store.copy(from, key, &d.meta))
+                .await
+                .with_context(|| format!("cannot copy {from} to {key}"))?;
+            return Ok(0);
+        }
+        Body::Empty => Vec::new(),
+        Body::File(path) => {
+            let raw = tokio::fs::read(path)
+                .await
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let actual = hex::encode(<md5::Md5 as md5::Digest>::digest(&raw));
+            if actual != d.object.md5 {
+                bail!(
+                    "{} changed since its tree was written (MD5 {} in the manifest, {} on disk): run the build again",
+                    path.display(),
+                    d.object.md5,
+                    actual
+                );
+            }
+            match &d.encoded {
+                Some(e) => {
+                    let encoding = e.encoding.clone();
+                    tokio::task::spawn_blocking(move || crate::encode::encode(&encoding, &raw))
+                        .await??
+                }
+                None => raw,
+            }
+        }
+    };
+    let md5 = hex::encode(<md5::Md5 as md5::Digest>::digest(&body));
+    if md5 != d.stored_md5() {
+        bail!(
+            "{key}: the encoded body's MD5 {md5} differs from the planned {}; delete .tusk/cache and publish again",
+            d.stored_md5()
+        );
+    }
+    let size = body.len() as u64;
+    with_retries(|| store.put(key, body.clone(), &md5, &d.meta))
+        .await
+        .with_context(|| format!("cannot upload {key}"))?;
+    Ok(size)
 }
 
 /// Retry transient failures with exponential backoff (3 attempts).
@@ -430,24 +868,47 @@ fn mount(
         }
         let mut object = o.clone();
         object.key = key.clone();
-        let meta = Meta {
-            content_type: o.content_type.clone(),
-            cache_control: rules.for_object(&object),
-            content_encoding: None,
-            redirect: o.redirect.clone(),
-            user: BTreeMap::from([("sha256".to_string(), o.sha256.clone())]),
+        let body = if o.redirect.is_some() {
+            Body::Empty
+        } else {
+            Body::File(dir.join(&o.key))
         };
+        let meta = meta_for(&object, rules);
         desired.insert(
             key,
             Desired {
                 object,
-                dir: dir.to_path_buf(),
-                source_key: o.key.clone(),
+                body,
                 meta,
+                encoded: None,
             },
         );
     }
     Ok(())
+}
+
+/// The headers of an object (before any precompression).
+fn meta_for(object: &Object, rules: &CacheRules) -> Meta {
+    Meta {
+        content_type: object.content_type.clone(),
+        cache_control: rules.for_object(object),
+        content_encoding: None,
+        redirect: object.redirect.clone(),
+        user: BTreeMap::from([
+            ("md5".to_string(), object.md5.clone()),
+            ("sha256".to_string(), object.sha256.clone()),
+        ]),
+    }
+}
+
+/// `key` relative to a mount `prefix`, if it is under it.
+fn strip_prefix<'a>(prefix: &str, key: &'a str) -> Option<&'a str> {
+    let prefix = prefix.trim_matches('/');
+    if prefix.is_empty() {
+        Some(key)
+    } else {
+        key.strip_prefix(prefix)?.strip_prefix('/')
+    }
 }
 
 fn join_prefix(prefix: &str, key: &str) -> String {
@@ -504,7 +965,7 @@ fn plan_hash(report: &Report, desired: &BTreeMap<String, Desired>) -> String {
     let mut h = Sha256::new();
     for u in &report.uploads {
         h.update(u.key.as_bytes());
-        h.update(desired[&u.key].object.md5.as_bytes());
+        h.update(desired[&u.key].stored_md5().as_bytes());
     }
     h.update(b"\0deletes\0");
     for d in &report.deletes {

@@ -221,3 +221,59 @@ fn a_tree_that_no_longer_matches_its_files_is_refused() {
         run.stderr()
     );
 }
+
+#[test]
+fn precompressed_objects_are_stored_gzipped_and_stay_incremental() {
+    use std::io::Read;
+    let p = project();
+    p.write(
+        "config/tusk.toml",
+        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"file://bucket\"\ncompress = \"gzip\"\n",
+    );
+    p.write("site/big.txt", &"some text worth compressing\n".repeat(200));
+    p.write(
+        "site/_posts/2024-01-01-a.md",
+        &format!("---\ntitle: A\n---\n{}\n", "A long post. ".repeat(100)),
+    );
+    p.run(&["build"]).success();
+    publish(&p, &[]);
+
+    for key in ["2024/01/01/a.html", "big.txt"] {
+        assert_eq!(sidecar(&p, key)["content_encoding"], "gzip", "{key}");
+        let stored = std::fs::read(p.path(&format!("bucket/{key}"))).unwrap();
+        let mut plain = String::new();
+        flate2::read::GzDecoder::new(&stored[..])
+            .read_to_string(&mut plain)
+            .unwrap();
+        assert_eq!(plain, p.read(&format!("public/{key}")), "{key}");
+    }
+    // Too small to gain anything, and images are left alone.
+    assert!(sidecar(&p, "img/logo.svg")["content_encoding"].is_null());
+    assert!(sidecar(&p, "css/site.0123abcd.css")["content_encoding"].is_null());
+
+    // Incremental without the cache, as in a fresh CI clone.
+    std::fs::remove_dir_all(p.path(".tusk/cache")).unwrap();
+    let again = publish(&p, &[]);
+    assert_eq!(again["uploads"].as_array().unwrap().len(), 0, "{again:#}");
+
+    // Switching the encoding re-uploads what it applies to.
+    p.write(
+        "config/tusk.toml",
+        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"file://bucket\"\ncompress = \"br\"\n",
+    );
+    let br = publish(&p, &[]);
+    assert!(count(&br, "changed") >= 2, "{br:#}");
+    assert_eq!(sidecar(&p, "big.txt")["content_encoding"], "br");
+
+    p.write(
+        "config/tusk.toml",
+        "[publish]\ntarget = \"file://bucket\"\ncompress = \"zip\"\n",
+    );
+    let run = p.run(&["publish"]);
+    assert_eq!(run.code(), Some(1));
+    assert!(
+        run.stderr().contains("publish.compress"),
+        "{}",
+        run.stderr()
+    );
+}

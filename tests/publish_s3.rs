@@ -256,3 +256,93 @@ fn changed_and_deleted_pages_are_invalidated_on_cloudfront() {
     assert!(publish(&p, &server, &["--no-invalidate"])["invalidation"].is_null());
     assert_eq!(invalidations(&server).len(), 1);
 }
+
+/// Bytes that do not compress, deterministic across runs.
+fn noise(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn get(server: &S3Server, key: &str) -> Vec<u8> {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("body");
+    server.aws(&[
+        "s3api",
+        "get-object",
+        "--bucket",
+        "site-bucket",
+        "--key",
+        &format!("live/{key}"),
+        out.to_str().unwrap(),
+    ]);
+    std::fs::read(out).unwrap()
+}
+
+#[test]
+fn multipart_precompressed_and_rolled_back_on_s3() {
+    use std::io::Read;
+    let server = S3Server::start();
+    let p = project(&server);
+    p.write(
+        "config/tusk.toml",
+        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"s3://site-bucket/live\"\ncompress = \"gzip\"\n\
+         [publish.s3]\npath_style = true\nmultipart_threshold_mb = 5\nmultipart_part_mb = 5\n",
+    );
+    p.write_bytes("site/video.bin", &noise(12 * 1024 * 1024));
+    p.write(
+        "site/notes.txt",
+        &"plain text compresses well\n".repeat(100),
+    );
+    p.run(&["build"]).success();
+    let first = publish(&p, &server, &[]);
+    let first_id = first["record"].as_str().unwrap()[".tusk/publishes/".len()..]
+        .trim_end_matches(".json")
+        .to_string();
+
+    // Uploaded in parts: the ETag is not an MD5, the MD5 is in metadata.
+    let video = head(&server, "video.bin");
+    assert!(video["ETag"].as_str().unwrap().contains('-'), "{video:#}");
+    use md5::Digest;
+    let md5 = hex::encode(md5::Md5::digest(noise(12 * 1024 * 1024)));
+    assert_eq!(video["Metadata"]["md5"], md5.as_str());
+    assert_eq!(get(&server, "video.bin"), noise(12 * 1024 * 1024));
+
+    // Stored gzipped, with Content-Encoding.
+    let notes = head(&server, "notes.txt");
+    assert_eq!(notes["ContentEncoding"], "gzip");
+    assert_eq!(notes["ContentType"], "text/plain; charset=utf-8");
+    let mut plain = String::new();
+    flate2::read::GzDecoder::new(&get(&server, "notes.txt")[..])
+        .read_to_string(&mut plain)
+        .unwrap();
+    assert_eq!(plain, p.read("public/notes.txt"));
+
+    // Nothing changed: nothing uploaded, multipart object included.
+    let again = publish(&p, &server, &[]);
+    assert_eq!(again["uploads"].as_array().unwrap().len(), 0, "{again:#}");
+
+    // Edit a file, publish, then roll back with server-side copies.
+    let v1 = get(&server, "notes.txt");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    p.write(
+        "site/notes.txt",
+        &"edited text compresses too\n".repeat(100),
+    );
+    p.run(&["build"]).success();
+    let second = publish(&p, &server, &[]);
+    assert_eq!(second["archived"], 1, "{second:#}");
+    assert_ne!(get(&server, "notes.txt"), v1);
+    let back = publish(&p, &server, &["--rollback", &first_id]);
+    assert_eq!(back["uploads"].as_array().unwrap().len(), 1, "{back:#}");
+    assert_eq!(get(&server, "notes.txt"), v1);
+    let notes = head(&server, "notes.txt");
+    assert_eq!(notes["ContentEncoding"], "gzip");
+    assert_eq!(notes["ContentType"], "text/plain; charset=utf-8");
+}

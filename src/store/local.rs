@@ -48,6 +48,21 @@ impl LocalStore {
     fn meta_path(&self, key: &str) -> PathBuf {
         self.root.join(META_DIR).join(format!("{key}.json"))
     }
+
+    fn read_sidecar(&self, key: &str) -> Result<Option<Sidecar>> {
+        self.body_path(key)?;
+        let meta_path = self.meta_path(key);
+        let text = match fs::read_to_string(&meta_path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read {}", meta_path.display()))
+            }
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .with_context(|| format!("corrupt metadata {}", meta_path.display()))
+    }
 }
 
 /// Write `bytes` to `path` through a temporary file in the same folder.
@@ -128,16 +143,9 @@ impl Store for LocalStore {
 
     async fn get(&self, key: &str) -> Result<Option<Fetched>> {
         let path = self.body_path(key)?;
-        let meta_path = self.meta_path(key);
-        let text = match fs::read_to_string(&meta_path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => {
-                return Err(e).with_context(|| format!("cannot read {}", meta_path.display()))
-            }
+        let Some(sidecar) = self.read_sidecar(key)? else {
+            return Ok(None);
         };
-        let sidecar: Sidecar = serde_json::from_str(&text)
-            .with_context(|| format!("corrupt metadata {}", meta_path.display()))?;
         let body = match fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -148,6 +156,17 @@ impl Store for LocalStore {
             md5: sidecar.md5,
             meta: sidecar.meta,
         }))
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<Meta>> {
+        Ok(self.read_sidecar(key)?.map(|s| s.meta))
+    }
+
+    async fn copy(&self, from: &str, to: &str, meta: &Meta) -> Result<()> {
+        let Some(source) = self.get(from).await? else {
+            bail!("cannot copy {from}: no such object");
+        };
+        self.put(to, source.body, &source.md5, meta).await
     }
 
     async fn delete(&self, key: &str) -> Result<()> {

@@ -36,7 +36,8 @@ pub struct Meta {
     /// S3 website redirect (`x-amz-website-redirect-location`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect: Option<String>,
-    /// Extra user metadata (`x-amz-meta-*`): tusk keeps `sha256` here.
+    /// Extra user metadata (`x-amz-meta-*`): tusk keeps the `md5` of the
+    /// stored bytes (multipart ETags are not MD5s) and the `sha256` here.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub user: BTreeMap<String, String>,
 }
@@ -57,6 +58,11 @@ pub trait Store: Send + Sync {
     /// backend must verify (S3: Content-MD5) so a corrupted upload fails.
     async fn put(&self, key: &str, body: Vec<u8>, md5: &str, meta: &Meta) -> Result<()>;
     async fn get(&self, key: &str) -> Result<Option<Fetched>>;
+    /// The headers of `key` without its body (S3: HeadObject).
+    async fn head(&self, key: &str) -> Result<Option<Meta>>;
+    /// Copy `from` to `to` inside the store with new headers, without the
+    /// body leaving the store (S3: CopyObject).
+    async fn copy(&self, from: &str, to: &str, meta: &Meta) -> Result<()>;
     async fn delete(&self, key: &str) -> Result<()>;
     /// A display name without credentials (`file:///srv/bucket`).
     fn describe(&self) -> String;

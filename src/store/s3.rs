@@ -8,8 +8,9 @@
 use anyhow::{anyhow, Context, Result};
 use async_trait::async_trait;
 use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumValidation};
-use aws_sdk_s3::error::DisplayErrorContext;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_s3::primitives::{ByteStream, DateTimeFormat};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
 use aws_sdk_s3::Client;
 use base64::Engine;
 
@@ -18,6 +19,9 @@ use crate::config::S3Config;
 
 pub struct S3Store {
     client: Client,
+    /// Bodies this large or larger go up in parts.
+    multipart_threshold: usize,
+    part_size: usize,
     bucket: String,
     /// Key prefix without trailing slash ("" for the bucket root).
     prefix: String,
@@ -47,8 +51,12 @@ impl S3Store {
         if shared.region().is_none() {
             conf = conf.region(Region::new("us-east-1"));
         }
+        const MIB: usize = 1024 * 1024;
         Ok(S3Store {
             client: Client::from_conf(conf.build()),
+            multipart_threshold: (cfg.multipart_threshold_mb as usize).max(5) * MIB,
+            // S3's minimum part size is 5 MiB (all parts but the last).
+            part_size: (cfg.multipart_part_mb as usize).max(5) * MIB,
             bucket: bucket.to_string(),
             prefix: prefix.trim_matches('/').to_string(),
         })
@@ -63,8 +71,107 @@ impl S3Store {
     }
 }
 
-fn sdk_error<E: std::error::Error + Send + Sync + 'static>(e: E) -> anyhow::Error {
-    anyhow!("{}", DisplayErrorContext(e))
+/// Characters kept as they are in an `x-amz-copy-source` key.
+const COPY_SOURCE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+impl S3Store {
+    /// Upload a large body in parts, each with its own Content-MD5. The
+    /// object's ETag is then not an MD5, so the MD5 travels in metadata
+    /// (`publish` reads it with HeadObject). A failed upload is aborted so
+    /// no orphaned parts are billed.
+    async fn put_multipart(&self, key: &str, body: Vec<u8>, md5: &str, meta: &Meta) -> Result<()> {
+        let full_key = self.full_key(key);
+        let mut create = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&full_key)
+            .content_type(&meta.content_type)
+            .cache_control(&meta.cache_control)
+            .set_content_encoding(meta.content_encoding.clone())
+            .set_website_redirect_location(meta.redirect.clone())
+            .metadata("md5", md5);
+        for (k, v) in meta.user.iter().filter(|(k, _)| *k != "md5") {
+            create = create.metadata(k, v);
+        }
+        let created = create
+            .send()
+            .await
+            .map_err(sdk_error)
+            .with_context(|| format!("CreateMultipartUpload {key} failed"))?;
+        let upload_id = created.upload_id().unwrap_or_default().to_string();
+        let result = async {
+            let mut parts = Vec::new();
+            for (i, chunk) in body.chunks(self.part_size).enumerate() {
+                let number = i as i32 + 1;
+                let digest = <md5::Md5 as md5::Digest>::digest(chunk);
+                let part = self
+                    .client
+                    .upload_part()
+                    .bucket(&self.bucket)
+                    .key(&full_key)
+                    .upload_id(&upload_id)
+                    .part_number(number)
+                    .content_md5(base64::engine::general_purpose::STANDARD.encode(digest))
+                    .body(ByteStream::from(chunk.to_vec()))
+                    .send()
+                    .await
+                    .map_err(sdk_error)
+                    .with_context(|| format!("UploadPart {number} of {key} failed"))?;
+                parts.push(
+                    CompletedPart::builder()
+                        .part_number(number)
+                        .set_e_tag(part.e_tag().map(str::to_string))
+                        .build(),
+                );
+            }
+            self.client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&full_key)
+                .upload_id(&upload_id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(sdk_error)
+                .with_context(|| format!("CompleteMultipartUpload {key} failed"))?;
+            Ok::<(), anyhow::Error>(())
+        }
+        .await;
+        if result.is_err() {
+            let _ = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&full_key)
+                .upload_id(&upload_id)
+                .send()
+                .await;
+        }
+        result
+    }
+}
+
+/// An SDK error as one line: S3's error code and message when there is a
+/// response (`SlowDown: Please reduce your request rate.`), the whole
+/// cause chain otherwise (connection errors). Neither holds credentials.
+fn sdk_error<E>(e: E) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match e.code() {
+        Some(code) => anyhow!("{code}: {}", e.message().unwrap_or("(no message)")),
+        None => anyhow!("{}", DisplayErrorContext(e)),
+    }
 }
 
 #[async_trait]
@@ -105,6 +212,9 @@ impl Store for S3Store {
     }
 
     async fn put(&self, key: &str, body: Vec<u8>, md5: &str, meta: &Meta) -> Result<()> {
+        if body.len() >= self.multipart_threshold {
+            return self.put_multipart(key, body, md5, meta).await;
+        }
         let md5_bytes = hex::decode(md5).context("invalid MD5")?;
         let mut req = self
             .client
@@ -172,6 +282,63 @@ impl Store for S3Store {
             md5: etag,
             meta,
         }))
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<Meta>> {
+        let resp = match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .send()
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let service = e.into_service_error();
+                if service.is_not_found() {
+                    return Ok(None);
+                }
+                return Err(sdk_error(service)).with_context(|| format!("HeadObject {key} failed"));
+            }
+        };
+        Ok(Some(Meta {
+            content_type: resp.content_type().unwrap_or_default().to_string(),
+            cache_control: resp.cache_control().unwrap_or_default().to_string(),
+            content_encoding: resp.content_encoding().map(str::to_string),
+            redirect: resp.website_redirect_location().map(str::to_string),
+            user: resp
+                .metadata()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+        }))
+    }
+
+    async fn copy(&self, from: &str, to: &str, meta: &Meta) -> Result<()> {
+        let source = format!(
+            "{}/{}",
+            self.bucket,
+            percent_encoding::utf8_percent_encode(&self.full_key(from), COPY_SOURCE)
+        );
+        let mut req = self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(to))
+            .copy_source(source)
+            .metadata_directive(MetadataDirective::Replace)
+            .content_type(&meta.content_type)
+            .cache_control(&meta.cache_control)
+            .set_content_encoding(meta.content_encoding.clone())
+            .set_website_redirect_location(meta.redirect.clone());
+        for (k, v) in &meta.user {
+            req = req.metadata(k, v);
+        }
+        req.send()
+            .await
+            .map_err(sdk_error)
+            .with_context(|| format!("CopyObject {from} -> {to} failed"))?;
+        Ok(())
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
