@@ -46,8 +46,26 @@ pub enum Command {
     Check(BuildArgs),
     /// List every page, post and collection document with its URL.
     List(BuildArgs),
+    /// Crawl the dynamic origin and save a static, servable copy of it.
+    Snapshot(SnapshotArgs),
     /// Mirror the build (and the snapshot, when present) to the publish target.
     Publish(PublishArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SnapshotArgs {
+    /// Origin base URL (overrides snapshot.origin).
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// Fetch everything again: no conditional requests.
+    #[arg(long)]
+    pub full: bool,
+    /// Requests in flight (overrides snapshot.concurrency).
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Machine-readable summary on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -110,6 +128,7 @@ pub fn main() -> ExitCode {
     let json = match &cli.command {
         Command::Build(a) | Command::Check(a) | Command::List(a) => a.json,
         Command::Publish(a) => a.json,
+        Command::Snapshot(a) => a.json,
     };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -182,6 +201,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
         }
+        Command::Snapshot(args) => {
+            if let Some(n) = args.concurrency {
+                loaded.config.snapshot.concurrency = n;
+            }
+            let opts = crate::snapshot::SnapshotOptions {
+                origin: args.origin.clone(),
+                full: args.full,
+            };
+            let runtime = tokio::runtime::Runtime::new()?;
+            let report = runtime.block_on(crate::snapshot::snapshot(&loaded, &opts))?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else if !cli.quiet {
+                print_snapshot(&report);
+            }
+        }
         Command::Publish(args) => {
             let runtime = tokio::runtime::Runtime::new()?;
             if args.history {
@@ -225,6 +260,47 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn print_snapshot(r: &crate::snapshot::Report) {
+    println!(
+        "Snapshot of {} in {}: {} pages, {} objects ({:.1} MB), {} redirects, {} unchanged, {} removed, {} skipped, {} broken links, {} errors; {} requests in {} ms",
+        r.origin,
+        r.output,
+        r.pages,
+        r.objects,
+        r.bytes as f64 / 1e6,
+        r.redirects,
+        r.unchanged,
+        r.removed.len(),
+        r.skipped_total,
+        r.broken.len(),
+        r.errors.len(),
+        r.requests,
+        r.duration_ms
+    );
+    if !r.not_found_page {
+        println!("  note: the origin's 404 page was not captured (no HTML 404 answer)");
+    }
+    let mut reasons: std::collections::BTreeMap<&str, usize> = Default::default();
+    for s in &r.skipped {
+        *reasons.entry(s.reason.as_str()).or_default() += 1;
+    }
+    for (reason, n) in reasons {
+        println!("  skipped {n}: {reason}");
+    }
+    for b in &r.broken {
+        match &b.linked_from {
+            Some(from) => println!("  broken: {} ({}) linked from {from}", b.url, b.status),
+            None => println!("  broken: {} ({})", b.url, b.status),
+        }
+    }
+    for e in &r.errors {
+        println!("  error: {}: {}", e.url, e.error);
+    }
+    for k in r.removed.iter().take(20) {
+        println!("  removed: {k}");
+    }
 }
 
 fn print_publish(r: &crate::publish::Report) {

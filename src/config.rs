@@ -22,7 +22,7 @@ pub struct Config {
     pub build: BuildConfig,
     // Sections reserved for later stages: present so that a config written
     // for them is recognised, and strict so typos are still caught.
-    pub snapshot: Reserved,
+    pub snapshot: SnapshotConfig,
     pub publish: PublishConfig,
     pub cdn: CdnConfig,
     pub health: Reserved,
@@ -116,8 +116,6 @@ pub struct CollectionConfig {
 pub struct PublishConfig {
     /// `file://<folder>` (relative to the project root) or `s3://<bucket>/<prefix>`.
     pub target: String,
-    /// The snapshot tree folder, published with the build when present.
-    pub snapshot: PathBuf,
     /// Key prefixes the build and the snapshot are mounted under.
     pub build_prefix: String,
     pub snapshot_prefix: String,
@@ -175,7 +173,6 @@ impl Default for PublishConfig {
     fn default() -> Self {
         PublishConfig {
             target: "file://.tusk/bucket".into(),
-            snapshot: ".tusk/snapshot".into(),
             build_prefix: String::new(),
             snapshot_prefix: String::new(),
             max_deletes: 256,
@@ -186,6 +183,75 @@ impl Default for PublishConfig {
             cache_control: CacheControlConfig::default(),
             rules: Vec::new(),
             s3: S3Config::default(),
+        }
+    }
+}
+
+/// `tusk snapshot`: the static copy of the dynamic origin.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SnapshotConfig {
+    /// Base URL of the dynamic origin (`https://origin.example.org`).
+    pub origin: String,
+    /// The snapshot tree folder (published with the build when present).
+    pub output: PathBuf,
+    /// Paths the crawl starts from.
+    pub seeds: Vec<String>,
+    /// Also start from `/sitemap.xml` and the sitemaps named in `/robots.txt`.
+    pub sitemap: bool,
+    /// Other host names of the same site (`www.` and apex): followed and
+    /// rewritten to root-relative links like the origin's own.
+    pub hosts: Vec<String>,
+    /// Globs on URL paths (`/blog/**`): when set, only these are fetched.
+    pub include: Vec<String>,
+    /// Globs on URL paths never fetched.
+    pub exclude: Vec<String>,
+    pub max_depth: usize,
+    /// Most URLs fetched in one run.
+    pub max_pages: usize,
+    pub max_response_mb: u64,
+    pub max_total_mb: u64,
+    /// Requests in flight.
+    pub concurrency: usize,
+    /// Requests per second per host; 0 for no limit.
+    pub rate_limit: f64,
+    pub timeout_secs: u64,
+    /// Extra attempts on 5xx, 429, timeouts and resets, with backoff.
+    pub retries: u32,
+    /// URLs with a query string: `skip`, or `hash` to store them under a
+    /// key carrying a hash of the query (`list/index.q-1a2b3c4d.html`).
+    pub query: String,
+    /// Globs on URL paths whose private-looking responses (Set-Cookie,
+    /// `Cache-Control: private`/`no-store`, `Vary: Cookie`) may be saved.
+    pub allow_private: Vec<String>,
+    /// More failed fetches than this fail the snapshot (the previous one
+    /// stays in place).
+    pub max_errors: usize,
+    pub user_agent: String,
+}
+
+impl Default for SnapshotConfig {
+    fn default() -> Self {
+        SnapshotConfig {
+            origin: String::new(),
+            output: ".tusk/snapshot".into(),
+            seeds: vec!["/".into()],
+            sitemap: true,
+            hosts: Vec::new(),
+            include: Vec::new(),
+            exclude: Vec::new(),
+            max_depth: 32,
+            max_pages: 50_000,
+            max_response_mb: 50,
+            max_total_mb: 4096,
+            concurrency: 16,
+            rate_limit: 0.0,
+            timeout_secs: 15,
+            retries: 3,
+            query: "skip".into(),
+            allow_private: Vec::new(),
+            max_errors: 10,
+            user_agent: concat!("tusk-snapshot/", env!("CARGO_PKG_VERSION")).into(),
         }
     }
 }
@@ -344,6 +410,13 @@ fn validate(config: &Config, last_file: &Path) -> Result<()> {
             "{}: publish.compress {:?} must be \"none\", \"gzip\" or \"br\"",
             last_file.display(),
             config.publish.compress
+        );
+    }
+    if !matches!(config.snapshot.query.as_str(), "skip" | "hash") {
+        bail!(
+            "{}: snapshot.query {:?} must be \"skip\" or \"hash\"",
+            last_file.display(),
+            config.snapshot.query
         );
     }
     if !(1..=3000).contains(&cdn.wildcard_threshold) {

@@ -13,5 +13,6 @@ pub mod encode;
 pub mod output;
 pub mod publish;
 pub mod render;
+pub mod snapshot;
 pub mod store;
 pub mod tree;

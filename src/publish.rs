@@ -579,7 +579,7 @@ async fn rollback_tree(
         (cfg.build_prefix.as_str(), loaded.output_dir()),
         (
             cfg.snapshot_prefix.as_str(),
-            loaded.root.join(&cfg.snapshot),
+            loaded.root.join(&loaded.config.snapshot.output),
         ),
     ];
     let mut desired = BTreeMap::new();
@@ -825,7 +825,7 @@ fn desired_tree(
     })?;
     let mut desired = BTreeMap::new();
     let mut conflicts = Vec::new();
-    let snapshot_dir = loaded.root.join(&cfg.snapshot);
+    let snapshot_dir = loaded.root.join(&loaded.config.snapshot.output);
     if snapshot_dir.join(crate::tree::MANIFEST_NAME).is_file() {
         let snapshot = Tree::read(&snapshot_dir)?;
         mount(

@@ -1,0 +1,1014 @@
+//! Snapshot: a static, servable copy of the dynamic origin, so the CDN's
+//! fallback (S3 or the edge) can serve the site when the origin is down.
+//!
+//! 1. start from the seeds, `/robots.txt` and the sitemaps;
+//! 2. fetch concurrently (no cookies, no credentials, rate-limited,
+//!    retried), conditionally when the previous snapshot has validators;
+//! 3. refuse anything private (`Set-Cookie`, `Cache-Control: private` or
+//!    `no-store`, `Vary: Cookie`) and any URL without a safe key;
+//! 4. rewrite absolute links to the origin into root-relative ones and
+//!    follow the links found in HTML, CSS and sitemaps;
+//! 5. write everything to a staging folder with its tree manifest and swap
+//!    it in only when the whole run succeeded.
+
+mod keys;
+mod links;
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use futures::stream::{FuturesUnordered, StreamExt};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use reqwest::header::{self, HeaderMap};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::config::{Loaded, SnapshotConfig};
+use crate::output::{Sink, Staging};
+use crate::tree::{CacheClass, Object, Tree};
+
+/// Validators of the previous run, beside the manifest in the snapshot.
+const STATE_NAME: &str = ".tusk-snapshot.json";
+/// At most this many skipped URLs are listed (all are counted).
+const MAX_LISTED: usize = 1000;
+
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotOptions {
+    /// Overrides `snapshot.origin`.
+    pub origin: Option<String>,
+    /// Ignore the previous snapshot: no conditional requests.
+    pub full: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Skipped {
+    pub url: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Broken {
+    pub url: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linked_from: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Failure {
+    pub url: String,
+    pub error: String,
+}
+
+/// What a snapshot saved, skipped and could not fetch.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub origin: String,
+    pub output: String,
+    /// HTML documents saved.
+    pub pages: usize,
+    /// Objects in the tree (pages, other files, redirects).
+    pub objects: usize,
+    pub redirects: usize,
+    pub bytes: u64,
+    pub requests: usize,
+    /// Answered `304 Not Modified`: the previous copy was kept.
+    pub unchanged: usize,
+    /// Keys of the previous snapshot that are gone.
+    pub removed: Vec<String>,
+    /// Whether the origin's 404 page was captured as `404.html`.
+    pub not_found_page: bool,
+    pub skipped_total: usize,
+    pub skipped: Vec<Skipped>,
+    pub broken: Vec<Broken>,
+    pub errors: Vec<Failure>,
+    pub duration_ms: u128,
+}
+
+/// Conditional-request validators per URL, from the previous run.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    origin: String,
+    entries: BTreeMap<String, Validators>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Validators {
+    key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    etag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_modified: Option<String>,
+}
+
+/// Why a URL is fetched: a failed seed fails the run, an optional one
+/// (robots.txt, sitemap.xml) may be missing, the probe captures the 404 page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Seed,
+    Optional,
+    NotFoundProbe,
+    Link,
+}
+
+#[derive(Debug, Clone)]
+struct Job {
+    url: Url,
+    depth: usize,
+    kind: Kind,
+    referrer: Option<String>,
+}
+
+enum Fetched {
+    Response {
+        status: u16,
+        headers: HeaderMap,
+        body: Vec<u8>,
+    },
+    TooLarge,
+    Failed(String),
+}
+
+/// The site being copied: which URLs belong to it and which may be saved.
+struct Site {
+    origin: Url,
+    hosts: HashSet<String>,
+    include: Option<GlobSet>,
+    exclude: GlobSet,
+    allow_private: GlobSet,
+    hashed_query: bool,
+}
+
+impl Site {
+    fn new(origin: &str, cfg: &SnapshotConfig) -> Result<Site> {
+        let origin = Url::parse(origin)
+            .with_context(|| format!("snapshot.origin {origin:?} is not a URL"))?;
+        if !matches!(origin.scheme(), "http" | "https") || origin.host_str().is_none() {
+            bail!("snapshot.origin must be an http:// or https:// URL with a host");
+        }
+        if !origin.username().is_empty() || origin.password().is_some() {
+            bail!("snapshot.origin must not carry credentials: a snapshot is public");
+        }
+        let mut hosts: HashSet<String> = cfg.hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
+        hosts.insert(origin.host_str().unwrap_or_default().to_ascii_lowercase());
+        let globs = |name: &str, list: &[String]| -> Result<GlobSet> {
+            let mut b = GlobSetBuilder::new();
+            for g in list {
+                b.add(
+                    Glob::new(g).with_context(|| format!("snapshot.{name}: invalid glob {g:?}"))?,
+                );
+            }
+            Ok(b.build()?)
+        };
+        Ok(Site {
+            hosts,
+            include: (!cfg.include.is_empty())
+                .then(|| globs("include", &cfg.include))
+                .transpose()?,
+            exclude: globs("exclude", &cfg.exclude)?,
+            allow_private: globs("allow_private", &cfg.allow_private)?,
+            hashed_query: cfg.query == "hash",
+            origin,
+        })
+    }
+
+    /// The URL on the origin for a link of this site, or `None` when the
+    /// link leaves the site. Alias hosts map to the origin.
+    fn canonical(&self, url: &Url) -> Option<Url> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return None;
+        }
+        let host = url.host_str()?.to_ascii_lowercase();
+        if !self.hosts.contains(&host) {
+            return None;
+        }
+        let origin_host = self.origin.host_str().unwrap_or_default();
+        if host == origin_host && url.port_or_known_default() != self.origin.port_or_known_default()
+        {
+            return None;
+        }
+        let mut out = self.origin.clone();
+        out.set_path(url.path());
+        out.set_query(url.query());
+        out.set_fragment(None);
+        Some(out)
+    }
+
+    fn wanted(&self, path: &str) -> Option<&'static str> {
+        if self.exclude.is_match(path) {
+            return Some("excluded by snapshot.exclude");
+        }
+        if self.include.as_ref().is_some_and(|i| !i.is_match(path)) {
+            return Some("not in snapshot.include");
+        }
+        None
+    }
+}
+
+pub async fn snapshot(loaded: &Loaded, opts: &SnapshotOptions) -> Result<Report> {
+    let started = Instant::now();
+    let cfg = &loaded.config.snapshot;
+    let origin = opts.origin.clone().unwrap_or_else(|| cfg.origin.clone());
+    if origin.is_empty() {
+        bail!("no origin to snapshot: set snapshot.origin in config/tusk.toml or pass --origin");
+    }
+    let site = Site::new(&origin, cfg)?;
+    let output = loaded.root.join(&cfg.output);
+
+    // The previous snapshot: its tree and validators make the run incremental.
+    let previous = if opts.full {
+        None
+    } else {
+        Previous::load(&output, &site)
+    };
+    let staging = Staging::new(&output)?;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(cfg.timeout_secs.max(1)))
+        .connect_timeout(Duration::from_secs(cfg.timeout_secs.clamp(1, 10)))
+        .user_agent(&cfg.user_agent)
+        .pool_max_idle_per_host(cfg.concurrency.max(1))
+        .build()?;
+    let limiter = Limiter::new(cfg.rate_limit);
+    let fetcher = Fetcher {
+        client: &client,
+        limiter: &limiter,
+        max_bytes: cfg.max_response_mb.saturating_mul(1024 * 1024),
+        retries: cfg.retries,
+    };
+
+    let mut crawl = Crawl {
+        site: &site,
+        cfg,
+        staging: staging.path().to_path_buf(),
+        previous: previous.as_ref(),
+        queue: VecDeque::new(),
+        seen: HashSet::new(),
+        objects: BTreeMap::new(),
+        claimed_by: HashMap::new(),
+        lower_keys: HashMap::new(),
+        state: State {
+            origin: site.origin.to_string(),
+            entries: BTreeMap::new(),
+        },
+        report: Report {
+            origin: site.origin.to_string(),
+            output: output.display().to_string(),
+            ..Report::default()
+        },
+        total_bytes: 0,
+        budget_exhausted: false,
+    };
+    for seed in &cfg.seeds {
+        let url = site
+            .origin
+            .join(seed)
+            .with_context(|| format!("snapshot.seeds: invalid path {seed:?}"))?;
+        crawl.enqueue(url, 0, Kind::Seed, None);
+    }
+    if cfg.sitemap {
+        for path in ["/robots.txt", "/sitemap.xml"] {
+            crawl.enqueue(site.origin.join(path)?, 0, Kind::Optional, None);
+        }
+    }
+    let probe = format!("/tusk-404-probe-{:08x}", rand_u32());
+    crawl.enqueue(site.origin.join(&probe)?, 0, Kind::NotFoundProbe, None);
+
+    let concurrency = cfg.concurrency.max(1);
+    let mut inflight = FuturesUnordered::new();
+    loop {
+        while inflight.len() < concurrency {
+            let Some(job) = crawl.queue.pop_front() else {
+                break;
+            };
+            let validators = crawl.validators_for(&job.url);
+            inflight.push(fetcher.fetch(job, validators));
+        }
+        let Some((job, fetched)) = inflight.next().await else {
+            break;
+        };
+        crawl.report.requests += 1;
+        crawl.handle(job, fetched)?;
+        if crawl.report.errors.len() > cfg.max_errors {
+            bail!(
+                "snapshot of {} stopped: more than snapshot.max_errors ({}) failed fetches, first: {} ({}); the previous snapshot is unchanged",
+                site.origin,
+                cfg.max_errors,
+                crawl.report.errors[0].url,
+                crawl.report.errors[0].error
+            );
+        }
+    }
+
+    let Crawl {
+        objects,
+        state,
+        mut report,
+        ..
+    } = crawl;
+    if let Some(prev) = &previous {
+        report.removed = prev
+            .tree
+            .keys()
+            .filter(|k| !objects.contains_key(*k))
+            .cloned()
+            .collect();
+    }
+    report.objects = objects.len();
+    let tree = Tree::new("snapshot", objects.into_values().collect());
+    tree.write(staging.path())?;
+    std::fs::write(
+        staging.path().join(STATE_NAME),
+        serde_json::to_vec_pretty(&state)?,
+    )?;
+    staging.commit()?;
+    report.duration_ms = started.elapsed().as_millis();
+    Ok(report)
+}
+
+/// The previous snapshot, for conditional requests and unchanged files.
+struct Previous {
+    dir: PathBuf,
+    tree: BTreeMap<String, Object>,
+    state: State,
+}
+
+impl Previous {
+    fn load(dir: &Path, site: &Site) -> Option<Previous> {
+        let tree = Tree::read(dir).ok()?;
+        let state: State =
+            serde_json::from_slice(&std::fs::read(dir.join(STATE_NAME)).ok()?).ok()?;
+        // Validators of another origin mean nothing here.
+        if state.origin != site.origin.as_str() {
+            return None;
+        }
+        Some(Previous {
+            dir: dir.to_path_buf(),
+            tree: tree
+                .objects
+                .into_iter()
+                .map(|o| (o.key.clone(), o))
+                .collect(),
+            state,
+        })
+    }
+}
+
+/// The crawl's state, owned by the loop that handles each response.
+struct Crawl<'a> {
+    site: &'a Site,
+    cfg: &'a SnapshotConfig,
+    staging: PathBuf,
+    previous: Option<&'a Previous>,
+    queue: VecDeque<Job>,
+    seen: HashSet<String>,
+    objects: BTreeMap<String, Object>,
+    /// Which URL a key was saved from (pages win over redirects).
+    claimed_by: HashMap<String, String>,
+    /// Lower-cased key -> key: case-only collisions break case-insensitive
+    /// file systems and are refused.
+    lower_keys: HashMap<String, String>,
+    state: State,
+    report: Report,
+    total_bytes: u64,
+    budget_exhausted: bool,
+}
+
+impl Crawl<'_> {
+    fn skip(&mut self, url: &Url, reason: impl Into<String>) {
+        self.report.skipped_total += 1;
+        if self.report.skipped.len() < MAX_LISTED {
+            self.report.skipped.push(Skipped {
+                url: url.to_string(),
+                reason: reason.into(),
+            });
+        }
+    }
+
+    /// Queue `url` unless it was seen or a limit or rule refuses it.
+    fn enqueue(&mut self, mut url: Url, depth: usize, kind: Kind, referrer: Option<String>) {
+        url.set_fragment(None);
+        if !self.seen.insert(url.to_string()) {
+            return;
+        }
+        if kind == Kind::Link {
+            if url.query().is_some() && !self.site.hashed_query {
+                return self.skip(&url, "query string (snapshot.query = \"skip\")");
+            }
+            if let Some(reason) = self.site.wanted(url.path()) {
+                return self.skip(&url, reason);
+            }
+            if depth > self.cfg.max_depth {
+                return self.skip(&url, "deeper than snapshot.max_depth");
+            }
+            if repeats_segments(url.path()) {
+                return self.skip(&url, "repeating path segments (crawler trap)");
+            }
+            if self.seen.len() > self.cfg.max_pages {
+                return self.skip(&url, "snapshot.max_pages reached");
+            }
+            if self.budget_exhausted {
+                return self.skip(&url, "snapshot.max_total_mb reached");
+            }
+        }
+        self.queue.push_back(Job {
+            url,
+            depth,
+            kind,
+            referrer,
+        });
+    }
+
+    /// Validators for a conditional request, when the previous copy is
+    /// still on disk.
+    fn validators_for(&self, url: &Url) -> Option<Validators> {
+        let prev = self.previous?;
+        let v = prev.state.entries.get(url.as_str())?;
+        (v.etag.is_some() || v.last_modified.is_some())
+            .then(|| prev.dir.join(&v.key))
+            .filter(|p| p.is_file())
+            .map(|_| v.clone())
+    }
+
+    fn handle(&mut self, job: Job, fetched: Fetched) -> Result<()> {
+        let (status, headers, body) = match fetched {
+            Fetched::Response {
+                status,
+                headers,
+                body,
+            } => (status, headers, body),
+            Fetched::TooLarge => {
+                self.skip(&job.url, "larger than snapshot.max_response_mb");
+                return Ok(());
+            }
+            Fetched::Failed(error) => {
+                if job.kind == Kind::Seed {
+                    bail!(
+                        "cannot fetch {}: {error}; the previous snapshot is unchanged",
+                        job.url
+                    );
+                }
+                if job.kind == Kind::Link {
+                    self.report.errors.push(Failure {
+                        url: job.url.to_string(),
+                        error,
+                    });
+                }
+                return Ok(());
+            }
+        };
+        match status {
+            304 => self.keep_previous(&job),
+            200 => self.save(&job, &headers, body),
+            301 | 302 | 303 | 307 | 308 => self.redirect(&job, &headers),
+            404 | 410 if job.kind == Kind::NotFoundProbe => {
+                if is_html(&headers) && private_reason(&headers).is_none() {
+                    self.write_object(&job, "404.html", &headers, body)?;
+                    self.report.not_found_page = true;
+                }
+                Ok(())
+            }
+            _ if matches!(job.kind, Kind::Optional | Kind::NotFoundProbe) => Ok(()),
+            _ if job.kind == Kind::Seed => bail!(
+                "{} answered {status}; the previous snapshot is unchanged",
+                job.url
+            ),
+            404 | 410 => {
+                self.report.broken.push(Broken {
+                    url: job.url.to_string(),
+                    status,
+                    linked_from: job.referrer.clone(),
+                });
+                Ok(())
+            }
+            401 | 403 => {
+                self.skip(&job.url, format!("{status}: behind authentication"));
+                Ok(())
+            }
+            s if s >= 500 => {
+                self.report.errors.push(Failure {
+                    url: job.url.to_string(),
+                    error: format!("HTTP {status}"),
+                });
+                Ok(())
+            }
+            _ => {
+                self.skip(&job.url, format!("HTTP {status}"));
+                Ok(())
+            }
+        }
+    }
+
+    /// A 200: check it may be public, give it a key, rewrite, save.
+    fn save(&mut self, job: &Job, headers: &HeaderMap, body: Vec<u8>) -> Result<()> {
+        if let Some(reason) = private_reason(headers) {
+            if !self.site.allow_private.is_match(job.url.path()) {
+                self.skip(&job.url, format!("private: {reason}"));
+                return Ok(());
+            }
+        }
+        let key = match keys::key_for(&job.url, is_html(headers), self.site.hashed_query) {
+            Ok(k) => k,
+            Err(reason) => {
+                self.skip(&job.url, format!("no safe key: {reason}"));
+                return Ok(());
+            }
+        };
+        let saved = self.write_object(job, &key, headers, body)?;
+        if saved {
+            self.state.entries.insert(
+                job.url.to_string(),
+                Validators {
+                    key,
+                    etag: header_str(headers, header::ETAG),
+                    last_modified: header_str(headers, header::LAST_MODIFIED),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Rewrite (HTML, CSS), follow links, write under `key`. Returns
+    /// whether it was saved.
+    fn write_object(
+        &mut self,
+        job: &Job,
+        key: &str,
+        headers: &HeaderMap,
+        body: Vec<u8>,
+    ) -> Result<bool> {
+        if let Some(reason) = self.claim(key, &job.url, false) {
+            self.skip(&job.url, reason);
+            return Ok(false);
+        }
+        let content_type = header_str(headers, header::CONTENT_TYPE)
+            .unwrap_or_else(|| crate::tree::content_type_for(key));
+        let body = self.follow_links(job, &content_type, body)?;
+        if self.total_bytes + body.len() as u64 > self.cfg.max_total_mb.saturating_mul(1024 * 1024)
+        {
+            self.budget_exhausted = true;
+            self.release(key);
+            self.skip(&job.url, "snapshot.max_total_mb reached");
+            return Ok(false);
+        }
+        let mut object = match Sink::Dir(self.staging.clone()).write(key, &body) {
+            Ok(o) => o,
+            Err(e) => {
+                self.release(key);
+                self.skip(&job.url, format!("cannot be stored as {key}: {e}"));
+                return Ok(false);
+            }
+        };
+        object.cache_class = if is_html_type(&content_type) {
+            CacheClass::Html
+        } else {
+            crate::tree::cache_class_for(key)
+        };
+        object.content_type = content_type;
+        self.total_bytes += object.size;
+        self.report.bytes += object.size;
+        if object.cache_class == CacheClass::Html {
+            self.report.pages += 1;
+        }
+        self.objects.insert(key.to_string(), object);
+        Ok(true)
+    }
+
+    /// A 304: the previous copy is still right; link it into the new folder.
+    fn keep_previous(&mut self, job: &Job) -> Result<()> {
+        let prev = self.previous.expect("304 only after a conditional request");
+        let Some(v) = prev.state.entries.get(job.url.as_str()).cloned() else {
+            return Ok(());
+        };
+        let Some(object) = prev.tree.get(&v.key).cloned() else {
+            return Ok(());
+        };
+        if let Some(reason) = self.claim(&v.key, &job.url, false) {
+            self.skip(&job.url, reason);
+            return Ok(());
+        }
+        let from = prev.dir.join(&v.key);
+        let to = self.staging.join(&v.key);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        if std::fs::hard_link(&from, &to).is_err() {
+            std::fs::copy(&from, &to)
+                .with_context(|| format!("cannot copy {} into the new snapshot", from.display()))?;
+        }
+        // Its links still need following; the saved copy has them.
+        let body = std::fs::read(&to)?;
+        self.follow_links(job, &object.content_type, body)?;
+        self.report.unchanged += 1;
+        self.total_bytes += object.size;
+        self.report.bytes += object.size;
+        if object.cache_class == CacheClass::Html {
+            self.report.pages += 1;
+        }
+        self.state.entries.insert(job.url.to_string(), v.clone());
+        self.objects.insert(v.key, object);
+        Ok(())
+    }
+
+    /// A 3xx: a redirect entry in the tree, and the target is followed.
+    fn redirect(&mut self, job: &Job, headers: &HeaderMap) -> Result<()> {
+        let Some(location) = header_str(headers, header::LOCATION) else {
+            self.skip(&job.url, "redirect without Location");
+            return Ok(());
+        };
+        let Ok(target) = job.url.join(&location) else {
+            self.skip(&job.url, format!("redirect to an invalid URL {location:?}"));
+            return Ok(());
+        };
+        let (stored_target, internal) = match self.site.canonical(&target) {
+            Some(t) => {
+                let mut rel = t.path().to_string();
+                if let Some(q) = t.query() {
+                    rel.push('?');
+                    rel.push_str(q);
+                }
+                (rel, Some(t))
+            }
+            None => (target.to_string(), None),
+        };
+        if let Some(t) = &internal {
+            self.enqueue(
+                t.clone(),
+                job.depth + 1,
+                Kind::Link,
+                Some(job.url.to_string()),
+            );
+        }
+        if job.kind == Kind::NotFoundProbe || job.kind == Kind::Optional {
+            return Ok(());
+        }
+        let key = match keys::key_for(&job.url, true, self.site.hashed_query) {
+            Ok(k) => k,
+            Err(reason) => {
+                self.skip(&job.url, format!("no safe key: {reason}"));
+                return Ok(());
+            }
+        };
+        // `/a` -> `/a/` both live at a/index.html: the page is enough.
+        if internal
+            .as_ref()
+            .and_then(|t| keys::key_for(t, true, self.site.hashed_query).ok())
+            .is_some_and(|k| k == key)
+        {
+            return Ok(());
+        }
+        if self.claim(&key, &job.url, true).is_some() {
+            return Ok(());
+        }
+        self.objects
+            .insert(key.clone(), Object::redirect(&key, &stored_target));
+        self.report.redirects += 1;
+        Ok(())
+    }
+
+    /// Reserve `key` for `url`. A page replaces a redirect; anything else
+    /// already there wins and the reason is returned.
+    fn claim(&mut self, key: &str, url: &Url, redirect: bool) -> Option<String> {
+        if let Some(other) = self.lower_keys.get(&key.to_lowercase()) {
+            if other != key {
+                return Some(format!("key {key} differs only in case from {other}"));
+            }
+        }
+        if let Some(owner) = self.claimed_by.get(key) {
+            let existing_is_redirect = self
+                .objects
+                .get(key)
+                .is_some_and(|o| o.cache_class == CacheClass::Redirect);
+            if redirect || !existing_is_redirect {
+                return Some(format!("same key {key} as {owner}"));
+            }
+            self.report.redirects -= 1;
+            self.objects.remove(key);
+        }
+        self.claimed_by.insert(key.to_string(), url.to_string());
+        self.lower_keys.insert(key.to_lowercase(), key.to_string());
+        None
+    }
+
+    fn release(&mut self, key: &str) {
+        self.claimed_by.remove(key);
+        self.lower_keys.remove(&key.to_lowercase());
+    }
+
+    /// Queue the links of an HTML, CSS, sitemap or robots.txt body and
+    /// return it with absolute links to the origin made root-relative.
+    fn follow_links(&mut self, job: &Job, content_type: &str, body: Vec<u8>) -> Result<Vec<u8>> {
+        let mut found: Vec<Url> = Vec::new();
+        let site = self.site;
+        let page = &job.url;
+        let mut on_link = |raw: &str| -> Option<String> {
+            let raw = raw.trim();
+            let lower = raw.to_ascii_lowercase();
+            if raw.is_empty()
+                || raw.starts_with('#')
+                || ["data:", "javascript:", "mailto:", "tel:", "about:", "blob:"]
+                    .iter()
+                    .any(|p| lower.starts_with(p))
+            {
+                return None;
+            }
+            let resolved = page.join(raw).ok()?;
+            let canonical = site.canonical(&resolved)?;
+            found.push(canonical.clone());
+            let fragment = resolved
+                .fragment()
+                .map(|f| format!("#{f}"))
+                .unwrap_or_default();
+            if canonical.query().is_some() && site.hashed_query {
+                let key = keys::key_for(&canonical, true, true).ok()?;
+                return Some(format!("/{key}{fragment}"));
+            }
+            let absolute =
+                raw.starts_with("//") || lower.starts_with("http:") || lower.starts_with("https:");
+            absolute.then(|| {
+                let mut rel = canonical.path().to_string();
+                if let Some(q) = canonical.query() {
+                    rel.push('?');
+                    rel.push_str(q);
+                }
+                rel + &fragment
+            })
+        };
+        let mime = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let path = job.url.path();
+        let out = if is_html_type(&mime) {
+            match links::rewrite_html(&body, &mut on_link) {
+                Ok(out) => out,
+                Err(e) => {
+                    tracing::warn!("{}: cannot parse the HTML ({e}); saved as it is", job.url);
+                    body
+                }
+            }
+        } else if mime == "text/css" {
+            let text = String::from_utf8_lossy(&body);
+            links::rewrite_css(&text, &mut on_link).into_bytes()
+        } else {
+            if path == "/robots.txt" {
+                let text = String::from_utf8_lossy(&body);
+                for line in text.lines() {
+                    if let Some(rest) = line
+                        .trim()
+                        .strip_prefix("Sitemap:")
+                        .or_else(|| line.trim().strip_prefix("sitemap:"))
+                    {
+                        on_link(rest.trim());
+                    }
+                }
+            } else if mime.contains("xml") && (path.ends_with(".xml") || mime.ends_with("/xml")) {
+                for loc in sitemap_locations(&String::from_utf8_lossy(&body)) {
+                    on_link(&loc);
+                }
+            }
+            body
+        };
+        for url in found {
+            self.enqueue(url, job.depth + 1, Kind::Link, Some(job.url.to_string()));
+        }
+        Ok(out)
+    }
+}
+
+/// The `<loc>` entries of a sitemap or sitemap index.
+fn sitemap_locations(xml: &str) -> Vec<String> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| regex::Regex::new(r"(?s)<loc>\s*(.*?)\s*</loc>").unwrap());
+    if !xml.contains("<urlset") && !xml.contains("<sitemapindex") {
+        return Vec::new();
+    }
+    re.captures_iter(xml)
+        .map(|c| {
+            c[1].replace("&amp;", "&")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&apos;", "'")
+        })
+        .collect()
+}
+
+/// Why a response must not go into a public bucket, if it must not.
+fn private_reason(headers: &HeaderMap) -> Option<String> {
+    if headers.contains_key(header::SET_COOKIE) {
+        return Some("sets a cookie (Set-Cookie)".into());
+    }
+    for cc in headers.get_all(header::CACHE_CONTROL) {
+        let cc = cc.to_str().unwrap_or("").to_ascii_lowercase();
+        for directive in cc
+            .split(',')
+            .map(|d| d.trim().split('=').next().unwrap_or("").trim())
+        {
+            if directive == "private" || directive == "no-store" {
+                return Some(format!("Cache-Control: {directive}"));
+            }
+        }
+    }
+    for vary in headers.get_all(header::VARY) {
+        let vary = vary.to_str().unwrap_or("").to_ascii_lowercase();
+        for field in vary.split(',').map(str::trim) {
+            if matches!(field, "cookie" | "authorization" | "*") {
+                return Some(format!("Vary: {field}"));
+            }
+        }
+    }
+    None
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+fn is_html(headers: &HeaderMap) -> bool {
+    header_str(headers, header::CONTENT_TYPE).is_some_and(|ct| is_html_type(&ct))
+}
+
+fn is_html_type(content_type: &str) -> bool {
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    mime == "text/html" || mime == "application/xhtml+xml"
+}
+
+/// `/a/b/a/b/a/b/a/b`: a segment seen more than three times is a trap.
+fn repeats_segments(path: &str) -> bool {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    path.split('/').filter(|s| !s.is_empty()).any(|s| {
+        let n = counts.entry(s).or_default();
+        *n += 1;
+        *n > 3
+    })
+}
+
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    h.finish() as u32
+}
+
+/// At most one request start per interval (per host: the crawl has one).
+struct Limiter {
+    interval: Option<Duration>,
+    next: tokio::sync::Mutex<Instant>,
+}
+
+impl Limiter {
+    fn new(per_second: f64) -> Limiter {
+        Limiter {
+            interval: (per_second > 0.0).then(|| Duration::from_secs_f64(1.0 / per_second)),
+            next: tokio::sync::Mutex::new(Instant::now()),
+        }
+    }
+
+    async fn wait(&self) {
+        let Some(interval) = self.interval else {
+            return;
+        };
+        let at = {
+            let mut next = self.next.lock().await;
+            let at = (*next).max(Instant::now());
+            *next = at + interval;
+            at
+        };
+        tokio::time::sleep_until(at.into()).await;
+    }
+}
+
+struct Fetcher<'a> {
+    client: &'a reqwest::Client,
+    limiter: &'a Limiter,
+    max_bytes: u64,
+    retries: u32,
+}
+
+impl Fetcher<'_> {
+    /// GET `job.url` (conditionally with `validators`), retrying 5xx, 429,
+    /// timeouts and connection errors with exponential backoff.
+    async fn fetch(&self, job: Job, validators: Option<Validators>) -> (Job, Fetched) {
+        let mut delay = Duration::from_millis(250);
+        let mut attempt = 0;
+        loop {
+            self.limiter.wait().await;
+            let result = self.fetch_once(&job.url, validators.as_ref()).await;
+            let retryable = match &result {
+                Ok(Fetched::Response { status, .. }) => *status >= 500 || *status == 429,
+                Ok(_) => false,
+                Err(e) => e.is_timeout() || e.is_connect() || e.is_request() || e.is_body(),
+            };
+            if retryable && attempt < self.retries {
+                tracing::debug!(
+                    "{}: attempt {} failed, retrying in {delay:?}",
+                    job.url,
+                    attempt + 1
+                );
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+                continue;
+            }
+            let fetched = result.unwrap_or_else(|e| Fetched::Failed(error_text(&e)));
+            return (job, fetched);
+        }
+    }
+
+    async fn fetch_once(
+        &self,
+        url: &Url,
+        validators: Option<&Validators>,
+    ) -> reqwest::Result<Fetched> {
+        let mut req = self.client.get(url.clone());
+        if let Some(v) = validators {
+            if let Some(etag) = &v.etag {
+                req = req.header(header::IF_NONE_MATCH, etag);
+            }
+            if let Some(lm) = &v.last_modified {
+                req = req.header(header::IF_MODIFIED_SINCE, lm);
+            }
+        }
+        let mut resp = req.send().await?;
+        if resp.content_length().is_some_and(|n| n > self.max_bytes) {
+            return Ok(Fetched::TooLarge);
+        }
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await? {
+            if (body.len() + chunk.len()) as u64 > self.max_bytes {
+                return Ok(Fetched::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Fetched::Response {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// A reqwest error with its causes ("connection refused"), in one line.
+fn error_text(e: &reqwest::Error) -> String {
+    let mut text = if e.is_timeout() {
+        "timed out".to_string()
+    } else {
+        e.to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_responses_are_recognised() {
+        let mut h = HeaderMap::new();
+        assert!(private_reason(&h).is_none());
+        h.insert(header::CACHE_CONTROL, "public, max-age=60".parse().unwrap());
+        assert!(private_reason(&h).is_none());
+        h.insert(header::CACHE_CONTROL, "max-age=0, Private".parse().unwrap());
+        assert!(private_reason(&h).unwrap().contains("private"));
+        let mut h = HeaderMap::new();
+        h.insert(header::VARY, "Accept-Encoding, Cookie".parse().unwrap());
+        assert!(private_reason(&h).unwrap().contains("cookie"));
+        let mut h = HeaderMap::new();
+        h.insert(header::SET_COOKIE, "s=1".parse().unwrap());
+        assert!(private_reason(&h).is_some());
+    }
+
+    #[test]
+    fn traps_and_sitemaps() {
+        assert!(repeats_segments("/a/a/a/a/"));
+        assert!(!repeats_segments("/2024/01/02/post/"));
+        let xml = "<?xml version=\"1.0\"?><urlset><url><loc> http://o/a?x=1&amp;y=2 </loc></url><url><loc>http://o/b</loc></url></urlset>";
+        assert_eq!(sitemap_locations(xml), ["http://o/a?x=1&y=2", "http://o/b"]);
+    }
+}
