@@ -317,6 +317,9 @@ pub async fn snapshot(loaded: &Loaded, opts: &SnapshotOptions) -> Result<Report>
             .collect();
     }
     report.objects = objects.len();
+    report.skipped.sort_by(|a, b| a.url.cmp(&b.url));
+    report.broken.sort_by(|a, b| a.url.cmp(&b.url));
+    report.errors.sort_by(|a, b| a.url.cmp(&b.url));
     let tree = Tree::new("snapshot", objects.into_values().collect());
     tree.write(staging.path())?;
     std::fs::write(
@@ -668,28 +671,70 @@ impl Crawl<'_> {
         Ok(())
     }
 
-    /// Reserve `key` for `url`. A page replaces a redirect; anything else
-    /// already there wins and the reason is returned.
+    /// Reserve `key` for `url`. A page replaces a redirect. Between two
+    /// pages (same key, or keys differing only in case, which break
+    /// case-insensitive file systems) the smaller URL wins, whatever order
+    /// the responses arrived in, so every run keeps the same one. Returns
+    /// why `url` lost, if it did.
     fn claim(&mut self, key: &str, url: &Url, redirect: bool) -> Option<String> {
-        if let Some(other) = self.lower_keys.get(&key.to_lowercase()) {
-            if other != key {
-                return Some(format!("key {key} differs only in case from {other}"));
-            }
-        }
-        if let Some(owner) = self.claimed_by.get(key) {
-            let existing_is_redirect = self
+        let lower = key.to_lowercase();
+        let rival = match self.lower_keys.get(&lower) {
+            Some(other) if other != key => Some(other.clone()),
+            Some(_) => Some(key.to_string()),
+            None => None,
+        };
+        if let Some(rival) = rival {
+            let rival_is_redirect = self
                 .objects
-                .get(key)
+                .get(&rival)
                 .is_some_and(|o| o.cache_class == CacheClass::Redirect);
-            if redirect || !existing_is_redirect {
-                return Some(format!("same key {key} as {owner}"));
+            let owner = self.claimed_by.get(&rival).cloned().unwrap_or_default();
+            let wins = if rival_is_redirect != redirect {
+                !redirect
+            } else {
+                url.as_str() < owner.as_str()
+            };
+            let why = |loser_key: &str, winner_key: &str, winner: &str| {
+                if loser_key == winner_key {
+                    format!("same key {winner_key} as {winner}")
+                } else {
+                    format!("key {loser_key} differs only in case from {winner_key} ({winner})")
+                }
+            };
+            if !wins {
+                return Some(why(key, &rival, &owner));
             }
-            self.report.redirects -= 1;
-            self.objects.remove(key);
+            self.evict(&rival);
+            if !rival_is_redirect {
+                if let Ok(owner_url) = Url::parse(&owner) {
+                    let reason = why(&rival, key, url.as_str());
+                    self.skip(&owner_url, reason);
+                }
+            }
         }
         self.claimed_by.insert(key.to_string(), url.to_string());
-        self.lower_keys.insert(key.to_lowercase(), key.to_string());
+        self.lower_keys.insert(lower, key.to_string());
         None
+    }
+
+    /// Undo what was saved under `key` (it lost its key to another URL).
+    fn evict(&mut self, key: &str) {
+        if let Some(object) = self.objects.remove(key) {
+            if object.cache_class == CacheClass::Redirect {
+                self.report.redirects -= 1;
+            } else {
+                let _ = std::fs::remove_file(self.staging.join(key));
+                self.total_bytes -= object.size;
+                self.report.bytes -= object.size;
+                if object.cache_class == CacheClass::Html {
+                    self.report.pages -= 1;
+                }
+            }
+        }
+        if let Some(owner) = self.claimed_by.remove(key) {
+            self.state.entries.remove(&owner);
+        }
+        self.lower_keys.remove(&key.to_lowercase());
     }
 
     fn release(&mut self, key: &str) {

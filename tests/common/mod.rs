@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod origin;
 pub mod s3;
 
 use std::fs;
