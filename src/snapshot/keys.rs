@@ -201,7 +201,7 @@ mod tests {
             let Ok(url) = Url::parse(&format!("http://o.test{path}")) else {
                 continue;
             };
-            if let Ok(k) = key_for(&url, x % 2 == 0, true) {
+            if let Ok(k) = key_for(&url, x.is_multiple_of(2), true) {
                 assert!(crate::store::valid_key(&k), "{path} -> {k}");
                 let joined = std::path::Path::new("/snap").join(&k);
                 assert!(

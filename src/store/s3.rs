@@ -8,7 +8,7 @@
 use anyhow::{anyhow, Context, Result};
 use async_trait::async_trait;
 use aws_sdk_s3::config::{Region, RequestChecksumCalculation, ResponseChecksumValidation};
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::{ByteStream, DateTimeFormat};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
 use aws_sdk_s3::Client;
@@ -170,7 +170,17 @@ where
 {
     match e.code() {
         Some(code) => anyhow!("{code}: {}", e.message().unwrap_or("(no message)")),
-        None => anyhow!("{}", DisplayErrorContext(e)),
+        None => {
+            // The cause chain without the SDK's debug dump of the response.
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                text.push_str(": ");
+                text.push_str(&s.to_string());
+                source = s.source();
+            }
+            anyhow!("{text}")
+        }
     }
 }
 
