@@ -322,3 +322,59 @@ fn query_urls_can_be_stored_under_hashed_keys() {
     let home = p.read(".tusk/snapshot/index.html");
     assert!(home.contains(&format!("href=\"/{key}\"")), "{home}");
 }
+
+#[test]
+fn transient_origin_errors_are_retried_and_persistent_ones_reported() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let origin = Origin::start(
+        vec![(
+            "/",
+            Route::html("<a href=\"/flaky\">flaky</a> <a href=\"/broken-server\">down</a>"),
+        )],
+        move |path| match path {
+            // Fails twice, then answers.
+            "/flaky" if counter.fetch_add(1, Ordering::SeqCst) < 2 => {
+                Some(Route::new(503, "text/plain", "busy"))
+            }
+            "/flaky" => Some(Route::html("<p>finally</p>")),
+            "/broken-server" => Some(Route::new(500, "text/plain", "boom")),
+            _ => None,
+        },
+    );
+    let p = project(&origin, "retries = 2\n");
+    let report = snapshot(&p, &[]);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(p.read(".tusk/snapshot/flaky/index.html"), "<p>finally</p>");
+    assert_eq!(report["errors"].as_array().unwrap().len(), 1, "{report:#}");
+    assert!(report["errors"][0]["url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/broken-server"));
+    let tries = origin
+        .log()
+        .iter()
+        .filter(|l| l.path == "/broken-server")
+        .count();
+    assert_eq!(tries, 3, "one attempt and two retries");
+
+    // More failures than max_errors: the run fails, nothing is replaced.
+    let before = common::snapshot_dir(&p.path(".tusk/snapshot"));
+    p.write(
+        "config/tusk.toml",
+        &format!(
+            "[publish]\ntarget = \"file://bucket\"\n[snapshot]\norigin = \"{}\"\nretries = 0\nmax_errors = 0\n",
+            origin.url
+        ),
+    );
+    let run = p.run(&["snapshot"]);
+    assert_eq!(run.code(), Some(1));
+    assert!(
+        run.stderr().contains("snapshot.max_errors"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(before, common::snapshot_dir(&p.path(".tusk/snapshot")));
+}
