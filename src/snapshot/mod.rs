@@ -781,12 +781,7 @@ impl Crawl<'_> {
                 rel + &fragment
             })
         };
-        let mime = content_type
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let mime = mime_of(content_type);
         let path = job.url.path();
         let out = if is_html_type(&mime) {
             match links::rewrite_html(&body, &mut on_link) {
@@ -882,13 +877,20 @@ fn is_html(headers: &HeaderMap) -> bool {
 }
 
 fn is_html_type(content_type: &str) -> bool {
-    let mime = content_type
+    matches!(
+        mime_of(content_type).as_str(),
+        "text/html" | "application/xhtml+xml"
+    )
+}
+
+/// `Text/HTML; charset=utf-8` -> `text/html`.
+fn mime_of(content_type: &str) -> String {
+    content_type
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
-    mime == "text/html" || mime == "application/xhtml+xml"
+        .to_ascii_lowercase()
 }
 
 /// `/a/b/a/b/a/b/a/b`: a segment seen more than three times is a trap.

@@ -161,6 +161,25 @@ impl S3Store {
     }
 }
 
+/// The headers of a GetObject or HeadObject answer.
+fn meta_from(
+    content_type: Option<&str>,
+    cache_control: Option<&str>,
+    content_encoding: Option<&str>,
+    redirect: Option<&str>,
+    user: Option<&std::collections::HashMap<String, String>>,
+) -> Meta {
+    Meta {
+        content_type: content_type.unwrap_or_default().to_string(),
+        cache_control: cache_control.unwrap_or_default().to_string(),
+        content_encoding: content_encoding.map(str::to_string),
+        redirect: redirect.map(str::to_string),
+        user: user
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+    }
+}
+
 /// An SDK error as one line: S3's error code and message when there is a
 /// response (`SlowDown: Please reduce your request rate.`), the whole
 /// cause chain otherwise (connection errors). Neither holds credentials.
@@ -265,16 +284,13 @@ impl Store for S3Store {
                 return Err(sdk_error(service)).with_context(|| format!("GetObject {key} failed"));
             }
         };
-        let meta = Meta {
-            content_type: resp.content_type().unwrap_or_default().to_string(),
-            cache_control: resp.cache_control().unwrap_or_default().to_string(),
-            content_encoding: resp.content_encoding().map(str::to_string),
-            redirect: resp.website_redirect_location().map(str::to_string),
-            user: resp
-                .metadata()
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default(),
-        };
+        let meta = meta_from(
+            resp.content_type(),
+            resp.cache_control(),
+            resp.content_encoding(),
+            resp.website_redirect_location(),
+            resp.metadata(),
+        );
         let etag = resp
             .e_tag()
             .unwrap_or_default()
@@ -312,16 +328,13 @@ impl Store for S3Store {
                 return Err(sdk_error(service)).with_context(|| format!("HeadObject {key} failed"));
             }
         };
-        Ok(Some(Meta {
-            content_type: resp.content_type().unwrap_or_default().to_string(),
-            cache_control: resp.cache_control().unwrap_or_default().to_string(),
-            content_encoding: resp.content_encoding().map(str::to_string),
-            redirect: resp.website_redirect_location().map(str::to_string),
-            user: resp
-                .metadata()
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default(),
-        }))
+        Ok(Some(meta_from(
+            resp.content_type(),
+            resp.cache_control(),
+            resp.content_encoding(),
+            resp.website_redirect_location(),
+            resp.metadata(),
+        )))
     }
 
     async fn copy(&self, from: &str, to: &str, meta: &Meta) -> Result<()> {
