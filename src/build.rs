@@ -155,6 +155,15 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
     let lite = Context::from_value(json!({ "site": lite_site })).expect("an object");
     rendered.extend(for_each_with_context(lite, &light, &render_one));
     tracing::debug!("documents rendered and written at {:?}", started.elapsed());
+    let taken: std::collections::HashSet<String> = keys.iter().map(|(k, _)| k.clone()).collect();
+    let generated: Vec<Object> = crate::generate::extras(loaded, &site, &|k| taken.contains(k))
+        .into_iter()
+        .filter_map(|(key, body)| {
+            sink.write(&key, &body)
+                .map_err(|e| diags.push(Diagnostic::new(key.clone(), format!("cannot write: {e}"))))
+                .ok()
+        })
+        .collect();
     let copies: Vec<(String, StaticSource)> = keys
         .into_iter()
         .filter_map(|(key, owner)| match owner {
@@ -183,6 +192,7 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
     let objects: Vec<Object> = rendered
         .into_iter()
         .chain(copied.into_iter().flatten())
+        .chain(generated)
         .collect();
     let bytes = objects.iter().map(|o| o.size).sum();
     let count = |k: Kind| {
@@ -519,7 +529,21 @@ fn site_value(loaded: &Loaded, site: &Site) -> Value {
         "collections": collections,
         "tags": by_term(true),
         "categories": by_term(false),
+        "feeds": {
+            "atom": feed_url(&loaded.config.build.feed.atom),
+            "rss": feed_url(&loaded.config.build.feed.rss),
+        },
     })
+}
+
+/// `feed.xml` -> `/feed.xml`; null when the feed is off.
+fn feed_url(key: &str) -> Value {
+    let key = key.trim_start_matches('/');
+    if key.is_empty() {
+        Value::Null
+    } else {
+        json!(format!("/{key}"))
+    }
 }
 
 /// The site value with its document lists left out.

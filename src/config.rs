@@ -83,6 +83,33 @@ pub struct BuildConfig {
     /// Globs re-included although they start with `_` or `.`.
     pub include: Vec<String>,
     pub collections: BTreeMap<String, CollectionConfig>,
+    /// Generate `sitemap.xml` (unless the site has its own).
+    pub sitemap: bool,
+    /// Generate `robots.txt` pointing at the sitemap (unless the site has its own).
+    pub robots: bool,
+    pub feed: FeedConfig,
+}
+
+/// The posts feeds; an empty path turns a format off.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeedConfig {
+    /// Atom 1.0 feed key.
+    pub atom: String,
+    /// RSS 2.0 feed key (off by default).
+    pub rss: String,
+    /// Newest posts in the feed.
+    pub limit: usize,
+}
+
+impl Default for FeedConfig {
+    fn default() -> Self {
+        FeedConfig {
+            atom: "feed.xml".into(),
+            rss: String::new(),
+            limit: 20,
+        }
+    }
 }
 
 impl Default for BuildConfig {
@@ -98,6 +125,9 @@ impl Default for BuildConfig {
             exclude: Vec::new(),
             include: Vec::new(),
             collections: BTreeMap::new(),
+            sitemap: true,
+            robots: true,
+            feed: FeedConfig::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod content;
 pub mod diag;
 pub mod encode;
+pub mod generate;
 pub mod output;
 pub mod publish;
 pub mod render;

@@ -72,7 +72,7 @@ fn publishes_to_s3_with_headers_redirects_and_incrementally() {
     let p = project(&server);
 
     let first = publish(&p, &server, &[]);
-    assert_eq!(first["uploads"].as_array().unwrap().len(), 7, "{first:#}");
+    assert_eq!(first["uploads"].as_array().unwrap().len(), 10, "{first:#}");
     assert_eq!(first["conflicts"][0]["key"], "about/index.html");
 
     let page = head(&server, "2024/01/01/a.html");
@@ -110,7 +110,8 @@ fn publishes_to_s3_with_headers_redirects_and_incrementally() {
         0
     );
 
-    // One edited page: one upload; a removed post: one delete, after it.
+    // One edited page and a removed post: the page, the feed and the
+    // sitemap are uploaded, the post deleted after them.
     p.write(
         "site/about.md",
         "---\npermalink: /about/\n---\nAbout, edited\n",
@@ -118,8 +119,16 @@ fn publishes_to_s3_with_headers_redirects_and_incrementally() {
     std::fs::remove_file(p.path("site/_posts/2024-01-01-a.md")).unwrap();
     p.run(&["build"]).success();
     let r = publish(&p, &server, &[]);
-    assert_eq!(r["uploads"].as_array().unwrap().len(), 1, "{r:#}");
-    assert_eq!(r["uploads"][0]["key"], "about/index.html");
+    let keys: Vec<&str> = r["uploads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys.len(), 3, "{r:#}");
+    for key in ["about/index.html", "feed.xml", "sitemap.xml"] {
+        assert!(keys.contains(&key), "{keys:?}");
+    }
     assert_eq!(r["deletes"][0], "2024/01/01/a.html");
     let listing = server.aws(&[
         "s3api",
