@@ -50,6 +50,45 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Mirror the build (and the snapshot, when present) to the publish target.
     Publish(PublishArgs),
+    /// Run the caching edge: origin first, the published bucket when it fails.
+    Edge(EdgeArgs),
+    /// Build, snapshot (if the origin answers), publish to the bucket and run the edge.
+    Up(EdgeArgs),
+    /// Where traffic goes now, the origin's health and the cache (of the running edge).
+    Status(OpsArgs),
+    /// Send all traffic to the bucket copy and pin it there (the health checks won't undo it).
+    Failover(FailoverArgs),
+    /// Unpin: traffic goes to the origin again while its health checks pass.
+    Failback(OpsArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct EdgeArgs {
+    /// Address to listen on (overrides edge.listen, default 127.0.0.1:8080).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Origin base URL (overrides edge.origin and snapshot.origin).
+    #[arg(long)]
+    pub origin: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct OpsArgs {
+    /// The edge's URL (default: the one in .tusk/edge.json, else edge.listen).
+    #[arg(long, value_name = "URL")]
+    pub edge: Option<String>,
+    /// Machine-readable output on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct FailoverArgs {
+    /// Why: recorded with the switch and shown by `tusk status`.
+    #[arg(long)]
+    pub reason: Option<String>,
+    #[command(flatten)]
+    pub ops: OpsArgs,
 }
 
 #[derive(Args, Debug)]
@@ -129,6 +168,9 @@ pub fn main() -> ExitCode {
         Command::Build(a) | Command::Check(a) | Command::List(a) => a.json,
         Command::Publish(a) => a.json,
         Command::Snapshot(a) => a.json,
+        Command::Status(a) | Command::Failback(a) => a.json,
+        Command::Failover(a) => a.ops.json,
+        Command::Edge(_) | Command::Up(_) => false,
     };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -248,6 +290,56 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 print_publish(&report);
             }
         }
+        Command::Edge(args) | Command::Up(args) => {
+            let opts = crate::edge::EdgeOptions {
+                listen: args.listen.clone(),
+                origin: args.origin.clone(),
+            };
+            let runtime = tokio::runtime::Runtime::new()?;
+            if matches!(cli.command, Command::Up(_)) {
+                runtime.block_on(crate::up::up(&loaded, &opts, cli.quiet))?;
+            } else {
+                runtime.block_on(crate::edge::run(&loaded, &opts, |state, addr| {
+                    println!(
+                        "edge: http://{addr}/ (origin {}; fallback {})",
+                        state.origin().unwrap_or("none"),
+                        state.fallback()
+                    );
+                }))?;
+            }
+        }
+        Command::Status(args) => {
+            let admin = crate::edge::client::Admin::locate(&loaded, args.edge.as_deref())?;
+            let status = tokio::runtime::Runtime::new()?.block_on(admin.status())?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print_status(&status);
+            }
+        }
+        Command::Failover(FailoverArgs { ops, .. }) | Command::Failback(ops) => {
+            let failover = matches!(cli.command, Command::Failover(_));
+            let reason = match &cli.command {
+                Command::Failover(a) => a.reason.as_deref(),
+                _ => None,
+            };
+            let admin = crate::edge::client::Admin::locate(&loaded, ops.edge.as_deref())?;
+            let answer =
+                tokio::runtime::Runtime::new()?.block_on(admin.switch(failover, reason))?;
+            if ops.json {
+                println!("{}", serde_json::to_string_pretty(&answer)?);
+            } else if !cli.quiet {
+                let changed = answer["changed"].as_bool().unwrap_or(false);
+                let line = match (failover, changed) {
+                    (true, true) => "Failed over: all traffic goes to the bucket copy (pinned until `tusk failback`)",
+                    (true, false) => "Already failed over: traffic already pinned to the bucket copy",
+                    (false, true) => "Failed back: unpinned, traffic follows the origin's health checks",
+                    (false, false) => "Already failed back: nothing was pinned",
+                };
+                println!("{line}");
+                print_status(&answer["status"]);
+            }
+        }
         Command::List(args) => {
             let docs = build::list(&loaded, &args.options(true))?;
             if args.json {
@@ -260,6 +352,62 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn print_status(s: &serde_json::Value) {
+    let route = s["route"].as_str().unwrap_or("?");
+    let pinned = if s["pinned"].as_bool() == Some(true) {
+        " (pinned by an operator)"
+    } else {
+        ""
+    };
+    println!("Route:    {route}{pinned}");
+    println!("Origin:   {}", s["origin"].as_str().unwrap_or("none"));
+    println!("Fallback: {}", s["fallback"].as_str().unwrap_or("-"));
+    let health = &s["health"];
+    match health["up"].as_bool() {
+        Some(up) => {
+            let check = &health["last_check"];
+            let detail = match check["round"]["error"].as_str() {
+                Some(err) => format!("last check failed: {err}"),
+                None if check.is_null() => "no check yet".to_string(),
+                None => format!("last check ok in {} ms", check["round"]["latency_ms"]),
+            };
+            println!(
+                "Health:   {} for {} s; {detail}",
+                if up { "up" } else { "down" },
+                health["since_secs"]
+            );
+        }
+        None => println!("Health:   not checked (no origin)"),
+    }
+    let sw = &s["last_switch"];
+    if sw.is_object() {
+        println!(
+            "Switched: to {} at {} by {}: {}",
+            sw["to"].as_str().unwrap_or("?"),
+            sw["at"].as_str().unwrap_or("?"),
+            sw["by"].as_str().unwrap_or("?"),
+            sw["reason"].as_str().unwrap_or("")
+        );
+    }
+    let r = &s["requests"];
+    println!(
+        "Requests: {} ({} hits, {} misses, {} stale, {} from the bucket); offload {:.1}%",
+        r["total"],
+        r["hits"],
+        r["misses"],
+        r["stale"],
+        r["fallback"],
+        s["offload_ratio"].as_f64().unwrap_or(0.0) * 100.0
+    );
+    let c = &s["cache"];
+    println!(
+        "Cache:    {} entries, {:.1} of {:.0} MB",
+        c["entries"],
+        c["bytes"].as_f64().unwrap_or(0.0) / 1e6,
+        c["capacity"].as_f64().unwrap_or(0.0) / 1e6
+    );
 }
 
 fn print_snapshot(r: &crate::snapshot::Report) {

@@ -20,19 +20,12 @@ pub const ENV_VAR: &str = "TUSK_ENV";
 pub struct Config {
     pub site: SiteConfig,
     pub build: BuildConfig,
-    // Sections reserved for later stages: present so that a config written
-    // for them is recognised, and strict so typos are still caught.
     pub snapshot: SnapshotConfig,
     pub publish: PublishConfig,
     pub cdn: CdnConfig,
-    pub health: Reserved,
-    pub edge: Reserved,
+    pub health: HealthConfig,
+    pub edge: EdgeConfig,
 }
-
-/// A section whose keys are not defined yet: any key in it is an error.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Reserved {}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -282,6 +275,112 @@ impl Default for SnapshotConfig {
             allow_private: Vec::new(),
             max_errors: 10,
             user_agent: concat!("tusk-snapshot/", env!("CARGO_PKG_VERSION")).into(),
+        }
+    }
+}
+
+/// Health checks of the dynamic origin, shared by `tusk edge` (and the
+/// CDN watcher): HAProxy-style hysteresis with `fall` and `rise`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthConfig {
+    /// Paths on the origin (`/healthz`) or absolute URLs to probe.
+    pub urls: Vec<String>,
+    pub method: String,
+    pub expect_status: u16,
+    /// When set, the body must contain this text.
+    pub expect_body: String,
+    pub timeout_ms: u64,
+    pub interval_ms: u64,
+    /// Consecutive failed rounds before the origin counts as down.
+    pub fall: u32,
+    /// Consecutive good rounds before it counts as up again...
+    pub rise: u32,
+    /// ...and at least this long after it went down.
+    pub min_hold_secs: u64,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            urls: vec!["/".into()],
+            method: "GET".into(),
+            expect_status: 200,
+            expect_body: String::new(),
+            timeout_ms: 2000,
+            interval_ms: 2000,
+            fall: 3,
+            rise: 2,
+            min_hold_secs: 10,
+        }
+    }
+}
+
+/// `tusk edge`: the embedded caching edge (origin first, bucket on failure).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EdgeConfig {
+    pub listen: String,
+    /// The dynamic origin; empty means `snapshot.origin`.
+    pub origin: String,
+    /// The fallback bucket; empty means `publish.target` (its build prefix).
+    pub fallback: String,
+    /// A request to the origin that takes longer fails over.
+    pub origin_timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+    /// Memory bound of the cache (bodies and headers).
+    pub cache_mb: u64,
+    /// Largest response that is cached.
+    pub max_object_mb: u64,
+    /// Seconds an origin response without `max-age`/`s-maxage` stays
+    /// fresh, per cache class (like CloudFront's default TTL).
+    pub default_ttl: TtlConfig,
+    /// Seconds a stale copy may be served when the origin fails, unless
+    /// the response says otherwise (`stale-if-error`).
+    pub stale_if_error_secs: u64,
+    /// Bearer token for the admin API's switches; also read from
+    /// TUSK_EDGE_TOKEN. Empty: switches refused.
+    pub admin_token: String,
+    /// Accept admin requests from other hosts than loopback.
+    pub admin_remote: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TtlConfig {
+    pub html: u64,
+    pub fingerprinted: u64,
+    pub asset: u64,
+    pub feed: u64,
+    pub redirect: u64,
+}
+
+impl Default for TtlConfig {
+    fn default() -> Self {
+        TtlConfig {
+            html: 60,
+            fingerprinted: 31_536_000,
+            asset: 3600,
+            feed: 300,
+            redirect: 300,
+        }
+    }
+}
+
+impl Default for EdgeConfig {
+    fn default() -> Self {
+        EdgeConfig {
+            listen: "127.0.0.1:8080".into(),
+            origin: String::new(),
+            fallback: String::new(),
+            origin_timeout_ms: 3000,
+            connect_timeout_ms: 500,
+            cache_mb: 256,
+            max_object_mb: 16,
+            default_ttl: TtlConfig::default(),
+            stale_if_error_secs: 86_400,
+            admin_token: String::new(),
+            admin_remote: false,
         }
     }
 }

@@ -116,3 +116,19 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
         + 1;
     (line, column)
 }
+
+/// A reqwest error with its causes ("connection refused"), in one line.
+pub fn http_error_text(e: &reqwest::Error) -> String {
+    let mut text = if e.is_timeout() {
+        "timed out".to_string()
+    } else {
+        e.to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

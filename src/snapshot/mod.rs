@@ -975,7 +975,8 @@ impl Fetcher<'_> {
                 attempt += 1;
                 continue;
             }
-            let fetched = result.unwrap_or_else(|e| Fetched::Failed(error_text(&e)));
+            let fetched =
+                result.unwrap_or_else(|e| Fetched::Failed(crate::diag::http_error_text(&e)));
             return (job, fetched);
         }
     }
@@ -1013,22 +1014,6 @@ impl Fetcher<'_> {
             body,
         })
     }
-}
-
-/// A reqwest error with its causes ("connection refused"), in one line.
-fn error_text(e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() {
-        "timed out".to_string()
-    } else {
-        e.to_string()
-    };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -1,0 +1,130 @@
+//! Answers from the published bucket the way S3 static website hosting
+//! does, because that is what CloudFront falls back to: `dir/` serves
+//! `dir/index.html`, `dir` redirects to `dir/` when only the index exists,
+//! redirect objects answer 301 with their location, misses get the
+//! bucket's `404.html`.
+
+use bytes::Bytes;
+use hyper::header::{self, HeaderMap, HeaderValue};
+
+use crate::store::{Fetched, Store};
+
+/// A response from the bucket.
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// The bucket key for a decoded URL path, or `None` when the path can
+/// never name an object (`..`, tusk's own records).
+pub fn key_for(path: &str) -> Option<String> {
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .ok()?;
+    let mut key = decoded.trim_start_matches('/').to_string();
+    if key.is_empty() || key.ends_with('/') {
+        key.push_str("index.html");
+    }
+    let private = key.starts_with(".tusk/") || key.starts_with(".tusk-");
+    (crate::store::valid_key(&key) && !private).then_some(key)
+}
+
+pub async fn answer(store: &dyn Store, path: &str) -> anyhow::Result<Answer> {
+    let Some(key) = key_for(path) else {
+        return not_found(store).await;
+    };
+    if let Some(found) = store.get(&key).await? {
+        return Ok(object(found));
+    }
+    // `/about` when only `about/index.html` exists: S3 answers 302 to `/about/`.
+    if !path.ends_with('/') && store.head(&format!("{key}/index.html")).await?.is_some() {
+        let mut headers = HeaderMap::new();
+        if let Ok(location) = HeaderValue::from_str(&format!("{path}/")) {
+            headers.insert(header::LOCATION, location);
+        }
+        return Ok(Answer {
+            status: 302,
+            headers,
+            body: Bytes::new(),
+        });
+    }
+    not_found(store).await
+}
+
+fn object(found: Fetched) -> Answer {
+    let mut headers = HeaderMap::new();
+    let mut set = |name: header::HeaderName, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(name, v);
+        }
+    };
+    let meta = &found.meta;
+    if let Some(location) = &meta.redirect {
+        set(header::LOCATION, location);
+        if !meta.cache_control.is_empty() {
+            set(header::CACHE_CONTROL, &meta.cache_control);
+        }
+        return Answer {
+            status: 301,
+            headers,
+            body: Bytes::new(),
+        };
+    }
+    if !meta.content_type.is_empty() {
+        set(header::CONTENT_TYPE, &meta.content_type);
+    }
+    if !meta.cache_control.is_empty() {
+        set(header::CACHE_CONTROL, &meta.cache_control);
+    }
+    if let Some(encoding) = &meta.content_encoding {
+        set(header::CONTENT_ENCODING, encoding);
+    }
+    set(header::ETAG, &format!("\"{}\"", found.md5));
+    Answer {
+        status: 200,
+        headers,
+        body: Bytes::from(found.body),
+    }
+}
+
+/// The error document, like a website bucket's `404.html`.
+async fn not_found(store: &dyn Store) -> anyhow::Result<Answer> {
+    let (headers, body) = match store.get("404.html").await? {
+        Some(found) => {
+            let mut answer = object(found);
+            answer.headers.remove(header::ETAG);
+            (answer.headers, answer.body)
+        }
+        None => {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            (headers, Bytes::from_static(b"404 Not Found\n"))
+        }
+    };
+    Ok(Answer {
+        status: 404,
+        headers,
+        body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_for;
+
+    #[test]
+    fn website_keys() {
+        assert_eq!(key_for("/").as_deref(), Some("index.html"));
+        assert_eq!(key_for("/blog/").as_deref(), Some("blog/index.html"));
+        assert_eq!(key_for("/a%20b.html").as_deref(), Some("a b.html"));
+        assert_eq!(key_for("/css/site.css").as_deref(), Some("css/site.css"));
+        assert_eq!(key_for("/../etc/passwd"), None);
+        assert_eq!(key_for("/a/%2e%2e/%2e%2e/x"), None);
+        assert_eq!(key_for("/.tusk/publishes/x.json"), None);
+        assert_eq!(key_for("/.tusk-meta/a.json"), None);
+    }
+}

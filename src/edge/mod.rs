@@ -1,0 +1,809 @@
+//! `tusk edge`: the embedded CDN. A caching reverse proxy in front of the
+//! dynamic origin with the published bucket as fallback, so the whole
+//! failover story runs on one machine:
+//!
+//! 1. fresh cached copy → served (`x-cache: Hit from tusk`);
+//! 2. traffic switched to the bucket (health checks failed `fall` times, or
+//!    an operator ran `tusk failover`) → stale copy within `stale-if-error`,
+//!    else the bucket;
+//! 3. stale copy within `stale-while-revalidate` → served, one background
+//!    revalidation;
+//! 4. otherwise one origin request per key however many clients wait for it
+//!    (coalescing); on failure (connect error, timeout, 5xx) a stale copy,
+//!    else the bucket.
+//!
+//! Requests with cookies or credentials and methods other than GET/HEAD
+//! pass straight to the origin and are never cached.
+
+mod admin;
+pub mod cache;
+pub mod client;
+pub mod fallback;
+mod metrics;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use futures::future::{BoxFuture, FutureExt, Shared};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use serde::Serialize;
+
+use crate::config::{EdgeConfig, HealthConfig, Loaded};
+use crate::health::{Checker, Hysteresis, Round};
+use crate::store::Store;
+use cache::{Cache, Entry};
+use metrics::Metrics;
+
+pub type Body = Full<Bytes>;
+
+/// Where requests go now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Route {
+    /// Origin first, the bucket per request on failure.
+    Origin,
+    /// Straight to the cache and the bucket; the origin is not asked.
+    Fallback,
+}
+
+/// A change of route, for `tusk status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Switch {
+    pub at: String,
+    pub to: Route,
+    pub reason: String,
+    /// `health` (the checker) or `manual` (an operator).
+    pub by: String,
+}
+
+#[derive(Debug, Default)]
+struct Routing {
+    /// An operator's failover: the health checks never undo it.
+    pinned: Option<Switch>,
+    health: Option<Hysteresis>,
+    last_round: Option<(String, Round)>,
+    last_switch: Option<Switch>,
+}
+
+/// What the edge was started with.
+#[derive(Debug, Clone, Default)]
+pub struct EdgeOptions {
+    /// Overrides `edge.listen`.
+    pub listen: Option<String>,
+    /// Overrides `edge.origin` (and `snapshot.origin`).
+    pub origin: Option<String>,
+}
+
+/// The origin's answer, shared by every request that waited for it.
+#[derive(Clone)]
+enum Fetched {
+    /// Stored in the cache; the label says how (`Miss`, `RefreshHit`).
+    Stored(Arc<Entry>, &'static str),
+    /// Not cacheable: only the request that asked may see it.
+    Passed(Arc<Entry>),
+    Failed(Arc<str>),
+}
+
+pub struct State {
+    cfg: EdgeConfig,
+    health_cfg: HealthConfig,
+    origin: Option<String>,
+    client: reqwest::Client,
+    store: Box<dyn Store>,
+    cache: Cache,
+    inflight: Mutex<HashMap<String, Shared<BoxFuture<'static, Fetched>>>>,
+    routing: Mutex<Routing>,
+    metrics: Metrics,
+    token: String,
+    started: Instant,
+}
+
+/// The edge's runtime file: where it listens and its admin token, for the
+/// ops commands on the same machine (readable by its owner only).
+pub fn runtime_file(loaded: &Loaded) -> std::path::PathBuf {
+    loaded.root.join(".tusk/edge.json")
+}
+
+/// Start the edge and serve until the process is stopped. `ready` is
+/// called with the bound address once it accepts connections.
+pub async fn run(
+    loaded: &Loaded,
+    opts: &EdgeOptions,
+    ready: impl FnOnce(&State, SocketAddr),
+) -> Result<()> {
+    let state = Arc::new(State::new(loaded, opts).await?);
+    let listen = opts
+        .listen
+        .clone()
+        .unwrap_or_else(|| state.cfg.listen.clone());
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("edge: cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    write_runtime_file(loaded, &state, addr)?;
+    if state.origin.is_some() {
+        tokio::spawn(health_loop(state.clone()));
+    }
+    ready(&state, addr);
+    loop {
+        let (stream, remote) = match listener.accept().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                tracing::warn!("edge: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, Infallible>(state.handle(req, remote).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+fn write_runtime_file(loaded: &Loaded, state: &State, addr: SocketAddr) -> Result<()> {
+    let path = runtime_file(loaded);
+    let value = serde_json::json!({
+        "url": format!("http://{addr}"),
+        "pid": std::process::id(),
+        "token": state.token,
+    });
+    let write = || -> std::io::Result<()> {
+        let dir = path.parent().expect("runtime file has a folder");
+        std::fs::create_dir_all(dir)?;
+        // A temporary file is created readable by its owner only.
+        let mut file = tempfile::NamedTempFile::new_in(dir)?;
+        std::io::Write::write_all(&mut file, serde_json::to_string_pretty(&value)?.as_bytes())?;
+        file.persist(&path)?;
+        Ok(())
+    };
+    write().with_context(|| format!("edge: cannot write {}", path.display()))
+}
+
+impl State {
+    async fn new(loaded: &Loaded, opts: &EdgeOptions) -> Result<State> {
+        let config = &loaded.config;
+        let cfg = config.edge.clone();
+        let origin = opts
+            .origin
+            .clone()
+            .or_else(|| Some(cfg.origin.clone()).filter(|o| !o.is_empty()))
+            .or_else(|| Some(config.snapshot.origin.clone()).filter(|o| !o.is_empty()))
+            .map(|o| o.trim_end_matches('/').to_string());
+        if let Some(o) = &origin {
+            url::Url::parse(o).with_context(|| format!("edge origin {o:?} is not a URL"))?;
+        }
+        let target = if cfg.fallback.is_empty() {
+            config.publish.target.clone()
+        } else {
+            cfg.fallback.clone()
+        };
+        let store = crate::store::open(&target, &loaded.root, &config.publish.s3).await?;
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_millis(cfg.origin_timeout_ms.max(1)))
+            .connect_timeout(Duration::from_millis(cfg.connect_timeout_ms.max(1)))
+            .pool_max_idle_per_host(256)
+            .build()?;
+        let token = match std::env::var("TUSK_EDGE_TOKEN") {
+            Ok(t) if !t.is_empty() => t,
+            _ if !cfg.admin_token.is_empty() => cfg.admin_token.clone(),
+            _ => random_token()?,
+        };
+        let health = origin.as_ref().map(|_| Hysteresis::new(&config.health));
+        Ok(State {
+            cache: Cache::new((cfg.cache_mb as usize).saturating_mul(1024 * 1024)),
+            cfg,
+            health_cfg: config.health.clone(),
+            origin,
+            client,
+            store,
+            inflight: Mutex::new(HashMap::new()),
+            routing: Mutex::new(Routing {
+                health,
+                ..Routing::default()
+            }),
+            metrics: Metrics::default(),
+            token,
+            started: Instant::now(),
+        })
+    }
+
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
+    }
+
+    pub fn fallback(&self) -> String {
+        self.store.describe()
+    }
+
+    /// Where requests go now: pinned by an operator, else by health.
+    pub fn route(&self) -> Route {
+        if self.origin.is_none() {
+            return Route::Fallback;
+        }
+        let routing = self.routing.lock().unwrap();
+        match (&routing.pinned, &routing.health) {
+            (Some(pin), _) => pin.to,
+            (None, Some(h)) if !h.is_up() => Route::Fallback,
+            _ => Route::Origin,
+        }
+    }
+
+    async fn handle(
+        self: &Arc<Self>,
+        req: Request<Incoming>,
+        remote: SocketAddr,
+    ) -> Response<Body> {
+        if req.uri().path().starts_with("/_tusk/") {
+            return admin::handle(self, req, remote).await;
+        }
+        self.metrics.requests.inc();
+        let cacheable = matches!(*req.method(), Method::GET | Method::HEAD)
+            && !req.headers().contains_key(header::COOKIE)
+            && !req.headers().contains_key(header::AUTHORIZATION);
+        if cacheable {
+            self.get(req).await
+        } else {
+            self.pass(req).await
+        }
+    }
+
+    async fn get(self: &Arc<Self>, req: Request<Incoming>) -> Response<Body> {
+        let head = req.method() == Method::HEAD;
+        let path = req.uri().path().to_string();
+        let key = req
+            .uri()
+            .path_and_query()
+            .map(|pq| pq.as_str().to_string())
+            .unwrap_or_else(|| path.clone());
+        let now = Instant::now();
+        let cached = self.cache.get(&key);
+        if let Some(entry) = &cached {
+            if entry.is_fresh(now) {
+                self.metrics.hits.inc();
+                return respond(entry, "Hit", head, req.headers(), now);
+            }
+        }
+        if self.route() == Route::Fallback {
+            if let Some(entry) = cached.as_ref().filter(|e| e.can_serve_on_error(now)) {
+                self.metrics.stale.inc();
+                return respond(entry, "Stale", head, req.headers(), now);
+            }
+            return self.from_bucket(&path, head).await;
+        }
+        if let Some(entry) = cached
+            .as_ref()
+            .filter(|e| e.can_serve_while_revalidating(now))
+        {
+            let (revalidation, _) = self.fetch(&key, cached.clone());
+            tokio::spawn(revalidation);
+            self.metrics.stale.inc();
+            return respond(entry, "Stale", head, req.headers(), now);
+        }
+        let (fetch, leader) = self.fetch(&key, cached.clone());
+        let mut fetched = fetch.await;
+        if let (Fetched::Passed(_), false) = (&fetched, leader) {
+            // Somebody else's uncacheable answer (it may carry their
+            // cookie): ask again for this client.
+            fetched = self.fetch_origin(&key, None).await;
+        }
+        match fetched {
+            Fetched::Stored(entry, label) => {
+                if label == "Miss" {
+                    self.metrics.misses.inc();
+                } else {
+                    self.metrics.refresh_hits.inc();
+                }
+                respond(&entry, label, head, req.headers(), Instant::now())
+            }
+            Fetched::Passed(entry) => {
+                self.metrics.misses.inc();
+                respond(&entry, "Miss", head, req.headers(), Instant::now())
+            }
+            Fetched::Failed(reason) => {
+                tracing::debug!("edge: origin failed for {key}: {reason}");
+                if let Some(entry) = cached.as_ref().filter(|e| e.can_serve_on_error(now)) {
+                    self.metrics.stale.inc();
+                    return respond(entry, "Stale", head, req.headers(), now);
+                }
+                self.from_bucket(&path, head).await
+            }
+        }
+    }
+
+    /// One origin request for `key` however many ask at once; returns the
+    /// shared answer and whether this caller started it.
+    fn fetch(
+        self: &Arc<Self>,
+        key: &str,
+        cached: Option<Arc<Entry>>,
+    ) -> (Shared<BoxFuture<'static, Fetched>>, bool) {
+        let mut inflight = self.inflight.lock().unwrap();
+        if let Some(running) = inflight.get(key) {
+            self.metrics.coalesced.inc();
+            return (running.clone(), false);
+        }
+        let state = self.clone();
+        let owned = key.to_string();
+        let fetch = async move {
+            let fetched = state.fetch_origin(&owned, cached).await;
+            state.inflight.lock().unwrap().remove(&owned);
+            fetched
+        }
+        .boxed()
+        .shared();
+        inflight.insert(key.to_string(), fetch.clone());
+        (fetch, true)
+    }
+
+    /// Ask the origin (conditionally when a copy is cached) and store what
+    /// may be stored.
+    async fn fetch_origin(&self, key: &str, cached: Option<Arc<Entry>>) -> Fetched {
+        let Some(origin) = &self.origin else {
+            return Fetched::Failed("no origin configured".into());
+        };
+        self.metrics.origin_fetches.inc();
+        let mut request = self
+            .client
+            .get(format!("{origin}{key}"))
+            .header(header::VIA, "1.1 tusk");
+        if let Some(entry) = &cached {
+            if let Some(etag) = entry.headers.get(header::ETAG) {
+                request = request.header(header::IF_NONE_MATCH, etag.clone());
+            }
+            if let Some(modified) = entry.headers.get(header::LAST_MODIFIED) {
+                request = request.header(header::IF_MODIFIED_SINCE, modified.clone());
+            }
+        }
+        let max = (self.cfg.max_object_mb as usize).saturating_mul(1024 * 1024);
+        let result = async {
+            let response = request.send().await?;
+            let status = response.status().as_u16();
+            let headers = end_to_end(response.headers());
+            if status >= 500 {
+                return Ok(Err(format!("status {status}")));
+            }
+            let body = response.bytes().await?;
+            Ok::<_, reqwest::Error>(Ok((status, headers, body)))
+        }
+        .await;
+        let (status, headers, body) = match result {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(reason)) => return self.origin_failed(reason),
+            Err(e) => return self.origin_failed(crate::diag::http_error_text(&e)),
+        };
+        let class = class_for(key);
+        let stale_if_error = self.cfg.stale_if_error_secs;
+        if status == 304 {
+            if let Some(old) = cached {
+                let mut merged = old.headers.clone();
+                for (name, value) in headers.iter() {
+                    merged.insert(name.clone(), value.clone());
+                }
+                if let Some(freshness) = cache::freshness(
+                    old.status,
+                    &merged,
+                    class,
+                    &self.cfg.default_ttl,
+                    stale_if_error,
+                ) {
+                    let entry = Arc::new(Entry {
+                        status: old.status,
+                        headers: merged,
+                        body: old.body.clone(),
+                        stored: Instant::now(),
+                        freshness,
+                    });
+                    self.cache.insert(key, entry.clone());
+                    return Fetched::Stored(entry, "RefreshHit");
+                }
+            }
+        }
+        let freshness = cache::freshness(
+            status,
+            &headers,
+            class,
+            &self.cfg.default_ttl,
+            stale_if_error,
+        )
+        .filter(|_| body.len() <= max);
+        let entry = Arc::new(Entry {
+            status,
+            headers,
+            body,
+            stored: Instant::now(),
+            freshness: freshness.unwrap_or(cache::Freshness {
+                ttl: Duration::ZERO,
+                while_revalidate: Duration::ZERO,
+                if_error: Duration::ZERO,
+            }),
+        });
+        match freshness {
+            Some(_) => {
+                self.cache.insert(key, entry.clone());
+                Fetched::Stored(entry, "Miss")
+            }
+            None => {
+                self.cache.remove(key);
+                Fetched::Passed(entry)
+            }
+        }
+    }
+
+    fn origin_failed(&self, reason: String) -> Fetched {
+        self.metrics.origin_errors.inc();
+        Fetched::Failed(reason.into())
+    }
+
+    async fn from_bucket(&self, path: &str, head: bool) -> Response<Body> {
+        self.metrics.fallback.inc();
+        match fallback::answer(self.store.as_ref(), path).await {
+            Ok(answer) => {
+                let mut response = Response::new(if head {
+                    Body::default()
+                } else {
+                    Full::new(answer.body.clone())
+                });
+                *response.status_mut() =
+                    StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+                *response.headers_mut() = answer.headers;
+                if head {
+                    response
+                        .headers_mut()
+                        .insert(header::CONTENT_LENGTH, HeaderValue::from(answer.body.len()));
+                }
+                label(&mut response, "Fallback");
+                response
+            }
+            Err(e) => {
+                tracing::error!("edge: fallback bucket failed for {path}: {e:#}");
+                plain(
+                    StatusCode::BAD_GATEWAY,
+                    "502 Bad Gateway: the origin and the fallback bucket both failed\n",
+                )
+            }
+        }
+    }
+
+    /// Other methods, and requests with cookies or credentials: straight
+    /// to the origin, never cached. With the origin down, GET and HEAD get
+    /// the bucket's copy and the rest a clear 503.
+    async fn pass(&self, req: Request<Incoming>) -> Response<Body> {
+        self.metrics.passes.inc();
+        let read_only = matches!(*req.method(), Method::GET | Method::HEAD);
+        let path = req.uri().path().to_string();
+        let origin = match (&self.origin, self.route()) {
+            (Some(origin), Route::Origin) => origin.clone(),
+            _ if read_only => return self.from_bucket(&path, req.method() == Method::HEAD).await,
+            _ => return unavailable(),
+        };
+        let (parts, body) = req.into_parts();
+        let body = match Limited::new(body, 16 * 1024 * 1024).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => return plain(StatusCode::PAYLOAD_TOO_LARGE, "413 Payload Too Large\n"),
+        };
+        let target = format!(
+            "{origin}{}",
+            parts
+                .uri
+                .path_and_query()
+                .map(|pq| pq.as_str())
+                .unwrap_or("/")
+        );
+        let mut headers = end_to_end(&parts.headers);
+        headers.remove(header::HOST);
+        headers.insert(header::VIA, HeaderValue::from_static("1.1 tusk"));
+        self.metrics.origin_fetches.inc();
+        let sent = self
+            .client
+            .request(parts.method.clone(), target)
+            .headers(headers)
+            .body(body)
+            .send()
+            .await;
+        let answer = match sent {
+            Ok(response) if response.status().as_u16() < 500 || !read_only => {
+                let status = response.status();
+                let headers = end_to_end(response.headers());
+                match response.bytes().await {
+                    Ok(body) => Some((status, headers, body)),
+                    Err(_) => None,
+                }
+            }
+            _ => None,
+        };
+        match answer {
+            Some((status, headers, body)) => {
+                let mut response = Response::new(Full::new(body));
+                *response.status_mut() = status;
+                *response.headers_mut() = headers;
+                label(&mut response, "Pass");
+                response
+            }
+            None => {
+                self.metrics.origin_errors.inc();
+                if read_only {
+                    self.from_bucket(&path, parts.method == Method::HEAD).await
+                } else {
+                    unavailable()
+                }
+            }
+        }
+    }
+
+    /// Health rounds update the route; an operator's pin stays put.
+    fn record_round(&self, round: Round) {
+        self.metrics.health_checks.inc();
+        if !round.ok {
+            self.metrics.health_failures.inc();
+        }
+        self.metrics.check_latency_ms.set(round.latency_ms as i64);
+        let mut routing = self.routing.lock().unwrap();
+        let change = routing
+            .health
+            .as_mut()
+            .and_then(|h| h.record(round.ok, Instant::now()));
+        let up = routing.health.as_ref().map(|h| h.is_up()).unwrap_or(false);
+        self.metrics.origin_up.set(up as i64);
+        if let Some(up) = change {
+            let reason = if up {
+                format!(
+                    "origin healthy again ({} good checks)",
+                    self.health_cfg.rise
+                )
+            } else {
+                format!(
+                    "origin failed {} checks: {}",
+                    self.health_cfg.fall,
+                    round.error.clone().unwrap_or_default()
+                )
+            };
+            if routing.pinned.is_none() {
+                let to = if up { Route::Origin } else { Route::Fallback };
+                tracing::warn!("edge: switching to {to:?}: {reason}");
+                self.metrics.switches.inc();
+                routing.last_switch = Some(Switch {
+                    at: now_rfc3339(),
+                    to,
+                    reason,
+                    by: "health".into(),
+                });
+            } else {
+                tracing::warn!("edge: {reason} (route pinned by an operator: unchanged)");
+            }
+        }
+        routing.last_round = Some((now_rfc3339(), round));
+    }
+
+    /// An operator's switch. `Some(route)` pins it; `None` unpins (health
+    /// decides again). Returns whether anything changed.
+    fn set_pin(&self, to: Option<Route>, reason: &str) -> bool {
+        let mut routing = self.routing.lock().unwrap();
+        let changed = routing.pinned.as_ref().map(|p| p.to) != to;
+        if !changed {
+            return false;
+        }
+        let switch = to.map(|to| Switch {
+            at: now_rfc3339(),
+            to,
+            reason: reason.to_string(),
+            by: "manual".into(),
+        });
+        routing.pinned = switch.clone();
+        let health_up = routing.health.as_ref().map(|h| h.is_up()).unwrap_or(false);
+        routing.last_switch = Some(switch.unwrap_or_else(|| Switch {
+            at: now_rfc3339(),
+            to: if health_up {
+                Route::Origin
+            } else {
+                Route::Fallback
+            },
+            reason: reason.to_string(),
+            by: "manual".into(),
+        }));
+        self.metrics.switches.inc();
+        true
+    }
+
+    fn status(&self) -> serde_json::Value {
+        let route = self.route();
+        self.metrics
+            .fallback_mode
+            .set((route == Route::Fallback) as i64);
+        let routing = self.routing.lock().unwrap();
+        let cache = self.cache.stats();
+        let m = &self.metrics;
+        serde_json::json!({
+            "provider": "edge",
+            "route": route,
+            "pinned": routing.pinned.is_some(),
+            "origin": self.origin,
+            "fallback": self.store.describe(),
+            "health": {
+                "configured": self.origin.is_some(),
+                "up": routing.health.as_ref().map(|h| h.is_up()),
+                "since_secs": routing.health.as_ref().map(|h| h.for_how_long().as_secs()),
+                "last_check": routing.last_round.as_ref().map(|(at, round)| serde_json::json!({"at": at, "round": round})),
+            },
+            "last_switch": routing.last_switch,
+            "cache": cache,
+            "requests": {
+                "total": m.requests.get(), "hits": m.hits.get(), "misses": m.misses.get(),
+                "refresh_hits": m.refresh_hits.get(), "stale": m.stale.get(),
+                "fallback": m.fallback.get(), "origin_fetches": m.origin_fetches.get(),
+                "origin_errors": m.origin_errors.get(), "coalesced": m.coalesced.get(),
+                "passes": m.passes.get(),
+            },
+            "offload_ratio": m.offload(),
+            "uptime_secs": self.started.elapsed().as_secs(),
+        })
+    }
+
+    fn metrics_text(&self) -> String {
+        let cache = self.cache.stats();
+        self.metrics.cache_bytes.set(cache.bytes as i64);
+        self.metrics.cache_entries.set(cache.entries as i64);
+        self.metrics.cache_evictions.set(cache.evictions as i64);
+        self.metrics
+            .fallback_mode
+            .set((self.route() == Route::Fallback) as i64);
+        self.metrics.encode()
+    }
+}
+
+async fn health_loop(state: Arc<State>) {
+    let Some(origin) = state.origin.clone() else {
+        return;
+    };
+    let checker = match Checker::new(&state.health_cfg, &origin) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("edge: health checks disabled: {e:#}");
+            return;
+        }
+    };
+    let interval = Duration::from_millis(state.health_cfg.interval_ms.max(10));
+    loop {
+        let round = checker.round().await;
+        state.record_round(round);
+        tokio::time::sleep(interval).await;
+    }
+}
+
+/// The cache class of a URL path, for its default TTL.
+fn class_for(key: &str) -> crate::tree::CacheClass {
+    let path = key.split('?').next().unwrap_or(key);
+    match fallback::key_for(path) {
+        Some(k) if k.contains('.') => crate::tree::cache_class_for(&k),
+        _ => crate::tree::CacheClass::Html,
+    }
+}
+
+/// Headers minus the hop-by-hop ones (RFC 9110 §7.6.1).
+fn end_to_end(headers: &HeaderMap) -> HeaderMap {
+    let mut out = headers.clone();
+    let listed: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in listed {
+        out.remove(name);
+    }
+    for name in [
+        header::CONNECTION,
+        header::TRANSFER_ENCODING,
+        header::TE,
+        header::TRAILER,
+        header::UPGRADE,
+        header::PROXY_AUTHENTICATE,
+        header::PROXY_AUTHORIZATION,
+        header::CONTENT_LENGTH,
+    ] {
+        out.remove(name);
+    }
+    out.remove("keep-alive");
+    out
+}
+
+/// A cached (or just fetched) entry as a response, answering the
+/// client's own `If-None-Match` with 304.
+fn respond(
+    entry: &Entry,
+    how: &str,
+    head: bool,
+    request: &HeaderMap,
+    now: Instant,
+) -> Response<Body> {
+    let not_modified = entry.status == 200
+        && match (
+            request.get(header::IF_NONE_MATCH),
+            entry.headers.get(header::ETAG),
+        ) {
+            (Some(asked), Some(etag)) => asked
+                .to_str()
+                .unwrap_or("")
+                .split(',')
+                .any(|t| t.trim() == "*" || t.trim() == etag.to_str().unwrap_or("")),
+            _ => false,
+        };
+    let body = if head || not_modified {
+        Body::default()
+    } else {
+        Full::new(entry.body.clone())
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = if not_modified {
+        StatusCode::NOT_MODIFIED
+    } else {
+        StatusCode::from_u16(entry.status).unwrap_or(StatusCode::OK)
+    };
+    *response.headers_mut() = entry.headers.clone();
+    if head {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(entry.body.len()));
+    }
+    response
+        .headers_mut()
+        .insert(header::AGE, HeaderValue::from(entry.age(now).as_secs()));
+    label(&mut response, how);
+    response
+}
+
+/// `x-cache` the way CloudFront reports it.
+fn label(response: &mut Response<Body>, how: &str) {
+    if let Ok(value) = HeaderValue::from_str(&format!("{how} from tusk")) {
+        response.headers_mut().insert("x-cache", value);
+    }
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn unavailable() -> Response<Body> {
+    let mut response = plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "503 Service Unavailable: the origin is down and this request cannot be served from the static copy\n",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+    response
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn random_token() -> Result<String> {
+    let mut bytes = [0u8; 24];
+    getrandom::getrandom(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("no randomness for the admin token: {e}"))?;
+    Ok(hex::encode(bytes))
+}
