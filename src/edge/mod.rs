@@ -285,7 +285,7 @@ impl State {
                 self.metrics.stale.inc();
                 return respond(entry, "Stale", head, req.headers(), now);
             }
-            return self.from_bucket(&path, head).await;
+            return self.serve_bucket(&path, head).await;
         }
         if let Some(entry) = cached
             .as_ref()
@@ -322,7 +322,7 @@ impl State {
                     self.metrics.stale.inc();
                     return respond(entry, "Stale", head, req.headers(), now);
                 }
-                self.from_bucket(&path, head).await
+                self.serve_bucket(&path, head).await
             }
         }
     }
@@ -451,7 +451,7 @@ impl State {
         Fetched::Failed(reason.into())
     }
 
-    async fn from_bucket(&self, path: &str, head: bool) -> Response<Body> {
+    async fn serve_bucket(&self, path: &str, head: bool) -> Response<Body> {
         self.metrics.fallback.inc();
         match fallback::answer(self.store.as_ref(), path).await {
             Ok(answer) => {
@@ -490,7 +490,7 @@ impl State {
         let path = req.uri().path().to_string();
         let origin = match (&self.origin, self.route()) {
             (Some(origin), Route::Origin) => origin.clone(),
-            _ if read_only => return self.from_bucket(&path, req.method() == Method::HEAD).await,
+            _ if read_only => return self.serve_bucket(&path, req.method() == Method::HEAD).await,
             _ => return unavailable(),
         };
         let (parts, body) = req.into_parts();
@@ -539,7 +539,7 @@ impl State {
             None => {
                 self.metrics.origin_errors.inc();
                 if read_only {
-                    self.from_bucket(&path, parts.method == Method::HEAD).await
+                    self.serve_bucket(&path, parts.method == Method::HEAD).await
                 } else {
                     unavailable()
                 }
@@ -576,7 +576,8 @@ impl State {
             };
             if routing.pinned.is_none() {
                 let to = if up { Route::Origin } else { Route::Fallback };
-                tracing::warn!("edge: switching to {to:?}: {reason}");
+                let place = if up { "the origin" } else { "the bucket" };
+                tracing::warn!("edge: switching to {place}: {reason}");
                 self.metrics.switches.inc();
                 routing.last_switch = Some(Switch {
                     at: now_rfc3339(),
