@@ -84,7 +84,7 @@ fn missing_overlay_and_missing_config_are_clear_errors() {
 }
 
 #[test]
-fn reserved_sections_are_accepted_empty() {
+fn empty_sections_are_accepted() {
     let p = project();
     p.write(
         "config/tusk.toml",
