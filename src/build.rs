@@ -12,12 +12,13 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use tera::Context;
 
+use crate::assets::{self, Assets};
 use crate::config::Loaded;
 use crate::content::{self, markdown, Document, Kind, LoadOptions, Site};
 use crate::diag::{Collector, Diagnostic, Problems};
 use crate::output::{Sink, Staging};
 use crate::render::{body_template_name, Renderer, Theme, ThemeFile};
-use crate::tree::{Object, Tree};
+use crate::tree::{CacheClass, Object, Tree};
 
 /// Flags from the command line.
 #[derive(Debug, Clone, Default)]
@@ -76,7 +77,7 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
             )
         })
         .collect();
-    let renderer = match Renderer::new(
+    let mut renderer = match Renderer::new(
         &theme,
         &loaded.source_dir().join("_templates"),
         &loaded.root,
@@ -94,6 +95,21 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
     };
 
     let keys = plan_keys(loaded, &site, &theme, &renderer, &diags);
+    let assets = Assets::new(
+        keys.iter()
+            .filter_map(|(key, owner)| match owner {
+                Owner::Static(StaticSource::Site(path))
+                | Owner::Static(StaticSource::Theme(ThemeFile::Disk(path))) => {
+                    Some((key.clone(), assets::Source::Path(path.clone())))
+                }
+                Owner::Static(StaticSource::Theme(ThemeFile::Builtin(bytes))) => {
+                    Some((key.clone(), assets::Source::Bytes(bytes)))
+                }
+                Owner::Document => None,
+            })
+            .collect(),
+    );
+    renderer.register_assets(&assets);
     tracing::debug!(
         "templates loaded and keys planned at {:?}",
         started.elapsed()
@@ -164,6 +180,30 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
                 .ok()
         })
         .collect();
+    // The hashed copies the templates asked for (`asset_url`).
+    let fingerprinted: Vec<Object> = assets
+        .used()
+        .into_iter()
+        .filter(|fp| !taken.contains(&fp.key))
+        .filter_map(|fp| {
+            let written = match &fp.source {
+                assets::Source::Path(path) => sink.copy(path, &fp.key),
+                assets::Source::Bytes(bytes) => sink.write(&fp.key, bytes),
+            };
+            written
+                .map(|mut object| {
+                    object.cache_class = CacheClass::Fingerprinted;
+                    object
+                })
+                .map_err(|e| {
+                    diags.push(Diagnostic::new(
+                        fp.key.clone(),
+                        format!("cannot write: {e}"),
+                    ))
+                })
+                .ok()
+        })
+        .collect();
     let copies: Vec<(String, StaticSource)> = keys
         .into_iter()
         .filter_map(|(key, owner)| match owner {
@@ -193,6 +233,7 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         .into_iter()
         .chain(copied.into_iter().flatten())
         .chain(generated)
+        .chain(fingerprinted)
         .collect();
     let bytes = objects.iter().map(|o| o.size).sum();
     let count = |k: Kind| {

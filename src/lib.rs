@@ -3,6 +3,7 @@
 //! Data flows one way: `build` (and later `snapshot`) produce a [`tree`],
 //! which `publish` mirrors to a [`store`] (and later stages consume).
 
+pub mod assets;
 pub mod build;
 pub mod cdn;
 pub mod cli;

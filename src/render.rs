@@ -203,6 +203,11 @@ impl Renderer {
         ))
     }
 
+    /// Make `asset_url` and `asset_sri` available to every template.
+    pub fn register_assets(&mut self, assets: &std::sync::Arc<crate::assets::Assets>) {
+        assets.register(&mut self.tera);
+    }
+
     /// Whether rendering `name` may read `site.posts`, `site.tags`, ...
     pub fn uses_lists(&self, name: &str) -> bool {
         self.uses_lists.contains(name)

@@ -149,7 +149,10 @@ pub async fn run(
                 let state = state.clone();
                 async move { Ok::<_, Infallible>(state.handle(req, remote).await) }
             });
+            // A client that never finishes its headers is dropped.
             let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(30))
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                 .await;
         });
