@@ -16,7 +16,10 @@ use crate::assets::{self, Assets};
 use crate::config::Loaded;
 use crate::content::{self, markdown, Document, Kind, LoadOptions, Site};
 use crate::diag::{Collector, Diagnostic, Problems};
+use crate::linkcheck;
+use crate::listing::{self, Job};
 use crate::output::{Sink, Staging};
+use crate::redirects;
 use crate::render::{body_template_name, Renderer, Theme, ThemeFile};
 use crate::tree::{CacheClass, Object, Tree};
 
@@ -38,6 +41,11 @@ pub struct Report {
     pub static_files: usize,
     pub objects: usize,
     pub bytes: u64,
+    /// Internal links checked.
+    pub links_checked: usize,
+    /// External links found (URL -> pages), for `tusk check --external`.
+    #[serde(skip)]
+    pub external_links: std::collections::BTreeMap<String, Vec<String>>,
     /// Output folder (absent for `tusk check`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
@@ -94,7 +102,21 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         }
     };
 
-    let keys = plan_keys(loaded, &site, &theme, &renderer, &diags);
+    let taxonomies = listing::taxonomies(loaded, &site, &diags);
+    let site_value = site_value(loaded, &site, &taxonomies);
+    let list_len = |path: &str| list_at(&site_value, path).map(Vec::len);
+    let planned = listing::plan(
+        loaded,
+        &site,
+        &taxonomies,
+        &list_len,
+        &|t| renderer.has(t),
+        &diags,
+    );
+    let redirects = redirects::from_front_matter(loaded, &site, &diags);
+    let keys = plan_keys(
+        loaded, &site, &planned, &redirects, &theme, &renderer, &diags,
+    );
     let assets = Assets::new(
         keys.iter()
             .filter_map(|(key, owner)| match owner {
@@ -105,7 +127,7 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
                 Owner::Static(StaticSource::Theme(ThemeFile::Builtin(bytes))) => {
                     Some((key.clone(), assets::Source::Bytes(bytes)))
                 }
-                Owner::Document => None,
+                Owner::Page | Owner::Redirect => None,
             })
             .collect(),
     );
@@ -125,16 +147,17 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         None => Sink::Discard,
     };
 
-    let site_value = site_value(loaded, &site);
-    tracing::debug!("site lists ready at {:?}", started.elapsed());
-
     // Templates that never read the document lists get a site without
     // them: each rendering thread holds its own copy of the context, and a
     // smaller process writes files markedly faster.
     let lite_site = without_lists(&site_value);
-    let (heavy, light): (Vec<usize>, Vec<usize>) = (0..site.documents.len())
-        .filter(|&i| site.documents[i].output.is_some())
-        .partition(|&i| uses_lists(&renderer, &site.documents[i]));
+    let (heavy, light): (Vec<usize>, Vec<usize>) =
+        (0..planned.len()).partition(|&i| match &planned[i].job {
+            Job::Doc { doc, .. } => uses_lists(&renderer, &site.documents[*doc]),
+            Job::TaxonomyList { .. } => renderer.uses_lists("taxonomy_list.html"),
+            Job::Term { .. } => renderer.uses_lists("taxonomy_term.html"),
+            Job::NotFound => renderer.uses_lists("404.html"),
+        });
     let post_positions: Vec<usize> = (0..site.documents.len())
         .filter(|&i| site.documents[i].kind == Kind::Post)
         .collect();
@@ -145,34 +168,109 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         let next = n.checked_sub(1).map(|m| post_positions[m]);
         neighbours.insert(i, (previous, next));
     }
+    let check_links = loaded.config.build.check_links || opts.dry_run;
+    let empty = Vec::new();
+    let posts_list = list_at(&site_value, "posts").unwrap_or(&empty);
 
-    let render_one = |ctx: &mut Context, i: usize| -> Option<Object> {
-        let doc = &site.documents[i];
-        let key = doc.output.as_ref()?;
-        let (prev, next) = neighbours.get(&i).copied().unwrap_or((None, None));
-        let docs = &site.documents;
-        let page = page_value(loaded, doc, prev.map(|p| &docs[p]), next.map(|n| &docs[n]));
-        match render_document(loaded, &renderer, ctx, doc, page) {
-            Ok(html) => sink
-                .write(key, html.as_bytes())
-                .map_err(|e| diags.push(Diagnostic::new(key.clone(), format!("cannot write: {e}"))))
-                .ok(),
+    let render_one = |ctx: &mut Context, i: usize| -> Option<(Object, Option<linkcheck::Page>)> {
+        let planned = &planned[i];
+        let key = &planned.key;
+        let html = match &planned.job {
+            Job::Doc { doc, pager } => {
+                let doc_index = *doc;
+                let doc = &site.documents[doc_index];
+                if let Some(to) = redirects::target(doc) {
+                    let body = redirects::page(to, &loaded.config.site.language);
+                    return write_redirect(&sink, key, &body, to, &diags).map(|o| (o, None));
+                }
+                let (prev, next) = neighbours.get(&doc_index).copied().unwrap_or((None, None));
+                let docs = &site.documents;
+                let mut page =
+                    page_value(loaded, doc, prev.map(|p| &docs[p]), next.map(|n| &docs[n]));
+                let paginator = pager.as_ref().map(|p| {
+                    let list = doc.front["paginate"].as_str().unwrap_or_default();
+                    let items = list_at(&site_value, list).map_or(&empty, |v| v);
+                    page["url"] = json!(planned.url);
+                    p.value(items[p.range()].to_vec())
+                });
+                ctx.insert("paginator", &paginator);
+                render_document(loaded, &renderer, ctx, doc, page)
+            }
+            Job::TaxonomyList { taxonomy } => {
+                let t = &taxonomies[*taxonomy];
+                ctx.insert("taxonomy", &listing::taxonomy_value(t));
+                ctx.insert("paginator", &Value::Null);
+                let page = generated_page(loaded, &capitalised(&t.name), &planned.url, "taxonomy");
+                render_template(&renderer, ctx, "taxonomy_list.html", page, &planned.shown)
+            }
+            Job::Term {
+                taxonomy,
+                term,
+                pager,
+            } => {
+                let t = &taxonomies[*taxonomy];
+                let term = &t.terms[*term];
+                let items: Vec<Value> = term.posts[pager.range()]
+                    .iter()
+                    .filter_map(|&p| posts_list.get(p).cloned())
+                    .collect();
+                ctx.insert("taxonomy", &json!({"name": t.name, "url": t.url}));
+                ctx.insert("term", &listing::term_value(t, term));
+                ctx.insert("paginator", &pager.value(items));
+                let page = generated_page(loaded, &term.name, &planned.url, "term");
+                render_template(&renderer, ctx, "taxonomy_term.html", page, &planned.shown)
+            }
+            Job::NotFound => {
+                ctx.insert("paginator", &Value::Null);
+                let page = generated_page(loaded, "Page not found", &planned.url, "page");
+                render_template(&renderer, ctx, "404.html", page, &planned.shown)
+            }
+        };
+        let html = match html {
+            Ok(html) => html,
             Err(d) => {
                 // None: the problem is already reported.
                 if let Some(d) = d {
                     diags.push(d);
                 }
-                None
+                return None;
             }
-        }
+        };
+        let links = (check_links && key.ends_with(".html")).then(|| linkcheck::Page {
+            key: key.clone(),
+            url: planned.url.clone(),
+            shown: planned.shown.clone(),
+            links: linkcheck::extract(html.as_bytes()),
+        });
+        sink.write(key, html.as_bytes())
+            .map_err(|e| diags.push(Diagnostic::new(key.clone(), format!("cannot write: {e}"))))
+            .ok()
+            .map(|o| (o, links))
     };
     let full = Context::from_value(json!({ "site": site_value })).expect("an object");
     let mut rendered = for_each_with_context(full, &heavy, &render_one);
     let lite = Context::from_value(json!({ "site": lite_site })).expect("an object");
     rendered.extend(for_each_with_context(lite, &light, &render_one));
+    let (rendered, link_pages): (Vec<Object>, Vec<Option<linkcheck::Page>>) =
+        rendered.into_iter().unzip();
     tracing::debug!("documents rendered and written at {:?}", started.elapsed());
+    let redirected: Vec<Object> = redirects
+        .iter()
+        .filter_map(|r| {
+            let body = redirects::page(&r.to, &loaded.config.site.language);
+            write_redirect(&sink, &r.key, &body, &r.to, &diags)
+        })
+        .collect();
     let taken: std::collections::HashSet<String> = keys.iter().map(|(k, _)| k.clone()).collect();
-    let generated: Vec<Object> = crate::generate::extras(loaded, &site, &|k| taken.contains(k))
+    let listed_urls: Vec<&str> = planned
+        .iter()
+        .filter(|p| matches!(p.job, Job::TaxonomyList { .. } | Job::Term { .. }))
+        .map(|p| p.url.as_str())
+        .collect();
+    let generated: Vec<Object> =
+        crate::generate::extras(loaded, &site, &taxonomies, &listed_urls, &|k| {
+            taken.contains(k)
+        })
         .into_iter()
         .filter_map(|(key, body)| {
             sink.write(&key, &body)
@@ -208,7 +306,7 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         .into_iter()
         .filter_map(|(key, owner)| match owner {
             Owner::Static(src) => Some((key, src)),
-            Owner::Document => None,
+            Owner::Page | Owner::Redirect => None,
         })
         .collect();
     let copied: Vec<Option<Object>> = copies
@@ -225,16 +323,33 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         })
         .collect();
 
-    if !diags.is_empty() {
-        return Err(Problems(diags.into_sorted()).into());
-    }
-
     let objects: Vec<Object> = rendered
         .into_iter()
         .chain(copied.into_iter().flatten())
         .chain(generated)
         .chain(fingerprinted)
+        .chain(redirected)
         .collect();
+    let mut links = 0;
+    let mut external = std::collections::BTreeMap::new();
+    if check_links && diags.is_empty() {
+        let keys: std::collections::HashSet<String> =
+            objects.iter().map(|o| o.key.clone()).collect();
+        let pages: Vec<linkcheck::Page> = link_pages.into_iter().flatten().collect();
+        let report = linkcheck::check(&pages, &keys, &loaded.config.site.base_url);
+        for b in report.broken {
+            diags.push(Diagnostic::new(
+                b.shown,
+                format!("broken link {} on {}: {}", b.link, b.url, b.reason),
+            ));
+        }
+        links = report.internal;
+        external = report.external;
+        tracing::debug!("links checked at {:?}", started.elapsed());
+    }
+    if !diags.is_empty() {
+        return Err(Problems(diags.into_sorted()).into());
+    }
     let bytes = objects.iter().map(|o| o.size).sum();
     let count = |k: Kind| {
         site.documents
@@ -250,6 +365,8 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         objects: objects.len(),
         bytes,
         output: staging.as_ref().map(|_| output_dir.display().to_string()),
+        links_checked: links,
+        external_links: external,
         duration_ms: 0,
     };
     tracing::debug!("static files copied at {:?}", started.elapsed());
@@ -338,7 +455,9 @@ fn check_output_location(loaded: &Loaded) -> Result<()> {
 
 /// What produces an output key.
 enum Owner {
-    Document,
+    /// A rendered page: a document, a page of it, a term or list page.
+    Page,
+    Redirect,
     Static(StaticSource),
 }
 
@@ -347,18 +466,18 @@ enum StaticSource {
     Theme(ThemeFile),
 }
 
-/// Every output key and what writes it. Two documents (or a document and a
-/// file) on one key is an error naming both; site files silently override
+/// Every output key and what writes it. Two pages (or a page and a file)
+/// on one key is an error naming both; site files silently override
 /// theme files, which is how themes are customised.
 fn plan_keys(
     loaded: &Loaded,
     site: &Site,
+    planned: &[listing::Planned],
+    redirects: &[redirects::Redirect],
     theme: &Theme,
     renderer: &Renderer,
     diags: &Collector,
 ) -> Vec<(String, Owner)> {
-    let mut keys: HashMap<String, Owner> = HashMap::new();
-    let mut owners: HashMap<String, String> = HashMap::new();
     for doc in &site.documents {
         if let Some(layout) = &doc.layout {
             if doc.output.is_some()
@@ -375,31 +494,43 @@ fn plan_keys(
                 ));
             }
         }
-        let Some(key) = &doc.output else { continue };
-        let me = shown_source(loaded, doc);
+    }
+    let mut keys: HashMap<String, Owner> = HashMap::new();
+    let mut owners: HashMap<String, String> = HashMap::new();
+    let mut claim = |key: &str, me: String, what: &str, owner: Owner| {
         if let Some(other) = owners.get(key) {
             diags.push(Diagnostic::new(
-                me.clone(),
-                format!("writes {key}, which {other} also writes (URL {})", doc.url),
+                me,
+                format!("{what} {key}, which {other} also writes"),
             ));
-            continue;
+            return;
         }
-        owners.insert(key.clone(), me);
-        keys.insert(key.clone(), Owner::Document);
+        owners.insert(key.to_string(), me);
+        keys.insert(key.to_string(), owner);
+    };
+    for page in planned {
+        claim(
+            &page.key,
+            page.shown.clone(),
+            &format!("writes (URL {})", page.url),
+            Owner::Page,
+        );
     }
     for file in &site.static_files {
         let me = content::display_path(&loaded.root, &file.path);
-        if let Some(other) = owners.get(&file.key) {
-            diags.push(Diagnostic::new(
-                me,
-                format!("is copied to {}, which {other} also writes", file.key),
-            ));
-            continue;
-        }
-        owners.insert(file.key.clone(), me);
-        keys.insert(
-            file.key.clone(),
+        claim(
+            &file.key,
+            me,
+            "is copied to",
             Owner::Static(StaticSource::Site(file.path.clone())),
+        );
+    }
+    for r in redirects {
+        claim(
+            &r.key,
+            r.shown.clone(),
+            &format!("redirect_from {} writes", r.from),
+            Owner::Redirect,
         );
     }
     for (key, file) in &theme.static_files {
@@ -409,6 +540,82 @@ fn plan_keys(
     let mut list: Vec<(String, Owner)> = keys.into_iter().collect();
     list.sort_by(|a, b| a.0.cmp(&b.0));
     list
+}
+
+/// Write a redirect page and mark it as a redirect in the tree.
+fn write_redirect(
+    sink: &Sink,
+    key: &str,
+    body: &str,
+    to: &str,
+    diags: &Collector,
+) -> Option<Object> {
+    match sink.write(key, body.as_bytes()) {
+        Ok(mut object) => {
+            object.cache_class = CacheClass::Redirect;
+            object.redirect = Some(to.to_string());
+            Some(object)
+        }
+        Err(e) => {
+            diags.push(Diagnostic::new(key, format!("cannot write: {e}")));
+            None
+        }
+    }
+}
+
+/// `page` for a generated page (taxonomy, term, 404).
+fn generated_page(loaded: &Loaded, title: &str, url: &str, kind: &str) -> Value {
+    let base = loaded.config.site.base_url.trim_end_matches('/');
+    json!({
+        "title": title,
+        "url": url,
+        "permalink": format!("{base}{url}"),
+        "kind": kind,
+        "toc": [],
+    })
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// Render a theme template for a generated page.
+fn render_template(
+    renderer: &Renderer,
+    ctx: &mut Context,
+    name: &str,
+    page: Value,
+    shown: &str,
+) -> Result<String, Option<Diagnostic>> {
+    ctx.insert("page", &page);
+    ctx.insert("content", "");
+    let result = renderer.render(name, ctx).map_err(|e| {
+        let file = renderer.file_of(name).unwrap_or(name);
+        Some(Diagnostic::new(
+            shown,
+            format!("rendering with {file}: {e}"),
+        ))
+    });
+    ctx.remove("taxonomy");
+    ctx.remove("term");
+    result
+}
+
+/// The list at a dotted path of the site value (`posts`,
+/// `collections.guides`, `tags.rust`) for `paginate:`.
+fn list_at<'a>(site: &'a Value, path: &str) -> Option<&'a Vec<Value>> {
+    let mut v = site;
+    for part in path.split('.') {
+        v = v.get(part)?;
+    }
+    match v {
+        Value::Array(list) => Some(list),
+        Value::Object(m) => m.get("docs").and_then(Value::as_array),
+        _ => None,
+    }
 }
 
 fn shown_source(loaded: &Loaded, doc: &Document) -> String {
@@ -425,7 +632,11 @@ fn render_document(
 ) -> Result<String, Option<Diagnostic>> {
     let shown = shown_source(loaded, doc);
     let body = if doc.markdown {
-        let r = markdown::render(&doc.markdown_body(&shown).map_err(Some)?);
+        let extras = markdown::Extras {
+            highlight: loaded.config.build.highlight,
+            anchors: loaded.config.build.heading_anchors,
+        };
+        let r = markdown::render(&doc.markdown_body(&shown).map_err(Some)?, extras);
         let toc: Vec<Value> = r
             .headings
             .iter()
@@ -519,12 +730,38 @@ fn page_value(
     let link = |d: Option<&Document>| d.map_or(Value::Null, |d| Value::Object(brief(loaded, d)));
     page.insert("previous".into(), link(previous));
     page.insert("next".into(), link(next));
+    page.insert("terms".into(), terms_value(loaded, doc));
     Value::Object(page)
+}
+
+/// `page.terms`: for posts, each taxonomy's terms with their page URLs
+/// (`page.terms.tags[0].url` = `/tags/edge-cache/`).
+fn terms_value(loaded: &Loaded, doc: &Document) -> Value {
+    use crate::content::permalink::{slugify, SlugMode};
+    if doc.kind != Kind::Post {
+        return json!({});
+    }
+    let slug = |s: &str| slugify(s, SlugMode::Default, false);
+    loaded
+        .config
+        .build
+        .taxonomies
+        .keys()
+        .map(|t| {
+            let terms: Vec<Value> = listing::terms_of(doc, t)
+                .iter()
+                .filter(|name| !slug(name).is_empty())
+                .map(|name| json!({"name": name, "url": format!("/{}/{}/", slug(t), slug(name))}))
+                .collect();
+            (t.clone(), Value::Array(terms))
+        })
+        .collect::<Map<String, Value>>()
+        .into()
 }
 
 /// `site`: config, data, and every list templates may loop over. Term
 /// lists repeat each post several times, so they hold brief entries.
-fn site_value(loaded: &Loaded, site: &Site) -> Value {
+fn site_value(loaded: &Loaded, site: &Site, taxonomies: &[listing::Taxonomy]) -> Value {
     let cfg = &loaded.config.site;
     let docs = &site.documents;
     let pick = |keep: &dyn Fn(&Document) -> bool| -> Value {
@@ -570,6 +807,10 @@ fn site_value(loaded: &Loaded, site: &Site) -> Value {
         "collections": collections,
         "tags": by_term(true),
         "categories": by_term(false),
+        "taxonomies": taxonomies
+            .iter()
+            .map(|t| (t.name.clone(), listing::taxonomy_value(t)))
+            .collect::<Map<String, Value>>(),
         "feeds": {
             "atom": feed_url(&loaded.config.build.feed.atom),
             "rss": feed_url(&loaded.config.build.feed.rss),

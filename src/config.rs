@@ -81,6 +81,29 @@ pub struct BuildConfig {
     /// Generate `robots.txt` pointing at the sitemap (unless the site has its own).
     pub robots: bool,
     pub feed: FeedConfig,
+    /// Highlight fenced code blocks (class-based; the theme's CSS colours them).
+    pub highlight: bool,
+    /// Give every Markdown heading a `#` link to itself.
+    pub heading_anchors: bool,
+    /// Items per page of paginated lists (`paginate:` pages, term pages).
+    pub paginate_by: usize,
+    /// Where later pages go, below the list's URL (`/blog/page/2/`).
+    pub paginate_path: String,
+    /// Taxonomies of the posts, each with a page per term. Setting this
+    /// table replaces the defaults (`tags`, `categories`).
+    pub taxonomies: BTreeMap<String, TaxonomyConfig>,
+    /// Fail the build on internal links or `#anchors` that lead nowhere.
+    pub check_links: bool,
+}
+
+/// One taxonomy: `[build.taxonomies.tags]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TaxonomyConfig {
+    /// Items per term page; 0 uses `build.paginate_by`.
+    pub paginate_by: usize,
+    /// An Atom feed per term (`/tags/rust/feed.xml`).
+    pub feed: bool,
 }
 
 /// The posts feeds; an empty path turns a format off.
@@ -121,6 +144,15 @@ impl Default for BuildConfig {
             sitemap: true,
             robots: true,
             feed: FeedConfig::default(),
+            highlight: true,
+            heading_anchors: true,
+            paginate_by: 10,
+            paginate_path: "page/:num/".into(),
+            taxonomies: ["tags", "categories"]
+                .into_iter()
+                .map(|t| (t.to_string(), TaxonomyConfig::default()))
+                .collect(),
+            check_links: true,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Files the build generates from the site itself: `sitemap.xml`,
-//! `robots.txt` and the posts feeds (Atom 1.0, optionally RSS 2.0).
+//! `robots.txt`, the posts feeds (Atom 1.0, optionally RSS 2.0) and the
+//! per-term Atom feeds of taxonomies that ask for them.
 //!
 //! Their content depends only on the documents, never on the clock, so an
 //! unchanged site builds byte-identical files and `publish` uploads (and
@@ -10,19 +11,25 @@ use quick_xml::escape::escape;
 
 use crate::config::Loaded;
 use crate::content::{Document, Kind, Site};
+use crate::listing::Taxonomy;
 
 /// `(key, body)` for every generated file whose key the site does not
 /// already use (`taken`): the site's own file always wins.
 pub fn extras(
     loaded: &Loaded,
     site: &Site,
+    taxonomies: &[Taxonomy],
+    listed_urls: &[&str],
     taken: &dyn Fn(&str) -> bool,
 ) -> Vec<(String, Vec<u8>)> {
     let build = &loaded.config.build;
     let base = loaded.config.site.base_url.trim_end_matches('/');
     let mut out = Vec::new();
     if build.sitemap && !taken("sitemap.xml") {
-        out.push(("sitemap.xml".to_string(), sitemap(base, site).into_bytes()));
+        out.push((
+            "sitemap.xml".to_string(),
+            sitemap(base, site, listed_urls).into_bytes(),
+        ));
     }
     if build.robots && !taken("robots.txt") {
         let mut robots = String::from("User-agent: *\nAllow: /\n");
@@ -41,8 +48,30 @@ pub fn extras(
     if !atom_key.is_empty() && !taken(atom_key) {
         out.push((
             atom_key.to_string(),
-            atom(loaded, base, atom_key, site, &posts).into_bytes(),
+            atom(loaded, base, atom_key, "", site, &posts).into_bytes(),
         ));
+    }
+    let all_posts: Vec<&Document> = site
+        .documents
+        .iter()
+        .filter(|d| d.kind == Kind::Post)
+        .collect();
+    for t in taxonomies.iter().filter(|t| t.feed) {
+        for term in &t.terms {
+            let key = term.feed_url().trim_start_matches('/').to_string();
+            if taken(&key) {
+                continue;
+            }
+            let posts: Vec<&Document> = term
+                .posts
+                .iter()
+                .filter_map(|&i| all_posts.get(i).copied())
+                .filter(|d| d.output.is_some())
+                .take(build.feed.limit)
+                .collect();
+            let body = atom(loaded, base, &key, &term.name, site, &posts);
+            out.push((key, body.into_bytes()));
+        }
     }
     let rss_key = build.feed.rss.trim_start_matches('/');
     if !rss_key.is_empty() && !taken(rss_key) {
@@ -54,8 +83,9 @@ pub fn extras(
     out
 }
 
-/// Every HTML document, except the 404 page and those with `sitemap: false`.
-fn sitemap(base: &str, site: &Site) -> String {
+/// Every HTML document, except the 404 page and those with `sitemap: false`,
+/// then the generated list pages (`listed`).
+fn sitemap(base: &str, site: &Site, listed: &[&str]) -> String {
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
@@ -73,6 +103,12 @@ fn sitemap(base: &str, site: &Site) -> String {
             xml.push_str(&format!("<lastmod>{}</lastmod>", date.to_rfc3339()));
         }
         xml.push_str("</url>\n");
+    }
+    for url in listed {
+        xml.push_str(&format!(
+            "  <url><loc>{}</loc></url>\n",
+            escape(format!("{base}{url}"))
+        ));
     }
     xml.push_str("</urlset>\n");
     xml
@@ -97,7 +133,16 @@ fn newest(site: &Site) -> String {
         .unwrap_or_else(|| "1970-01-01T00:00:00+00:00".into())
 }
 
-fn atom(loaded: &Loaded, base: &str, key: &str, site: &Site, posts: &[&Document]) -> String {
+/// An Atom feed of `posts`; `term` (when not empty) names the taxonomy
+/// term it is limited to.
+fn atom(
+    loaded: &Loaded,
+    base: &str,
+    key: &str,
+    term: &str,
+    site: &Site,
+    posts: &[&Document],
+) -> String {
     let cfg = &loaded.config.site;
     let author = if cfg.author.is_empty() {
         &cfg.title
@@ -107,7 +152,11 @@ fn atom(loaded: &Loaded, base: &str, key: &str, site: &Site, posts: &[&Document]
     let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"{}\">\n  <title>{}</title>\n",
         escape(&cfg.language),
-        escape(&cfg.title)
+        escape(if term.is_empty() {
+            cfg.title.clone()
+        } else {
+            format!("{} · {term}", cfg.title)
+        })
     );
     if !cfg.description.is_empty() {
         xml.push_str(&format!(
@@ -116,10 +165,15 @@ fn atom(loaded: &Loaded, base: &str, key: &str, site: &Site, posts: &[&Document]
         ));
     }
     xml.push_str(&format!(
-        "  <link href=\"{}\" rel=\"self\" type=\"application/atom+xml\"/>\n  <link href=\"{}/\" rel=\"alternate\" type=\"text/html\"/>\n  <id>{}/</id>\n  <updated>{}</updated>\n  <author><name>{}</name></author>\n  <generator uri=\"https://github.com/tusk\">tusk</generator>\n",
+        "  <link href=\"{}\" rel=\"self\" type=\"application/atom+xml\"/>\n  <link href=\"{}/\" rel=\"alternate\" type=\"text/html\"/>\n  <id>{}</id>\n  <updated>{}</updated>\n  <author><name>{}</name></author>\n  <generator uri=\"https://github.com/tusk\">tusk</generator>\n",
         escape(format!("{base}/{key}")),
         escape(base),
-        escape(base),
+        // The site's feed keeps the id it always had; a term feed is its own.
+        escape(if term.is_empty() {
+            format!("{base}/")
+        } else {
+            format!("{base}/{key}")
+        }),
         newest(site),
         escape(author)
     ));

@@ -587,7 +587,7 @@ async fn rollback_tree(
     for object in &record.tree.objects {
         let encoded = record.encoded.get(&object.key).cloned();
         let stored_md5 = encoded.as_ref().map_or(&object.md5, |e| &e.md5);
-        let body = if object.redirect.is_some() {
+        let body = if object.redirect.is_some() && object.size == 0 {
             Some(Body::Empty)
         } else if remote.get(object.key.as_str()) == Some(&stored_md5.as_str()) {
             Some(Body::Copy(object.key.clone()))
@@ -868,7 +868,7 @@ fn mount(
         }
         let mut object = o.clone();
         object.key = key.clone();
-        let body = if o.redirect.is_some() {
+        let body = if o.redirect.is_some() && o.size == 0 {
             Body::Empty
         } else {
             Body::File(dir.join(&o.key))

@@ -233,7 +233,14 @@ impl Renderer {
 }
 
 /// The `site` keys whose values grow with the number of documents.
-pub const LIST_KEYS: [&str; 5] = ["posts", "pages", "collections", "tags", "categories"];
+pub const LIST_KEYS: [&str; 6] = [
+    "posts",
+    "pages",
+    "collections",
+    "tags",
+    "categories",
+    "taxonomies",
+];
 
 /// Names of the templates that read a list key of `site`, directly or via
 /// the templates they extend, include or import. Any other use of `site`

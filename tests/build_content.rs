@@ -168,6 +168,8 @@ fn site_templates_override_the_theme_and_toml_front_matter_works() {
         "+++\ntitle = \"Toml\"\ndate = 2023-07-08T09:10:11Z\n+++\nx\n",
     );
     p.write("site/about.md", "---\ntitle: About\n---\nHello\n");
+    // The theme links every page home.
+    p.write("site/index.md", "---\ntitle: Home\n---\nHome\n");
     p.run(&["build"]).success();
     assert_eq!(p.read("public/2023/07/08/t.html"), "OVERRIDE Toml 2023");
     // The page uses the built-in default theme (no themes/ folder here).

@@ -27,6 +27,7 @@ fn project(extra_build: &str) -> Project {
         "site/about.md",
         "---\ntitle: About\npermalink: /about/\n---\nAbout\n",
     );
+    p.write("site/index.md", "---\ntitle: Home\n---\nHome\n");
     p.write(
         "site/hidden.md",
         "---\ntitle: Hidden\nsitemap: false\n---\nx\n",
@@ -97,8 +98,10 @@ fn atom_feed_sitemap_and_robots_are_valid_and_stable() {
         .map(|u| text(*u, "loc"))
         .collect();
     locs.sort();
-    assert_eq!(locs.len(), 6, "{locs:?}");
+    // Home, 5 posts, about, the tags page and one page per tag.
+    assert_eq!(locs.len(), 13, "{locs:?}");
     assert!(locs.contains(&"https://example.test/about/"));
+    assert!(locs.contains(&"https://example.test/tags/t3/"));
     assert!(locs.contains(&"https://example.test/2024/03/01/post-1.html"));
     assert!(!locs
         .iter()

@@ -1,9 +1,21 @@
-//! Markdown to HTML with pulldown-cmark: GitHub-style extensions and
-//! automatic heading ids (so every heading can be linked to).
+//! Markdown to HTML with pulldown-cmark: GitHub-style extensions,
+//! automatic heading ids with optional anchor links (so every heading can
+//! be linked to), and class-based highlighting of fenced code.
 
 use std::collections::HashMap;
 
-use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{html, CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd};
+
+use super::highlight;
+
+/// What the Markdown renderer adds beyond CommonMark.
+#[derive(Debug, Clone, Copy)]
+pub struct Extras {
+    /// Highlight fenced code blocks (`build.highlight`).
+    pub highlight: bool,
+    /// Append a `#` link to every heading (`build.heading_anchors`).
+    pub anchors: bool,
+}
 
 fn options() -> Options {
     Options::ENABLE_TABLES
@@ -23,7 +35,7 @@ pub struct Rendered {
 
 /// Render Markdown to HTML, giving every heading without an explicit
 /// `{#id}` an id derived from its text (unique within the document).
-pub fn render(markdown: &str) -> Rendered {
+pub fn render(markdown: &str, extras: Extras) -> Rendered {
     let mut events: Vec<Event> = Parser::new_ext(markdown, options()).collect();
     let mut used: HashMap<String, usize> = HashMap::new();
     let mut headings = Vec::new();
@@ -54,11 +66,65 @@ pub fn render(markdown: &str) -> Rendered {
     }
 
     let mut out = String::with_capacity(markdown.len() + markdown.len() / 4);
-    html::push_html(&mut out, events.into_iter());
+    html::push_html(&mut out, with_extras(events, extras));
     Rendered {
         html: out,
         headings,
     }
+}
+
+/// Replace fenced code with highlighted HTML and add heading anchors.
+fn with_extras(events: Vec<Event<'_>>, extras: Extras) -> impl Iterator<Item = Event<'_>> {
+    let mut out = Vec::with_capacity(events.len());
+    let mut code: Option<(String, String)> = None;
+    let mut anchor: Option<String> = None;
+    for event in events {
+        match (&mut code, event) {
+            (None, Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(lang)))) => {
+                code = Some((lang.to_string(), String::new()));
+            }
+            (Some((_, text)), Event::Text(t)) => text.push_str(&t),
+            (Some(_), Event::End(TagEnd::CodeBlock)) => {
+                let (lang, text) = code.take().expect("inside a code block");
+                out.push(Event::Html(
+                    highlight::code_block(&lang, &text, extras.highlight).into(),
+                ));
+            }
+            (
+                None,
+                Event::Start(Tag::Heading {
+                    level,
+                    id,
+                    classes,
+                    attrs,
+                }),
+            ) => {
+                anchor = extras
+                    .anchors
+                    .then(|| id.as_deref().unwrap_or("").to_string());
+                out.push(Event::Start(Tag::Heading {
+                    level,
+                    id,
+                    classes,
+                    attrs,
+                }));
+            }
+            (None, Event::End(TagEnd::Heading(level))) => {
+                if let Some(id) = anchor.take() {
+                    out.push(Event::InlineHtml(
+                        format!(
+                            " <a class=\"anchor\" href=\"#{}\" aria-label=\"Link to this section\">#</a>",
+                            tera::escape_html(&id)
+                        )
+                        .into(),
+                    ));
+                }
+                out.push(Event::End(TagEnd::Heading(level)));
+            }
+            (_, event) => out.push(event),
+        }
+    }
+    out.into_iter()
 }
 
 /// Render a short fragment (an excerpt) without collecting headings.
@@ -112,10 +178,45 @@ pub fn excerpt_source<'a>(body: &'a str, separator: &str) -> &'a str {
 mod tests {
     use super::*;
 
+    const PLAIN: Extras = Extras {
+        highlight: false,
+        anchors: false,
+    };
+
+    #[test]
+    fn fenced_code_is_highlighted_and_headings_get_anchors() {
+        let extras = Extras {
+            highlight: true,
+            anchors: true,
+        };
+        let r = render(
+            "## Setup guide\n\n```python\ntitle = \"x\"\n```\n\n    indented\n",
+            extras,
+        );
+        assert!(
+            r.html.contains("<pre class=\"code\" data-lang=\"python\">"),
+            "{}",
+            r.html
+        );
+        assert!(r.html.contains("hl-string"), "{}", r.html);
+        assert!(
+            r.html.contains("<pre><code>indented\n</code></pre>"),
+            "{}",
+            r.html
+        );
+        assert!(
+            r.html.contains("<a class=\"anchor\" href=\"#setup-guide\" aria-label=\"Link to this section\">#</a></h2>"),
+            "{}",
+            r.html
+        );
+        assert_eq!(r.headings[0].2, "Setup guide");
+    }
+
     #[test]
     fn extensions_render() {
         let r = render(
             "| a | b |\n|---|---|\n| 1 | 2 |\n\n~~x~~\n\n- [x] done\n\nNote[^1]\n\n[^1]: Foot\n",
+            PLAIN,
         );
         assert!(r.html.contains("<table>"));
         assert!(r.html.contains("<del>x</del>"));
@@ -125,7 +226,10 @@ mod tests {
 
     #[test]
     fn headings_get_unique_ids() {
-        let r = render("# Hello World\n\n## Hello World\n\n## Custom {#mine}\n");
+        let r = render(
+            "# Hello World\n\n## Hello World\n\n## Custom {#mine}\n",
+            PLAIN,
+        );
         assert!(r.html.contains("<h1 id=\"hello-world\">"), "{}", r.html);
         assert!(r.html.contains("<h2 id=\"hello-world-1\">"), "{}", r.html);
         assert!(r.html.contains("<h2 id=\"mine\">"), "{}", r.html);

@@ -5,6 +5,7 @@
 //! and deterministic), then a parallel read + parse of every document.
 
 pub mod front_matter;
+pub mod highlight;
 pub mod markdown;
 pub mod permalink;
 

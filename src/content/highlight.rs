@@ -1,0 +1,87 @@
+//! Syntax highlighting of fenced code blocks with syntect (Sublime Text
+//! grammars). The output carries classes, not colours, so the theme's CSS
+//! decides the palette: scope `keyword.control.rust` becomes
+//! `<span class="hl-keyword hl-control hl-rust">`.
+
+use std::sync::OnceLock;
+
+use syntect::html::{ClassStyle, ClassedHTMLGenerator};
+use syntect::parsing::SyntaxSet;
+use syntect::util::LinesWithEndings;
+
+/// Class prefix of highlighted spans (`hl-keyword`, `hl-string`, ...).
+const STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
+
+fn syntaxes() -> &'static SyntaxSet {
+    static SET: OnceLock<SyntaxSet> = OnceLock::new();
+    SET.get_or_init(SyntaxSet::load_defaults_newlines)
+}
+
+/// A fenced code block as HTML. `lang` is the fence's info string (its first
+/// word); unknown or empty languages are escaped without highlighting but
+/// keep their `language-*` class for client-side tools.
+pub fn code_block(lang: &str, code: &str, highlight: bool) -> String {
+    let lang = lang.split([' ', ',', '{']).next().unwrap_or("").trim();
+    let mut out = String::with_capacity(code.len() * 3 + 64);
+    if lang.is_empty() {
+        out.push_str("<pre><code>");
+    } else {
+        let lang = escape(lang);
+        out.push_str(&format!(
+            "<pre class=\"code\" data-lang=\"{lang}\"><code class=\"language-{lang}\">"
+        ));
+    }
+    match highlight.then(|| highlighted(lang, code)).flatten() {
+        Some(html) => out.push_str(&html),
+        None => out.push_str(&escape(code)),
+    }
+    out.push_str("</code></pre>\n");
+    out
+}
+
+fn highlighted(lang: &str, code: &str) -> Option<String> {
+    if lang.is_empty() {
+        return None;
+    }
+    let set = syntaxes();
+    let syntax = set.find_syntax_by_token(lang)?;
+    let mut html = ClassedHTMLGenerator::new_with_class_style(syntax, set, STYLE);
+    for line in LinesWithEndings::from(code) {
+        // Errors come from malformed grammars, not from the code: fall back.
+        html.parse_html_for_line_which_includes_newline(line).ok()?;
+    }
+    Some(html.finalize())
+}
+
+fn escape(s: &str) -> String {
+    tera::escape_html(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_language_gets_classes() {
+        let html = code_block("rust", "fn main() { let s = \"<hi>\"; }\n", true);
+        assert!(html
+            .starts_with("<pre class=\"code\" data-lang=\"rust\"><code class=\"language-rust\">"));
+        assert!(html.contains("hl-keyword"), "{html}");
+        assert!(html.contains("hl-string"), "{html}");
+        assert!(html.contains("&lt;hi&gt;"), "{html}");
+        assert!(!html.contains("style="), "{html}");
+    }
+
+    #[test]
+    fn unknown_or_off_is_escaped_only() {
+        let html = code_block("nosuchlang", "a < b\n", true);
+        assert!(html.contains("language-nosuchlang"));
+        assert!(html.contains("a &lt; b"));
+        assert!(!html.contains("hl-"));
+        let html = code_block("rust", "fn x() {}\n", false);
+        assert!(!html.contains("hl-"));
+        assert_eq!(code_block("", "x\n", true), "<pre><code>x\n</code></pre>\n");
+        let html = code_block("\"><script>", "x\n", true);
+        assert!(!html.contains("<script>"), "{html}");
+    }
+}

@@ -1,0 +1,290 @@
+//! Link checking of the rendered site: every internal `href`, `src` and
+//! `srcset` must lead to an output key, and every `#anchor` to an id on the
+//! target page. External links are only collected here; `tusk check
+//! --external` requests them ([`check_external`]).
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use futures::StreamExt;
+use lol_html::{element, HtmlRewriter, Settings};
+use url::Url;
+
+/// The links and ids found in one HTML page.
+#[derive(Debug, Default)]
+pub struct PageLinks {
+    pub links: Vec<String>,
+    pub ids: Vec<String>,
+}
+
+/// Links (as written) and ids of an HTML page, in one streaming pass.
+pub fn extract(html: &[u8]) -> PageLinks {
+    let found = RefCell::new(PageLinks::default());
+    let push = |v: String| found.borrow_mut().links.push(v);
+    let handlers = vec![
+        element!("[id]", |el| {
+            if let Some(id) = el.get_attribute("id") {
+                found.borrow_mut().ids.push(id);
+            }
+            Ok(())
+        }),
+        element!("a[name]", |el| {
+            if let Some(name) = el.get_attribute("name") {
+                found.borrow_mut().ids.push(name);
+            }
+            Ok(())
+        }),
+        element!("[href]", |el| {
+            if el.tag_name() != "base" {
+                el.get_attribute("href").map(push);
+            }
+            Ok(())
+        }),
+        element!("[src]", |el| {
+            el.get_attribute("src").map(push);
+            Ok(())
+        }),
+        element!("[srcset]", |el| {
+            if let Some(set) = el.get_attribute("srcset") {
+                for candidate in set.split(',') {
+                    if let Some(url) = candidate.split_whitespace().next() {
+                        push(url.to_string());
+                    }
+                }
+            }
+            Ok(())
+        }),
+    ];
+    let mut settings = Settings::new();
+    for h in handlers {
+        settings = settings.append_element_content_handler(h);
+    }
+    let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
+    // Our own rendered output: a parse problem only loses links, never data.
+    let _ = rewriter.write(html).and_then(|_| rewriter.end());
+    found.into_inner()
+}
+
+/// A page of the site with what it links to.
+pub struct Page {
+    pub key: String,
+    pub url: String,
+    /// Source file (or generator) to name in messages.
+    pub shown: String,
+    pub links: PageLinks,
+}
+
+/// A link that leads nowhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    pub shown: String,
+    pub url: String,
+    pub link: String,
+    pub reason: String,
+}
+
+/// What checking the internal links found.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub broken: Vec<Broken>,
+    pub internal: usize,
+    /// External URL -> the pages (shown) that link to it.
+    pub external: BTreeMap<String, Vec<String>>,
+}
+
+/// Check every page's internal links against `keys` (every output key)
+/// and the ids of the pages. `base_url` makes absolute links to the site
+/// itself count as internal.
+pub fn check(pages: &[Page], keys: &HashSet<String>, base_url: &str) -> Report {
+    let site = Url::parse(base_url)
+        .ok()
+        .filter(|u| u.has_host())
+        .unwrap_or_else(|| Url::parse("http://site.invalid/").expect("a valid URL"));
+    let ids: HashMap<&str, HashSet<&str>> = pages
+        .iter()
+        .map(|p| {
+            (
+                p.key.as_str(),
+                p.links.ids.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    let mut report = Report::default();
+    for page in pages {
+        let Ok(here) = site.join(&page.url) else {
+            continue;
+        };
+        for link in &page.links.links {
+            let link = link.trim();
+            if link.is_empty() {
+                continue;
+            }
+            let Ok(target) = here.join(link) else {
+                report.broken.push(broken(page, link, "not a valid URL"));
+                continue;
+            };
+            match target.scheme() {
+                "http" | "https" => {}
+                _ => continue, // mailto:, tel:, data:, javascript: ...
+            }
+            if target.origin() != site.origin() {
+                report
+                    .external
+                    .entry(without_fragment(&target))
+                    .or_default()
+                    .push(page.shown.clone());
+                continue;
+            }
+            report.internal += 1;
+            let path = percent_encoding::percent_decode_str(target.path()).decode_utf8_lossy();
+            let mut key = path.trim_start_matches('/').to_string();
+            if key.is_empty() || key.ends_with('/') {
+                key.push_str("index.html");
+            }
+            let key = if keys.contains(&key) {
+                key
+            } else if keys.contains(&format!("{key}/index.html")) {
+                format!("{key}/index.html")
+            } else {
+                report
+                    .broken
+                    .push(broken(page, link, &format!("no {key} in the output")));
+                continue;
+            };
+            let Some(fragment) = target.fragment() else {
+                continue;
+            };
+            let fragment = percent_encoding::percent_decode_str(fragment).decode_utf8_lossy();
+            if fragment.is_empty() || fragment == "top" {
+                continue;
+            }
+            if let Some(targets) = ids.get(key.as_str()) {
+                if !targets.contains(fragment.as_ref()) {
+                    report
+                        .broken
+                        .push(broken(page, link, &format!("no id {fragment:?} in {key}")));
+                }
+            }
+        }
+    }
+    report
+}
+
+fn broken(page: &Page, link: &str, reason: &str) -> Broken {
+    Broken {
+        shown: page.shown.clone(),
+        url: page.url.clone(),
+        link: link.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+fn without_fragment(u: &Url) -> String {
+    let mut u = u.clone();
+    u.set_fragment(None);
+    u.to_string()
+}
+
+/// The answer for one external URL.
+#[derive(Debug, Clone)]
+pub enum External {
+    Ok(u16),
+    /// The server answered with an error status.
+    Status(u16),
+    /// No answer: DNS, connection, TLS or timeout.
+    Network(String),
+}
+
+/// Request every external URL (HEAD, then GET when HEAD is refused),
+/// `concurrency` at a time, each bounded by `timeout`.
+pub async fn check_external(
+    urls: Vec<String>,
+    concurrency: usize,
+    timeout: Duration,
+) -> Vec<(String, External)> {
+    let client = match reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .user_agent(concat!("tusk-linkcheck/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::limited(10))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            let why = crate::diag::http_error_text(&e);
+            return urls
+                .into_iter()
+                .map(|u| (u, External::Network(why.clone())))
+                .collect();
+        }
+    };
+    futures::stream::iter(urls)
+        .map(|url| {
+            let client = client.clone();
+            async move {
+                let head = client.head(&url).send().await;
+                let answer = match head {
+                    Ok(r) if matches!(r.status().as_u16(), 405 | 501 | 403) => {
+                        client.get(&url).send().await
+                    }
+                    other => other,
+                };
+                let result = match answer {
+                    Ok(r) if r.status().is_success() || r.status().is_redirection() => {
+                        External::Ok(r.status().as_u16())
+                    }
+                    Ok(r) => External::Status(r.status().as_u16()),
+                    Err(e) => External::Network(crate::diag::http_error_text(&e)),
+                };
+                (url, result)
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(key: &str, url: &str, html: &str) -> Page {
+        Page {
+            key: key.into(),
+            url: url.into(),
+            shown: key.into(),
+            links: extract(html.as_bytes()),
+        }
+    }
+
+    #[test]
+    fn internal_links_and_anchors() {
+        let pages = vec![
+            page(
+                "index.html",
+                "/",
+                r##"<a href="/about/">a</a><a href="about/#team">t</a><a href="#nope">n</a>
+                <img src="img/x.png" srcset="img/x.png 1x, img/missing.png 2x">
+                <a href="http://127.0.0.1:8080/gone/">g</a><a href="https://example.com/x#y">e</a>
+                <a href="mailto:a@b.c">m</a><a href="/about">no slash</a><h1 id="top-h">"##,
+            ),
+            page("about/index.html", "/about/", r#"<h2 id="team">Team</h2>"#),
+        ];
+        let keys: HashSet<String> = ["index.html", "about/index.html", "img/x.png"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let r = check(&pages, &keys, "http://127.0.0.1:8080");
+        let links: Vec<&str> = r.broken.iter().map(|b| b.link.as_str()).collect();
+        assert_eq!(
+            links,
+            ["#nope", "img/missing.png", "http://127.0.0.1:8080/gone/"]
+        );
+        assert!(r.broken[0].reason.contains("no id \"nope\" in index.html"));
+        assert_eq!(
+            r.external.keys().collect::<Vec<_>>(),
+            ["https://example.com/x"]
+        );
+    }
+}
