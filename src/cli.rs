@@ -42,8 +42,8 @@ pub enum LogFormat {
 pub enum Command {
     /// Build the site into the output folder (default public/) and write its tree manifest.
     Build(BuildArgs),
-    /// Build without writing anything and report every problem.
-    Check(BuildArgs),
+    /// Build without writing anything and report every problem, broken links included.
+    Check(CheckArgs),
     /// List every page, post and collection document with its URL.
     List(BuildArgs),
     /// Crawl the dynamic origin and save a static, servable copy of it.
@@ -151,6 +151,24 @@ pub struct BuildArgs {
     pub json: bool,
 }
 
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+    /// Also request every external link (HEAD, then GET); HTTP errors fail the check.
+    #[arg(long)]
+    pub external: bool,
+    /// With --external: unreachable hosts and timeouts fail the check too (default: warnings).
+    #[arg(long, requires = "external")]
+    pub strict: bool,
+    /// With --external: seconds to wait for each link.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+    /// With --external: links requested at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+}
+
 impl BuildArgs {
     fn options(&self, dry_run: bool) -> BuildOptions {
         BuildOptions {
@@ -165,7 +183,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
     let json = match &cli.command {
-        Command::Build(a) | Command::Check(a) | Command::List(a) => a.json,
+        Command::Build(a) | Command::List(a) => a.json,
+        Command::Check(a) => a.build.json,
         Command::Publish(a) => a.json,
         Command::Snapshot(a) => a.json,
         Command::Status(a) | Command::Failback(a) => a.json,
@@ -230,17 +249,69 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Check(args) => {
-            let report = build::build(&loaded, &args.options(true))?;
-            if args.json {
+            let report = build::build(&loaded, &args.build.options(true))?;
+            let external = if args.external {
+                crate::linkcheck::external_blocking(
+                    &report.external_links,
+                    args.concurrency,
+                    std::time::Duration::from_secs(args.timeout),
+                )?
+            } else {
+                Vec::new()
+            };
+            let failed = |e: &crate::linkcheck::Checked| {
+                e.is_broken() || (args.strict && e.is_unreachable())
+            };
+            let failures = external.iter().filter(|e| failed(e)).count();
+            if args.build.json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&json!({"ok": true, "report": report}))?
+                    serde_json::to_string_pretty(&json!({
+                        "ok": failures == 0,
+                        "report": report,
+                        "external": external,
+                    }))?
                 );
             } else if !cli.quiet {
+                let mut n = 0;
+                for e in &external {
+                    let kind = if failed(e) { "error" } else { "warning" };
+                    if e.is_broken() || e.is_unreachable() {
+                        n += 1;
+                        eprintln!(
+                            "  {n}. {kind}: {} -> {}: {}",
+                            e.pages.join(", "),
+                            e.url,
+                            e.result
+                        );
+                    }
+                }
+                if args.external {
+                    println!(
+                        "{} external link{} checked: {} broken, {} unreachable",
+                        external.len(),
+                        if external.len() == 1 { "" } else { "s" },
+                        external.iter().filter(|e| e.is_broken()).count(),
+                        external.iter().filter(|e| e.is_unreachable()).count()
+                    );
+                }
                 println!(
-                    "No problems: {} pages, {} posts, {} documents, {} static files checked in {} ms",
-                    report.pages, report.posts, report.documents, report.static_files, report.duration_ms
+                    "{}: {} pages, {} posts, {} documents, {} static files, {} internal links checked in {} ms",
+                    if failures == 0 { "No problems" } else { "Problems" },
+                    report.pages,
+                    report.posts,
+                    report.documents,
+                    report.static_files,
+                    report.links_checked,
+                    report.duration_ms
                 );
+            }
+            if failures > 0 {
+                return Err(Reported(format!(
+                    "{failures} external link{} failed",
+                    if failures == 1 { "" } else { "s" }
+                ))
+                .into());
             }
         }
         Command::Snapshot(args) => {
@@ -503,11 +574,16 @@ fn print_publish(r: &crate::publish::Report) {
     }
 }
 
+/// A failure whose details the command already printed (its JSON too).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Reported(String);
+
 /// Errors go to stderr as text; with `--json` a JSON object goes to stdout
 /// too, so CI can parse the failure.
 fn report_error(err: &anyhow::Error, json: bool) {
     let problems = err.downcast_ref::<Problems>();
-    if json {
+    if json && err.downcast_ref::<Reported>().is_none() {
         let value = match problems {
             Some(p) => json!({"ok": false, "problems": p.0}),
             None => json!({"ok": false, "error": format!("{err:#}")}),
@@ -519,8 +595,8 @@ fn report_error(err: &anyhow::Error, json: bool) {
     }
     match problems {
         Some(p) => {
-            for d in &p.0 {
-                eprintln!("error: {d}");
+            for (i, d) in p.0.iter().enumerate() {
+                eprintln!("error: {}. {d}", i + 1);
             }
             eprintln!(
                 "error: {} problem{} found; nothing was written",

@@ -187,13 +187,67 @@ fn without_fragment(u: &Url) -> String {
 }
 
 /// The answer for one external URL.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "lowercase", tag = "result", content = "detail")]
 pub enum External {
     Ok(u16),
     /// The server answered with an error status.
     Status(u16),
     /// No answer: DNS, connection, TLS or timeout.
     Network(String),
+}
+
+impl std::fmt::Display for External {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            External::Ok(code) => write!(f, "HTTP {code}"),
+            External::Status(code) => write!(f, "HTTP {code}"),
+            External::Network(why) => write!(f, "unreachable: {why}"),
+        }
+    }
+}
+
+/// One external link with the pages that use it and its answer.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Checked {
+    pub url: String,
+    pub pages: Vec<String>,
+    #[serde(flatten)]
+    pub result: External,
+}
+
+impl Checked {
+    pub fn is_broken(&self) -> bool {
+        matches!(self.result, External::Status(_))
+    }
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self.result, External::Network(_))
+    }
+}
+
+/// [`check_external`] for the links a build found, sorted by URL.
+pub fn external_blocking(
+    links: &BTreeMap<String, Vec<String>>,
+    concurrency: usize,
+    timeout: Duration,
+) -> anyhow::Result<Vec<Checked>> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let answers = runtime.block_on(check_external(
+        links.keys().cloned().collect(),
+        concurrency,
+        timeout,
+    ));
+    let mut out: Vec<Checked> = answers
+        .into_iter()
+        .map(|(url, result)| {
+            let mut pages = links.get(&url).cloned().unwrap_or_default();
+            pages.sort();
+            pages.dedup();
+            Checked { url, pages, result }
+        })
+        .collect();
+    out.sort_by(|a, b| a.url.cmp(&b.url));
+    Ok(out)
 }
 
 /// Request every external URL (HEAD, then GET when HEAD is refused),

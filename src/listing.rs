@@ -160,6 +160,7 @@ pub fn taxonomies(loaded: &Loaded, site: &Site, diags: &Collector) -> Vec<Taxono
         let url = format!("/{slug}/");
         let mut terms: BTreeMap<String, Term> = BTreeMap::new();
         let mut names: BTreeMap<String, String> = BTreeMap::new();
+        let mut reported = std::collections::HashSet::new();
         for (i, post) in posts.iter().enumerate() {
             for term in terms_of(post, name) {
                 let term_slug = slugify(&term, SlugMode::Default, false);
@@ -168,6 +169,9 @@ pub fn taxonomies(loaded: &Loaded, site: &Site, diags: &Collector) -> Vec<Taxono
                 }
                 if let Some(first) = names.get(&term_slug) {
                     if *first != term {
+                        if !reported.insert(term.clone()) {
+                            continue;
+                        }
                         diags.push(Diagnostic::new(
                             content_path(loaded, post),
                             format!(

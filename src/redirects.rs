@@ -81,9 +81,9 @@ pub fn target(doc: &crate::content::Document) -> Option<&str> {
 
 /// The HTML body of a redirect: meta refresh plus a plain link.
 pub fn page(to: &str, language: &str) -> String {
-    let to = tera::escape_html(to);
+    let to = quick_xml::escape::escape(to);
     format!(
         "<!doctype html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<title>Redirecting…</title>\n<link rel=\"canonical\" href=\"{to}\">\n<meta http-equiv=\"refresh\" content=\"0; url={to}\">\n<meta name=\"robots\" content=\"noindex\">\n</head>\n<body>\n<p>This page has moved to <a href=\"{to}\">{to}</a>.</p>\n</body>\n</html>\n",
-        tera::escape_html(language)
+        quick_xml::escape::escape(language)
     )
 }

@@ -250,3 +250,66 @@ fn layouts_reading_site_lists_through_includes_see_every_post() {
     // The page template mentions site.posts too, so it gets the full site.
     assert!(!p.read("public/about.html").contains("lite"));
 }
+
+#[test]
+fn code_is_highlighted_with_classes_and_headings_get_anchors_and_a_toc() {
+    let p = Project::bare("[site]\ntitle = \"T\"\n");
+    p.write("site/index.md", "---\ntitle: Home\n---\nHi\n");
+    p.write(
+        "site/_posts/2024-05-06-code.md",
+        "---\ntitle: Code\n---\n## Install\n\n```rust\nfn main() { println!(\"<hi>\"); }\n```\n\n## Configure\n\n```\nplain < text\n```\n\n## Run\n\nDone.\n",
+    );
+    p.run(&["build"]).success();
+    let html = p.read("public/2024/05/06/code.html");
+    assert!(
+        html.contains("<pre class=\"code\" data-lang=\"rust\"><code class=\"language-rust\">"),
+        "{html}"
+    );
+    assert!(
+        html.contains("class=\"hl-storage hl-type hl-function hl-rust\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("&lt;hi&gt;") && !html.contains("<hi>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<pre><code>plain &lt; text\n</code></pre>"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("style=\"color"),
+        "colours come from the theme's CSS"
+    );
+    assert!(
+        html.contains("<h2 id=\"install\">Install <a class=\"anchor\" href=\"#install\""),
+        "{html}"
+    );
+    // The default theme shows the table of contents (3 headings).
+    assert!(
+        html.contains("<nav class=\"toc\" aria-label=\"Contents\">"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<a href=\"#configure\">Configure</a>"),
+        "{html}"
+    );
+    let css = std::fs::read_dir(p.path("public/css"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    assert!(css.contains(".hl-keyword"), "the theme colours the classes");
+
+    // Both can be turned off.
+    p.write(
+        "config/tusk.toml",
+        "[site]\ntitle = \"T\"\n[build]\nhighlight = false\nheading_anchors = false\n",
+    );
+    p.run(&["build"]).success();
+    let html = p.read("public/2024/05/06/code.html");
+    assert!(
+        html.contains("<code class=\"language-rust\">fn main()"),
+        "{html}"
+    );
+    assert!(!html.contains("class=\"anchor\""), "{html}");
+}

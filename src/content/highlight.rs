@@ -54,7 +54,7 @@ fn highlighted(lang: &str, code: &str) -> Option<String> {
 }
 
 fn escape(s: &str) -> String {
-    tera::escape_html(s)
+    quick_xml::escape::escape(s).into_owned()
 }
 
 #[cfg(test)]

@@ -114,7 +114,7 @@ fn with_extras(events: Vec<Event<'_>>, extras: Extras) -> impl Iterator<Item = E
                     out.push(Event::InlineHtml(
                         format!(
                             " <a class=\"anchor\" href=\"#{}\" aria-label=\"Link to this section\">#</a>",
-                            tera::escape_html(&id)
+                            quick_xml::escape::escape(&id)
                         )
                         .into(),
                     ));

@@ -1,0 +1,81 @@
+//! Redirects from front matter (`redirect_from`, `redirect_to`): tree
+//! entries carrying the target (S3 website redirects), a meta-refresh page
+//! for hosts that serve the body, publish keeping both, and clear errors.
+
+mod common;
+use common::Project;
+use serde_json::Value;
+
+fn site() -> Project {
+    let p = Project::new();
+    p.write("site/index.md", "---\ntitle: Home\n---\n[new](/guide/)\n");
+    p.write(
+        "site/guide.md",
+        "---\ntitle: Guide\npermalink: /guide/\nredirect_from:\n  - /old-guide/\n  - /docs/guide.html\n---\nThe guide.\n",
+    );
+    p.write(
+        "site/chat.md",
+        "---\ntitle: Chat\npermalink: /chat/\nredirect_to: https://chat.example.test/room\n---\nignored\n",
+    );
+    p
+}
+
+fn object(tree: &Value, key: &str) -> Value {
+    tree["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["key"] == key)
+        .unwrap_or_else(|| panic!("no {key} in the tree"))
+        .clone()
+}
+
+#[test]
+fn redirect_from_and_redirect_to_become_redirect_objects_with_a_fallback_page() {
+    let p = site();
+    p.run(&["build"]).success();
+    let tree: Value = serde_json::from_str(&p.read("public/.tusk-tree.json")).unwrap();
+    for key in ["old-guide/index.html", "docs/guide.html"] {
+        let o = object(&tree, key);
+        assert_eq!(o["redirect"], "/guide/", "{o}");
+        assert_eq!(o["cache_class"], "redirect");
+        assert_eq!(o["content_type"], "text/html; charset=utf-8");
+        let body = p.read(&format!("public/{key}"));
+        assert!(
+            body.contains("<meta http-equiv=\"refresh\" content=\"0; url=/guide/\">"),
+            "{body}"
+        );
+        assert!(
+            body.contains("<link rel=\"canonical\" href=\"/guide/\">"),
+            "{body}"
+        );
+    }
+    let chat = object(&tree, "chat/index.html");
+    assert_eq!(chat["redirect"], "https://chat.example.test/room");
+    assert!(!p.read("public/chat/index.html").contains("ignored"));
+    // The target page itself is an ordinary page.
+    assert!(object(&tree, "guide/index.html")["redirect"].is_null());
+
+    // Publish keeps the redirect and the body (local bucket sidecars).
+    p.run(&["publish"]).success();
+    let meta: Value =
+        serde_json::from_str(&p.read(".tusk/bucket/.tusk-meta/old-guide/index.html.json")).unwrap();
+    assert_eq!(meta["redirect"], "/guide/", "{meta}");
+    let stored = p.read(".tusk/bucket/old-guide/index.html");
+    assert!(stored.contains("url=/guide/"), "{stored}");
+}
+
+#[test]
+fn redirects_over_pages_or_outside_the_site_are_refused() {
+    let p = site();
+    p.write(
+        "site/about.md",
+        "---\ntitle: About\npermalink: /about/\nredirect_from: [/guide/, ../../etc/passwd, /ok/]\n---\nx\n",
+    );
+    let run = p.run(&["build"]);
+    assert_eq!(run.code(), Some(1));
+    let err = run.stderr();
+    assert!(err.contains("site/about.md: redirect_from /guide/ writes guide/index.html, which site/guide.md also writes"), "{err}");
+    assert!(err.contains("site/about.md: redirect_from \"../../etc/passwd\" must be a path starting with / inside the site"), "{err}");
+    assert!(!p.path("public").exists());
+}
