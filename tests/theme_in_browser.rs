@@ -1,0 +1,217 @@
+//! The default theme in a real browser: the example site is built and
+//! served over HTTP on 127.0.0.1, and Debian's headless Chromium loads the
+//! home page, a post and a tag page. No console message (errors, uncaught
+//! exceptions) and no failed request (the server sees every one) is
+//! allowed. A deliberately broken page first proves the probe catches both.
+//!
+//! Needs `chromium` (`.ci/run` installs it); set CHROMIUM to another binary.
+
+mod common;
+use common::origin::{Origin, Route};
+use common::Project;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(from).unwrap();
+        let target = to.join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("css") => "text/css",
+        Some("svg") => "image/svg+xml",
+        Some("xml") => "application/xml",
+        Some("png") => "image/png",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Serve `public` like a static host; record every path that is not there.
+fn serve(public: PathBuf) -> (Origin, Arc<Mutex<Vec<String>>>) {
+    let misses = Arc::new(Mutex::new(Vec::new()));
+    let seen = misses.clone();
+    let origin = Origin::start(vec![], move |path| {
+        let path = path.split(['?', '#']).next().unwrap_or("");
+        let rel = path.trim_start_matches('/');
+        let mut file = public.join(rel);
+        if path.ends_with('/') {
+            file = file.join("index.html");
+        }
+        match std::fs::read(&file) {
+            Ok(body) if !rel.contains("..") => Some(Route::new(200, content_type(&file), body)),
+            _ => {
+                seen.lock().unwrap().push(path.to_string());
+                None
+            }
+        }
+    });
+    (origin, misses)
+}
+
+struct Loaded {
+    dom: String,
+    console: Vec<String>,
+}
+
+fn load(url: &str, profile: &Path) -> Loaded {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let out = Command::new(&chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-extensions",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(url)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {chromium} (apt-get install chromium): {e}"));
+    assert!(
+        out.status.success(),
+        "{chromium} failed on {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let console = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.contains(":CONSOLE"))
+        .map(str::to_string)
+        .collect();
+    Loaded {
+        dom: String::from_utf8_lossy(&out.stdout).into_owned(),
+        console,
+    }
+}
+
+/// The landmarks and text alternatives the theme promises, read from the
+/// DOM as the browser built it.
+fn assert_accessible(path: &str, dom: &str) {
+    for landmark in [
+        "<html lang=\"",
+        "role=\"banner\"",
+        "<nav aria-label=",
+        "<main id=\"main\"",
+        "role=\"contentinfo\"",
+        "href=\"#main\"",
+    ] {
+        assert!(dom.contains(landmark), "{path}: no {landmark}");
+    }
+    for img in dom.split("<img").skip(1) {
+        let tag = &img[..img.find('>').unwrap_or(img.len())];
+        assert!(tag.contains("alt="), "{path}: <img{tag}> has no alt");
+    }
+    assert_eq!(dom.matches("<h1").count(), 1, "{path}: one <h1> per page");
+}
+
+/// A phone-sized screenshot: the page renders to a non-trivial image.
+fn screenshot(url: &str, profile: &Path, png: &Path) {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let out = Command::new(&chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--window-size=390,844",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(png).unwrap();
+    assert!(bytes.starts_with(b"\x89PNG"), "not a PNG");
+    assert!(
+        bytes.len() > 5_000,
+        "a blank screenshot ({} bytes)",
+        bytes.len()
+    );
+}
+
+#[test]
+fn home_post_and_tag_page_load_without_console_errors_or_failed_requests() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let p = Project::bare("");
+    for dir in ["site", "themes", "config"] {
+        copy_dir(&repo.join(dir), &p.path(dir));
+    }
+    p.run(&["build"]).success();
+    let public = p.path("public");
+    let (origin, misses) = serve(public.clone());
+    let profile = tempfile::tempdir().unwrap();
+
+    // The probe itself: a script error and a missing image are caught.
+    std::fs::write(
+        public.join("probe.html"),
+        "<!doctype html><title>probe</title><img src=\"/no-such.png\" alt=\"\"><script>notDefined()</script>",
+    )
+    .unwrap();
+    let probe = load(&format!("{}/probe.html", origin.url), profile.path());
+    assert!(
+        probe.console.iter().any(|l| l.contains("notDefined")),
+        "{:?}",
+        probe.console
+    );
+    assert!(misses.lock().unwrap().contains(&"/no-such.png".to_string()));
+    misses.lock().unwrap().clear();
+
+    let tree: serde_json::Value = serde_json::from_str(&p.read("public/.tusk-tree.json")).unwrap();
+    let post = tree["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["key"].as_str())
+        .find(|k| k.ends_with("game-day.html"))
+        .expect("the example post")
+        .to_string();
+    for (path, expect) in [
+        ("/".to_string(), "Recent posts"),
+        (format!("/{post}"), "Game day"),
+        ("/tags/operations/".to_string(), "<h1>operations</h1>"),
+        ("/page/2/".to_string(), "Posts, page 2"),
+    ] {
+        let page = load(&format!("{}{path}", origin.url), profile.path());
+        assert!(page.dom.contains(expect), "{path}: {}", page.dom);
+        assert_accessible(&path, &page.dom);
+        assert!(
+            page.console.is_empty(),
+            "{path}: console: {:?}",
+            page.console
+        );
+        let failed = misses.lock().unwrap().clone();
+        assert!(failed.is_empty(), "{path}: failed requests {failed:?}");
+    }
+    screenshot(
+        &format!("{}/", origin.url),
+        profile.path(),
+        &p.path("home-390.png"),
+    );
+    // The stylesheet and icon were really requested (and found).
+    let log: Vec<String> = origin.log().into_iter().map(|l| l.path).collect();
+    assert!(
+        log.iter()
+            .any(|p| p.starts_with("/css/site.") && p.ends_with(".css")),
+        "{log:?}"
+    );
+}
