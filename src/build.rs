@@ -175,6 +175,8 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
     let render_one = |ctx: &mut Context, i: usize| -> Option<(Object, Option<linkcheck::Page>)> {
         let planned = &planned[i];
         let key = &planned.key;
+        // A Markdown document's body and its links, when the page has one.
+        let mut body: Option<(String, linkcheck::PageLinks)> = None;
         let html = match &planned.job {
             Job::Doc { doc, pager } => {
                 let doc_index = *doc;
@@ -194,7 +196,7 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
                     p.value(items[p.range()].to_vec())
                 });
                 ctx.insert("paginator", &paginator);
-                render_document(loaded, &renderer, ctx, doc, page)
+                render_document(loaded, &renderer, ctx, doc, page, &mut body)
             }
             Job::TaxonomyList { taxonomy } => {
                 let t = &taxonomies[*taxonomy];
@@ -240,7 +242,10 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
             key: key.clone(),
             url: planned.url.clone(),
             shown: planned.shown.clone(),
-            links: linkcheck::extract(html.as_bytes()),
+            links: match body.take() {
+                Some((body, links)) => linkcheck::extract_around(&html, &body, links),
+                None => linkcheck::extract(html.as_bytes()),
+            },
         });
         sink.write(key, html.as_bytes())
             .map_err(|e| diags.push(Diagnostic::new(key.clone(), format!("cannot write: {e}"))))
@@ -623,12 +628,14 @@ fn shown_source(loaded: &Loaded, doc: &Document) -> String {
 }
 
 /// Render one document: its body (Markdown or template), then its layout.
+/// A Markdown body is also left in `markdown_body` with its links.
 fn render_document(
     loaded: &Loaded,
     renderer: &Renderer,
     ctx: &mut Context,
     doc: &Document,
     mut page: Value,
+    markdown_body: &mut Option<(String, linkcheck::PageLinks)>,
 ) -> Result<String, Option<Diagnostic>> {
     let shown = shown_source(loaded, doc);
     let body = if doc.markdown {
@@ -643,6 +650,7 @@ fn render_document(
             .map(|(level, id, title)| json!({"level": level, "id": id, "title": title}))
             .collect();
         page["toc"] = Value::Array(toc);
+        *markdown_body = Some((r.html.clone(), r.links));
         r.html
     } else {
         let name = body_template_name(&doc.source);

@@ -3,12 +3,14 @@
 //! target page. External links are only collected here; `tusk check
 //! --external` requests them ([`check_external`]).
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use futures::StreamExt;
 use lol_html::{element, HtmlRewriter, Settings};
+use rayon::prelude::*;
 use url::Url;
 
 /// The links and ids found in one HTML page.
@@ -19,51 +21,74 @@ pub struct PageLinks {
 }
 
 /// Links (as written) and ids of an HTML page, in one streaming pass.
+/// One handler for every element that reads its attributes once: cheaper
+/// than a selector per attribute (the build calls this on every page).
 pub fn extract(html: &[u8]) -> PageLinks {
+    extract_chunks(&[html])
+}
+
+/// [`extract`] over consecutive pieces of one document.
+fn extract_chunks(chunks: &[&[u8]]) -> PageLinks {
     let found = RefCell::new(PageLinks::default());
-    let push = |v: String| found.borrow_mut().links.push(v);
-    let handlers = vec![
-        element!("[id]", |el| {
-            if let Some(id) = el.get_attribute("id") {
-                found.borrow_mut().ids.push(id);
-            }
-            Ok(())
-        }),
-        element!("a[name]", |el| {
-            if let Some(name) = el.get_attribute("name") {
-                found.borrow_mut().ids.push(name);
-            }
-            Ok(())
-        }),
-        element!("[href]", |el| {
-            if el.tag_name() != "base" {
-                el.get_attribute("href").map(push);
-            }
-            Ok(())
-        }),
-        element!("[src]", |el| {
-            el.get_attribute("src").map(push);
-            Ok(())
-        }),
-        element!("[srcset]", |el| {
-            if let Some(set) = el.get_attribute("srcset") {
-                for candidate in set.split(',') {
-                    if let Some(url) = candidate.split_whitespace().next() {
-                        push(url.to_string());
+    let handler = element!("*", |el| {
+        let mut found = found.borrow_mut();
+        for attr in el.attributes() {
+            match attr.name().as_str() {
+                "id" => found.ids.push(decoded(attr.value())),
+                "name" if el.tag_name() == "a" => found.ids.push(decoded(attr.value())),
+                "href" if el.tag_name() != "base" => found.links.push(decoded(attr.value())),
+                "src" => found.links.push(decoded(attr.value())),
+                "srcset" => {
+                    for candidate in decoded(attr.value()).split(',') {
+                        if let Some(url) = candidate.split_whitespace().next() {
+                            found.links.push(url.to_string());
+                        }
                     }
                 }
+                _ => {}
             }
-            Ok(())
-        }),
-    ];
-    let mut settings = Settings::new();
-    for h in handlers {
-        settings = settings.append_element_content_handler(h);
-    }
+        }
+        Ok(())
+    });
+    let settings = Settings::new().append_element_content_handler(handler);
     let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
     // Our own rendered output: a parse problem only loses links, never data.
-    let _ = rewriter.write(html).and_then(|_| rewriter.end());
+    let _ = chunks
+        .iter()
+        .try_for_each(|c| rewriter.write(c))
+        .and_then(|_| rewriter.end());
     found.into_inner()
+}
+
+/// Attribute values as the browser reads them: `&amp;` is `&`. Named
+/// entities beyond XML's are rare in URLs and ids; such a value is kept.
+fn decoded(value: String) -> String {
+    match quick_xml::escape::unescape(&value) {
+        Ok(std::borrow::Cow::Owned(v)) => v,
+        _ => value,
+    }
+}
+
+/// Links and ids of a page whose `body` (rendered Markdown, with its
+/// `body_links` already known) was placed in it verbatim by the layout:
+/// only the layout's part is parsed. Most of a post's bytes are its body,
+/// so this keeps link checking a small share of the build.
+pub fn extract_around(page: &str, body: &str, mut body_links: PageLinks) -> PageLinks {
+    // Search for a short prefix and compare the rest: building a searcher
+    // for a whole body costs more than the search.
+    let (page_bytes, body_bytes) = (page.as_bytes(), body.as_bytes());
+    let prefix = &body_bytes[..body_bytes.len().min(64)];
+    let at = memchr::memmem::find_iter(page_bytes, prefix)
+        .find(|&at| page_bytes[at..].starts_with(body_bytes))
+        .filter(|_| !body.is_empty());
+    let Some(at) = at else {
+        // The layout changed or dropped the body: parse the whole page.
+        return extract(page.as_bytes());
+    };
+    let rest = extract_chunks(&[&page_bytes[..at], &page_bytes[at + body.len()..]]);
+    body_links.links.extend(rest.links);
+    body_links.ids.extend(rest.ids);
+    body_links
 }
 
 /// A page of the site with what it links to.
@@ -110,65 +135,125 @@ pub fn check(pages: &[Page], keys: &HashSet<String>, base_url: &str) -> Report {
             )
         })
         .collect();
+    // Pages are checked in parallel; their findings are merged in order.
+    let per_page: Vec<Report> = pages
+        .par_iter()
+        .map(|page| check_page(page, keys, &ids, &site))
+        .collect();
     let mut report = Report::default();
-    for page in pages {
-        let Ok(here) = site.join(&page.url) else {
+    for r in per_page {
+        report.broken.extend(r.broken);
+        report.internal += r.internal;
+        for (url, shown) in r.external {
+            report.external.entry(url).or_default().extend(shown);
+        }
+    }
+    report
+}
+
+fn check_page(
+    page: &Page,
+    keys: &HashSet<String>,
+    ids: &HashMap<&str, HashSet<&str>>,
+    site: &Url,
+) -> Report {
+    let mut report = Report::default();
+    let Ok(here) = site.join(&page.url) else {
+        return report;
+    };
+    for link in &page.links.links {
+        let link = link.trim();
+        if link.is_empty() {
+            continue;
+        }
+        // Most links are plain paths on the site: resolve those without a
+        // full URL parse, which dominates the check otherwise.
+        let (path, fragment): (Cow<str>, Option<Cow<str>>) = match plain(link, &page.url) {
+            Some((path, fragment)) => (path.into(), fragment.map(Into::into)),
+            None => {
+                let Ok(target) = here.join(link) else {
+                    report.broken.push(broken(page, link, "not a valid URL"));
+                    continue;
+                };
+                match target.scheme() {
+                    "http" | "https" => {}
+                    _ => continue, // mailto:, tel:, data:, javascript: ...
+                }
+                if target.origin() != site.origin() {
+                    report
+                        .external
+                        .entry(without_fragment(&target))
+                        .or_default()
+                        .push(page.shown.clone());
+                    continue;
+                }
+                let path = percent_encoding::percent_decode_str(target.path())
+                    .decode_utf8_lossy()
+                    .into_owned();
+                let fragment = target.fragment().map(|f| {
+                    percent_encoding::percent_decode_str(f)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                        .into()
+                });
+                (path.into(), fragment)
+            }
+        };
+        report.internal += 1;
+        let mut key = path.trim_start_matches('/').to_string();
+        if key.is_empty() || key.ends_with('/') {
+            key.push_str("index.html");
+        }
+        let key = if keys.contains(&key) {
+            key
+        } else if keys.contains(&format!("{key}/index.html")) {
+            format!("{key}/index.html")
+        } else {
+            report
+                .broken
+                .push(broken(page, link, &format!("no {key} in the output")));
             continue;
         };
-        for link in &page.links.links {
-            let link = link.trim();
-            if link.is_empty() {
-                continue;
-            }
-            let Ok(target) = here.join(link) else {
-                report.broken.push(broken(page, link, "not a valid URL"));
-                continue;
-            };
-            match target.scheme() {
-                "http" | "https" => {}
-                _ => continue, // mailto:, tel:, data:, javascript: ...
-            }
-            if target.origin() != site.origin() {
-                report
-                    .external
-                    .entry(without_fragment(&target))
-                    .or_default()
-                    .push(page.shown.clone());
-                continue;
-            }
-            report.internal += 1;
-            let path = percent_encoding::percent_decode_str(target.path()).decode_utf8_lossy();
-            let mut key = path.trim_start_matches('/').to_string();
-            if key.is_empty() || key.ends_with('/') {
-                key.push_str("index.html");
-            }
-            let key = if keys.contains(&key) {
-                key
-            } else if keys.contains(&format!("{key}/index.html")) {
-                format!("{key}/index.html")
-            } else {
+        let Some(fragment) = fragment else {
+            continue;
+        };
+        if fragment.is_empty() || fragment == "top" {
+            continue;
+        }
+        if let Some(targets) = ids.get(key.as_str()) {
+            if !targets.contains(fragment.as_ref()) {
                 report
                     .broken
-                    .push(broken(page, link, &format!("no {key} in the output")));
-                continue;
-            };
-            let Some(fragment) = target.fragment() else {
-                continue;
-            };
-            let fragment = percent_encoding::percent_decode_str(fragment).decode_utf8_lossy();
-            if fragment.is_empty() || fragment == "top" {
-                continue;
-            }
-            if let Some(targets) = ids.get(key.as_str()) {
-                if !targets.contains(fragment.as_ref()) {
-                    report
-                        .broken
-                        .push(broken(page, link, &format!("no id {fragment:?} in {key}")));
-                }
+                    .push(broken(page, link, &format!("no id {fragment:?} in {key}")));
             }
         }
     }
     report
+}
+
+/// A link that resolves to the same path under any URL parser: `#id` on
+/// this page, or an absolute path of plain characters (no dot segments,
+/// escapes, backslashes or query). Returns (path, fragment).
+fn plain<'a>(link: &'a str, here: &'a str) -> Option<(&'a str, Option<&'a str>)> {
+    let (path, fragment) = match link.split_once('#') {
+        Some((path, fragment)) => (path, Some(fragment)),
+        None => (link, None),
+    };
+    let ordinary = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.~/!$&'()*+,;=:@".contains(&b))
+    };
+    if !fragment.is_none_or(ordinary) {
+        return None;
+    }
+    if path.is_empty() {
+        return ordinary(here).then_some((here, fragment));
+    }
+    let dot_segment = path
+        .split('/')
+        .any(|segment| segment == "." || segment == "..");
+    (path.starts_with('/') && !path.starts_with("//") && ordinary(path) && !dot_segment)
+        .then_some((path, fragment))
 }
 
 fn broken(page: &Page, link: &str, reason: &str) -> Broken {
@@ -340,5 +425,69 @@ mod tests {
             r.external.keys().collect::<Vec<_>>(),
             ["https://example.com/x"]
         );
+    }
+
+    #[test]
+    fn around_a_known_body_only_the_layout_is_parsed() {
+        let body = r#"<p><a href="/in-body/">x</a></p><h2 id="b">B</h2>"#;
+        let page = format!(
+            r#"<html><head><link href="/css/a.css"></head><body><nav><a href="/">h</a></nav><main>{body}</main><a href="?a=1&amp;b=2">q</a></body></html>"#
+        );
+        // The body's links as the renderer reports them.
+        let known = PageLinks {
+            links: vec!["/in-body/".into()],
+            ids: vec!["b".into()],
+        };
+        let sorted = |mut v: Vec<String>| {
+            v.sort();
+            v
+        };
+        let around = extract_around(&page, body, known);
+        let whole = extract(page.as_bytes());
+        assert_eq!(sorted(around.links.clone()), sorted(whole.links));
+        assert_eq!(around.ids, whole.ids);
+        assert!(
+            around.links.contains(&"?a=1&b=2".to_string()),
+            "entities decoded"
+        );
+        // A body the layout did not place verbatim: the whole page is parsed.
+        let elsewhere = extract_around(&page, "<p>not there</p>", PageLinks::default());
+        assert_eq!(elsewhere.links.len(), 4);
+    }
+
+    /// The shortcut agrees with a URL parser wherever it answers.
+    #[test]
+    fn plain_paths_resolve_as_a_url_parser_would() {
+        let site = Url::parse("https://site.example/").unwrap();
+        let here = "/blog/post.html";
+        let base = site.join(here).unwrap();
+        for link in [
+            "/a/b/",
+            "/a/b.html#x-1",
+            "#top",
+            "#",
+            "/",
+            "/a/./b",
+            "/a/../b",
+            "//cdn/x",
+            "/a b",
+            "/%41",
+            "/a?q=1",
+            "/a\\b",
+            "rel/x",
+            "/a:b@c;d=e",
+            "/ü",
+            "#é",
+        ] {
+            let Some((path, fragment)) = plain(link, here) else {
+                continue;
+            };
+            let url = base.join(link).unwrap();
+            assert_eq!(path, url.path(), "{link}");
+            assert_eq!(fragment, url.fragment(), "{link}");
+        }
+        assert!(plain("/a/../b", here).is_none());
+        assert!(plain("/a b", here).is_none());
+        assert_eq!(plain("#x", here), Some((here, Some("x"))));
     }
 }

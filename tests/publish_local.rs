@@ -43,9 +43,10 @@ fn sidecar(p: &Project, key: &str) -> Value {
 
 #[test]
 fn first_publish_uploads_everything_with_headers() {
+    // The site's 6 files, sitemap.xml, robots.txt, the theme's css and favicon.
     let p = project();
     let r = publish(&p, &[]);
-    assert_eq!(count(&r, "new"), 9, "{r:#}");
+    assert_eq!(count(&r, "new"), 10, "{r:#}");
     assert_eq!(r["unchanged"], 0);
     for key in [
         "2024/01/01/a.html",
@@ -87,7 +88,7 @@ fn first_publish_uploads_everything_with_headers() {
     // A record of the publish, with its tree, is written last.
     let record_key = r["record"].as_str().unwrap();
     let record: Value = serde_json::from_str(&p.read(&format!("bucket/{record_key}"))).unwrap();
-    assert_eq!(record["tree"]["objects"].as_array().unwrap().len(), 9);
+    assert_eq!(record["tree"]["objects"].as_array().unwrap().len(), 10);
 }
 
 #[test]
@@ -96,7 +97,7 @@ fn republish_and_fresh_clone_upload_nothing_and_one_change_uploads_one() {
     publish(&p, &[]);
     let again = publish(&p, &[]);
     assert_eq!(again["uploads"].as_array().unwrap().len(), 0, "{again:#}");
-    assert_eq!(again["unchanged"], 9);
+    assert_eq!(again["unchanged"], 10);
     assert!(again["record"].is_null(), "a no-op publish writes nothing");
 
     // Like a fresh CI clone: every file rewritten with a new mtime.

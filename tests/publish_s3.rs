@@ -72,7 +72,8 @@ fn publishes_to_s3_with_headers_redirects_and_incrementally() {
     let p = project(&server);
 
     let first = publish(&p, &server, &[]);
-    assert_eq!(first["uploads"].as_array().unwrap().len(), 10, "{first:#}");
+    // Counts include the theme's static files (css, favicon).
+    assert_eq!(first["uploads"].as_array().unwrap().len(), 11, "{first:#}");
     assert_eq!(first["conflicts"][0]["key"], "about/index.html");
 
     let page = head(&server, "2024/01/01/a.html");

@@ -3,7 +3,8 @@
 //! decides the palette: scope `keyword.control.rust` becomes
 //! `<span class="hl-keyword hl-control hl-rust">`.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use syntect::html::{ClassStyle, ClassedHTMLGenerator};
 use syntect::parsing::SyntaxSet;
@@ -31,12 +32,40 @@ pub fn code_block(lang: &str, code: &str, highlight: bool) -> String {
             "<pre class=\"code\" data-lang=\"{lang}\"><code class=\"language-{lang}\">"
         ));
     }
-    match highlight.then(|| highlighted(lang, code)).flatten() {
+    match highlight.then(|| memoised(lang, code)).flatten() {
         Some(html) => out.push_str(&html),
         None => out.push_str(&escape(code)),
     }
     out.push_str("</code></pre>\n");
     out
+}
+
+/// Highlighted blocks by (language, code), kept for the life of the process
+/// (a build, or every rebuild of `tusk serve`). Sites repeat snippets (install
+/// commands, config examples) and syntect is the slowest stage of a build
+/// (about 30 µs a line), so one highlighting per distinct block is worth a
+/// lookup. Bounded: cleared when it holds more than [`MEMO_BYTES`].
+type Memo = HashMap<(String, String), Option<Arc<str>>>;
+const MEMO_BYTES: usize = 64 << 20;
+
+fn memoised(lang: &str, code: &str) -> Option<Arc<str>> {
+    static MEMO: OnceLock<Mutex<(Memo, usize)>> = OnceLock::new();
+    let memo = MEMO.get_or_init(Default::default);
+    let key = (lang.to_string(), code.to_string());
+    if let Some(hit) = memo.lock().expect("memo lock").0.get(&key) {
+        return hit.clone();
+    }
+    let html: Option<Arc<str>> = highlighted(lang, code).map(Into::into);
+    let mut guard = memo.lock().expect("memo lock");
+    let (map, bytes) = &mut *guard;
+    let size = key.0.len() + key.1.len() + html.as_deref().map_or(0, str::len);
+    if *bytes + size > MEMO_BYTES {
+        map.clear();
+        *bytes = 0;
+    }
+    *bytes += size;
+    map.insert(key, html.clone());
+    html
 }
 
 fn highlighted(lang: &str, code: &str) -> Option<String> {

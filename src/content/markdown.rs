@@ -4,9 +4,10 @@
 
 use std::collections::HashMap;
 
-use pulldown_cmark::{html, CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{html, CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 
 use super::highlight;
+use crate::linkcheck::PageLinks;
 
 /// What the Markdown renderer adds beyond CommonMark.
 #[derive(Debug, Clone, Copy)]
@@ -31,6 +32,9 @@ pub struct Rendered {
     pub html: String,
     /// Headings in order: (level, id, text), for tables of contents.
     pub headings: Vec<(u8, String, String)>,
+    /// The links and ids of `html`, read from the Markdown events as they
+    /// are rendered, so the link checker need not parse the body again.
+    pub links: PageLinks,
 }
 
 /// Render Markdown to HTML, giving every heading without an explicit
@@ -65,12 +69,46 @@ pub fn render(markdown: &str, extras: Extras) -> Rendered {
         i += 1;
     }
 
+    let links = links_of(&events);
     let mut out = String::with_capacity(markdown.len() + markdown.len() / 4);
     html::push_html(&mut out, with_extras(events, extras));
     Rendered {
         html: out,
         headings,
+        links,
     }
+}
+
+/// What pulldown-cmark's HTML writer will turn into `href`, `src` and `id`
+/// attributes; raw HTML in the Markdown is parsed for its own. Read before
+/// [`with_extras`]: highlighted code and heading anchors (a heading's link to
+/// itself) carry nothing to check.
+fn links_of(events: &[Event]) -> PageLinks {
+    let mut found = PageLinks::default();
+    let mut raw = String::new();
+    for event in events {
+        match event {
+            Event::Start(Tag::Link {
+                link_type: LinkType::Email,
+                dest_url,
+                ..
+            }) => found.links.push(format!("mailto:{dest_url}")),
+            Event::Start(Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. }) => {
+                found.links.push(dest_url.to_string())
+            }
+            Event::Start(Tag::Heading { id: Some(id), .. }) => found.ids.push(id.to_string()),
+            Event::Start(Tag::FootnoteDefinition(name)) => found.ids.push(name.to_string()),
+            Event::FootnoteReference(name) => found.links.push(format!("#{name}")),
+            Event::Html(html) | Event::InlineHtml(html) => raw.push_str(html),
+            _ => {}
+        }
+    }
+    if !raw.is_empty() {
+        let more = crate::linkcheck::extract(raw.as_bytes());
+        found.links.extend(more.links);
+        found.ids.extend(more.ids);
+    }
+    found
 }
 
 /// Replace fenced code with highlighted HTML and add heading anchors.
@@ -243,5 +281,32 @@ mod tests {
             excerpt_source("A\n\nB\n<!--more-->\nC", "<!--more-->"),
             "A\n\nB\n"
         );
+    }
+
+    /// The links read from the Markdown events are the links a parser finds
+    /// in the rendered HTML (anchors to the heading itself aside).
+    #[test]
+    fn links_from_events_match_the_rendered_html() {
+        let md = "# Intro {#start}\n\nSee [a](/a/ \"t\"), [b](../b.html#x), <https://example.com/?q=1&r=2>,\n\
+                  <me@example.com>, ![img](/i.png) and [ref][r].\n\n[r]: /ref/\n\n\
+                  Inline <a href=\"/raw/\" id=\"raw-id\">raw</a>.\n\n\
+                  <div id=\"block\"><img src=\"/b.png\" srcset=\"/b1.png 1x, /b2.png 2x\"></div>\n\n\
+                  Code:\n\n    <a href=\"/not-a-link/\">in code</a>\n\n\
+                  Note[^n].\n\n[^n]: Foot [f](/f/).\n";
+        let r = render(md, PLAIN);
+        let parsed = crate::linkcheck::extract(r.html.as_bytes());
+        let mut from_events = r.links.links.clone();
+        let mut from_html = parsed.links.clone();
+        from_events.sort();
+        from_html.sort();
+        assert_eq!(from_events, from_html);
+        assert!(from_events.contains(&"https://example.com/?q=1&r=2".to_string()));
+        assert!(from_events.contains(&"mailto:me@example.com".to_string()));
+        assert!(!from_events.iter().any(|l| l.contains("not-a-link")));
+        let (mut a, mut b) = (r.links.ids.clone(), parsed.ids.clone());
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+        assert!(a.contains(&"start".to_string()) && a.contains(&"raw-id".to_string()));
     }
 }
