@@ -93,6 +93,29 @@ impl Pager {
         }
     }
 
+    /// The pages worth a link from this one, as Hugo's default pager shows
+    /// them: the first, the last and [`WINDOW`] either side of this one,
+    /// each with whether pages were skipped before it. Bounded, so a list
+    /// of 600 pages does not put 600 links on each of them.
+    pub fn window(&self) -> Vec<(usize, bool)> {
+        let near =
+            self.number.saturating_sub(WINDOW).max(1)..=(self.number + WINDOW).min(self.pages);
+        let mut shown: Vec<usize> = std::iter::once(1)
+            .chain(near)
+            .chain(std::iter::once(self.pages))
+            .collect();
+        shown.dedup();
+        let mut previous = 0;
+        shown
+            .into_iter()
+            .map(|n| {
+                let gap = n > previous + 1;
+                previous = n;
+                (n, gap)
+            })
+            .collect()
+    }
+
     /// The items of this page.
     pub fn range(&self) -> std::ops::Range<usize> {
         let start = ((self.number - 1) * self.per_page).min(self.total);
@@ -113,10 +136,15 @@ impl Pager {
             "last": link(self.pages),
             "previous": if self.number > 1 { link(self.number - 1) } else { Value::Null },
             "next": if self.number < self.pages { link(self.number + 1) } else { Value::Null },
-            "links": (1..=self.pages).map(|n| json!({"number": n, "url": self.url_of(n)})).collect::<Vec<_>>(),
+            "links": self.window().into_iter().map(|(n, gap_before)| {
+                json!({"number": n, "url": self.url_of(n), "gap_before": gap_before})
+            }).collect::<Vec<_>>(),
         })
     }
 }
+
+/// Pages linked on either side of the current one.
+const WINDOW: usize = 2;
 
 /// What a generated page renders.
 #[derive(Debug)]
@@ -382,6 +410,24 @@ mod tests {
         assert_eq!(pages[0].url_of(1), "/blog/");
         assert_eq!(pages[0].url_of(3), "/blog/page/3/");
         assert_eq!(pages[2].range(), 20..25);
+        let many = Pager::all(600, 10, "/tags/x/", "page/:num/");
+        assert_eq!(
+            many[29].window(),
+            [
+                (1, false),
+                (28, true),
+                (29, false),
+                (30, false),
+                (31, false),
+                (32, false),
+                (60, true)
+            ]
+        );
+        assert_eq!(
+            many[0].window(),
+            [(1, false), (2, false), (3, false), (60, true)]
+        );
+        assert_eq!(pages[1].window(), [(1, false), (2, false), (3, false)]);
         let v = pages[1].value(vec![]);
         assert_eq!(v["previous"], "/blog/");
         assert_eq!(v["next"], "/blog/page/3/");
