@@ -46,6 +46,9 @@ pub enum Command {
     Check(CheckArgs),
     /// List every page, post and collection document with its URL.
     List(BuildArgs),
+    /// Create a post or page with its front matter filled in and print its path.
+    #[command(subcommand)]
+    New(NewCommand),
     /// Crawl the dynamic origin and save a static, servable copy of it.
     Snapshot(SnapshotArgs),
     /// Mirror the build (and the snapshot, when present) to the publish target.
@@ -60,6 +63,38 @@ pub enum Command {
     Failover(FailoverArgs),
     /// Unpin: traffic goes to the origin again while its health checks pass.
     Failback(OpsArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NewCommand {
+    /// A post: site/_posts/YYYY-MM-DD-<slug>.md dated now (never overwrites).
+    Post {
+        /// The post's title; the file name's slug is made from it.
+        title: String,
+        /// Create it in site/_drafts/ instead (built with --drafts).
+        #[arg(long)]
+        draft: bool,
+        #[command(flatten)]
+        opts: NewOptions,
+    },
+    /// A page at a path inside site/, e.g. about/team.md (never overwrites).
+    Page {
+        /// Path inside the content folder; .md is added without an extension.
+        path: PathBuf,
+        #[command(flatten)]
+        opts: NewOptions,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct NewOptions {
+    /// Date for the front matter (and a post's file name): YYYY-MM-DD or
+    /// RFC 3339; default now, in site.timezone.
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Machine-readable output on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -190,6 +225,7 @@ pub fn main() -> ExitCode {
         Command::Status(a) | Command::Failback(a) => a.json,
         Command::Failover(a) => a.ops.json,
         Command::Edge(_) | Command::Up(_) => false,
+        Command::New(NewCommand::Post { opts, .. } | NewCommand::Page { opts, .. }) => opts.json,
     };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -411,6 +447,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 print_status(&answer["status"]);
             }
         }
+        Command::New(what) => {
+            let (new, opts) = match what {
+                NewCommand::Post { title, draft, opts } => (
+                    crate::scaffold::New::Post {
+                        title,
+                        draft: *draft,
+                    },
+                    opts,
+                ),
+                NewCommand::Page { path, opts } => (crate::scaffold::New::Page { path }, opts),
+            };
+            let now = new_date(&loaded, opts.date.as_deref())?;
+            let path = crate::scaffold::create(&loaded, new, now)?;
+            if opts.json {
+                println!("{}", json!({ "path": path }));
+            } else {
+                println!("{}", path.display());
+            }
+        }
         Command::List(args) => {
             let docs = build::list(&loaded, &args.options(true))?;
             if args.json {
@@ -606,4 +661,34 @@ fn report_error(err: &anyhow::Error, json: bool) {
         }
         None => eprintln!("error: {err:#}"),
     }
+}
+
+/// `--date` for `tusk new`, or now, in the site's time zone.
+fn new_date(
+    loaded: &config::Loaded,
+    date: Option<&str>,
+) -> anyhow::Result<chrono::DateTime<chrono::FixedOffset>> {
+    let tz: chrono_tz::Tz = loaded
+        .config
+        .site
+        .timezone
+        .parse()
+        .unwrap_or(chrono_tz::UTC);
+    let Some(date) = date else {
+        return Ok(chrono::Utc::now().with_timezone(&tz).fixed_offset());
+    };
+    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(date) {
+        return Ok(d);
+    }
+    let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .map_err(|_| anyhow::anyhow!("--date {date:?}: expected YYYY-MM-DD or RFC 3339"))?;
+    day.and_hms_opt(12, 0, 0)
+        .and_then(|t| t.and_local_timezone(tz).single())
+        .map(|d| d.fixed_offset())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--date {date:?}: not a time in {}",
+                loaded.config.site.timezone
+            )
+        })
 }

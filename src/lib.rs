@@ -20,6 +20,7 @@ pub mod output;
 pub mod publish;
 pub mod redirects;
 pub mod render;
+pub mod scaffold;
 pub mod snapshot;
 pub mod store;
 pub mod tree;
