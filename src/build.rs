@@ -169,6 +169,11 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         neighbours.insert(i, (previous, next));
     }
     let check_links = loaded.config.build.check_links || opts.dry_run;
+    let extras = markdown::Extras {
+        highlight: loaded.config.build.highlight,
+        anchors: loaded.config.build.heading_anchors,
+        links: check_links,
+    };
     let empty = Vec::new();
     let posts_list = list_at(&site_value, "posts").unwrap_or(&empty);
 
@@ -196,7 +201,10 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
                     p.value(items[p.range()].to_vec())
                 });
                 ctx.insert("paginator", &paginator);
-                render_document(loaded, &renderer, ctx, doc, page, &mut body)
+                render_document(loaded, &renderer, ctx, doc, page, extras).map(|r| {
+                    body = r.body;
+                    r.html
+                })
             }
             Job::TaxonomyList { taxonomy } => {
                 let t = &taxonomies[*taxonomy];
@@ -627,22 +635,26 @@ fn shown_source(loaded: &Loaded, doc: &Document) -> String {
     content::display_path(&loaded.root, &loaded.source_dir().join(&doc.source))
 }
 
+/// A rendered document page.
+struct RenderedDoc {
+    html: String,
+    /// A Markdown body as placed in the page, with its links (when they
+    /// were collected), so the link checker parses only the layout.
+    body: Option<(String, linkcheck::PageLinks)>,
+}
+
 /// Render one document: its body (Markdown or template), then its layout.
-/// A Markdown body is also left in `markdown_body` with its links.
 fn render_document(
     loaded: &Loaded,
     renderer: &Renderer,
     ctx: &mut Context,
     doc: &Document,
     mut page: Value,
-    markdown_body: &mut Option<(String, linkcheck::PageLinks)>,
-) -> Result<String, Option<Diagnostic>> {
+    extras: markdown::Extras,
+) -> Result<RenderedDoc, Option<Diagnostic>> {
     let shown = shown_source(loaded, doc);
+    let mut links = None;
     let body = if doc.markdown {
-        let extras = markdown::Extras {
-            highlight: loaded.config.build.highlight,
-            anchors: loaded.config.build.heading_anchors,
-        };
         let r = markdown::render(&doc.markdown_body(&shown).map_err(Some)?, extras);
         let toc: Vec<Value> = r
             .headings
@@ -650,7 +662,7 @@ fn render_document(
             .map(|(level, id, title)| json!({"level": level, "id": id, "title": title}))
             .collect();
         page["toc"] = Value::Array(toc);
-        *markdown_body = Some((r.html.clone(), r.links));
+        links = r.links;
         r.html
     } else {
         let name = body_template_name(&doc.source);
@@ -668,7 +680,10 @@ fn render_document(
         })?
     };
     let Some(layout) = &doc.layout else {
-        return Ok(body);
+        return Ok(RenderedDoc {
+            html: body.clone(),
+            body: links.map(|l| (body, l)),
+        });
     };
     // Without an explicit layout, documents fall back to `page.html`; a
     // missing layout is reported once, by `plan_keys`.
@@ -679,12 +694,16 @@ fn render_document(
     };
     ctx.insert("page", &page);
     ctx.insert("content", &body);
-    renderer.render(layout, ctx).map_err(|e| {
+    let html = renderer.render(layout, ctx).map_err(|e| {
         let file = renderer.file_of(layout).unwrap_or(layout);
         Some(Diagnostic::new(
             shown,
             format!("rendering with {file}: {e}"),
         ))
+    })?;
+    Ok(RenderedDoc {
+        html,
+        body: links.map(|l| (body, l)),
     })
 }
 

@@ -458,7 +458,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 ),
                 NewCommand::Page { path, opts } => (crate::scaffold::New::Page { path }, opts),
             };
-            let now = new_date(&loaded, opts.date.as_deref())?;
+            let now = crate::scaffold::date(&loaded, opts.date.as_deref())?;
             let path = crate::scaffold::create(&loaded, new, now)?;
             if opts.json {
                 println!("{}", json!({ "path": path }));
@@ -661,34 +661,4 @@ fn report_error(err: &anyhow::Error, json: bool) {
         }
         None => eprintln!("error: {err:#}"),
     }
-}
-
-/// `--date` for `tusk new`, or now, in the site's time zone.
-fn new_date(
-    loaded: &config::Loaded,
-    date: Option<&str>,
-) -> anyhow::Result<chrono::DateTime<chrono::FixedOffset>> {
-    let tz: chrono_tz::Tz = loaded
-        .config
-        .site
-        .timezone
-        .parse()
-        .unwrap_or(chrono_tz::UTC);
-    let Some(date) = date else {
-        return Ok(chrono::Utc::now().with_timezone(&tz).fixed_offset());
-    };
-    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(date) {
-        return Ok(d);
-    }
-    let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
-        .map_err(|_| anyhow::anyhow!("--date {date:?}: expected YYYY-MM-DD or RFC 3339"))?;
-    day.and_hms_opt(12, 0, 0)
-        .and_then(|t| t.and_local_timezone(tz).single())
-        .map(|d| d.fixed_offset())
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "--date {date:?}: not a time in {}",
-                loaded.config.site.timezone
-            )
-        })
 }

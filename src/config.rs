@@ -42,6 +42,13 @@ pub struct SiteConfig {
     pub extra: toml::Table,
 }
 
+impl SiteConfig {
+    /// The site's time zone (validated when the configuration is loaded).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+}
+
 impl Default for SiteConfig {
     fn default() -> Self {
         SiteConfig {

@@ -11,6 +11,7 @@ use chrono::{DateTime, FixedOffset};
 
 use crate::config::Loaded;
 use crate::content::permalink::{slugify, SlugMode};
+use crate::content::titleize;
 
 /// What to create.
 pub enum New<'a> {
@@ -76,6 +77,28 @@ pub fn create(loaded: &Loaded, what: New, now: DateTime<FixedOffset>) -> Result<
     Ok(shown(loaded, &file).to_path_buf())
 }
 
+/// `--date` (YYYY-MM-DD or RFC 3339), or now, in the site's time zone.
+pub fn date(loaded: &Loaded, date: Option<&str>) -> Result<DateTime<FixedOffset>> {
+    let tz = loaded.config.site.tz();
+    let Some(date) = date else {
+        return Ok(chrono::Utc::now().with_timezone(&tz).fixed_offset());
+    };
+    if let Ok(d) = DateTime::parse_from_rfc3339(date) {
+        return Ok(d);
+    }
+    let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .map_err(|_| anyhow::anyhow!("--date {date:?}: expected YYYY-MM-DD or RFC 3339"))?;
+    day.and_hms_opt(12, 0, 0)
+        .and_then(|t| t.and_local_timezone(tz).single())
+        .map(|d| d.fixed_offset())
+        .with_context(|| {
+            format!(
+                "--date {date:?}: not a time in {}",
+                loaded.config.site.timezone
+            )
+        })
+}
+
 /// YAML front matter; values are serialised, so any title is safe.
 fn front_matter(title: &str, date: DateTime<FixedOffset>, slug: &str) -> Result<String> {
     let mut map = serde_yaml::Mapping::new();
@@ -107,20 +130,6 @@ fn safe_relative(path: &Path) -> Result<PathBuf> {
         bail!("the page needs a path, e.g. about/team.md");
     }
     Ok(out)
-}
-
-/// `team-news` -> `Team News`.
-fn titleize(stem: &str) -> String {
-    stem.split(['-', '_', ' '])
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_uppercase().chain(c).collect::<String>())
-                .unwrap_or_default()
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn shown<'a>(loaded: &Loaded, path: &'a Path) -> &'a Path {

@@ -30,17 +30,6 @@ fn hashed(path: &str, bytes: &[u8]) -> String {
     format!("{stem}.{}.{ext}", &hash[..8])
 }
 
-fn tree_object(p: &Project, key: &str) -> serde_json::Value {
-    let tree: serde_json::Value = serde_json::from_str(&p.read("public/.tusk-tree.json")).unwrap();
-    tree["objects"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["key"] == key)
-        .unwrap_or_else(|| panic!("{key} not in the tree"))
-        .clone()
-}
-
 #[test]
 fn asset_url_writes_a_hashed_copy_with_integrity_and_immutable_caching() {
     let p = project();
@@ -60,8 +49,8 @@ fn asset_url_writes_a_hashed_copy_with_integrity_and_immutable_caching() {
     assert!(html.contains(&format!("src=\"/{js_key}\"")), "{html}");
     assert_eq!(p.read(&format!("public/{css_key}")).as_bytes(), css);
     assert!(p.path("public/css/site.css").exists(), "the original stays");
-    assert_eq!(tree_object(&p, &css_key)["cache_class"], "fingerprinted");
-    assert_eq!(tree_object(&p, "css/site.css")["cache_class"], "asset");
+    assert_eq!(p.tree_object(&css_key)["cache_class"], "fingerprinted");
+    assert_eq!(p.tree_object("css/site.css")["cache_class"], "asset");
 
     let report = p.run(&["publish", "--json"]).success().json();
     assert_eq!(report["deletes"].as_array().unwrap().len(), 0);

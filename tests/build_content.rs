@@ -5,11 +5,6 @@
 mod common;
 use common::Project;
 use md5::Digest;
-use serde_json::Value;
-
-fn tree(p: &Project) -> Value {
-    serde_json::from_str(&p.read("public/.tusk-tree.json")).unwrap()
-}
 
 #[test]
 fn drafts_future_and_unpublished_follow_jekyll() {
@@ -125,7 +120,7 @@ fn site_lists_data_and_collections_in_templates() {
         .starts_with("RECIPE Bread"));
     assert!(p.path("public/recipes/sub/cake.html").exists());
     assert!(!p.path("public/notes/private.html").exists());
-    let all = serde_json::to_string(&tree(&p)).unwrap();
+    let all = serde_json::to_string(&p.tree()).unwrap();
     assert!(
         !all.contains("private"),
         "output:false documents are not published"
@@ -188,7 +183,7 @@ fn tree_manifest_describes_every_output_file() {
     p.write("site/data.json", "{}");
     p.write("site/app.wasm", "\0asm");
     p.run(&["build"]).success();
-    let t = tree(&p);
+    let t = p.tree();
     assert_eq!(t["version"], 1);
     assert_eq!(t["producer"], "build");
     let objects = t["objects"].as_array().unwrap();

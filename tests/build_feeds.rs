@@ -112,16 +112,7 @@ fn atom_feed_sitemap_and_robots_are_valid_and_stable() {
     assert!(robots.contains("Sitemap: https://example.test/sitemap.xml"));
 
     // The tree types them as feeds (short cache) with XML content types.
-    let tree: serde_json::Value = serde_json::from_str(&p.read("public/.tusk-tree.json")).unwrap();
-    let object = |key: &str| {
-        tree["objects"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|o| o["key"] == key)
-            .unwrap_or_else(|| panic!("{key} not in the tree"))
-            .clone()
-    };
+    let object = |key: &str| p.tree_object(key);
     assert_eq!(object("feed.xml")["cache_class"], "feed");
     assert_eq!(
         object("feed.xml")["content_type"],

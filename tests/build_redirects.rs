@@ -20,23 +20,12 @@ fn site() -> Project {
     p
 }
 
-fn object(tree: &Value, key: &str) -> Value {
-    tree["objects"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["key"] == key)
-        .unwrap_or_else(|| panic!("no {key} in the tree"))
-        .clone()
-}
-
 #[test]
 fn redirect_from_and_redirect_to_become_redirect_objects_with_a_fallback_page() {
     let p = site();
     p.run(&["build"]).success();
-    let tree: Value = serde_json::from_str(&p.read("public/.tusk-tree.json")).unwrap();
     for key in ["old-guide/index.html", "docs/guide.html"] {
-        let o = object(&tree, key);
+        let o = p.tree_object(key);
         assert_eq!(o["redirect"], "/guide/", "{o}");
         assert_eq!(o["cache_class"], "redirect");
         assert_eq!(o["content_type"], "text/html; charset=utf-8");
@@ -50,11 +39,11 @@ fn redirect_from_and_redirect_to_become_redirect_objects_with_a_fallback_page() 
             "{body}"
         );
     }
-    let chat = object(&tree, "chat/index.html");
+    let chat = p.tree_object("chat/index.html");
     assert_eq!(chat["redirect"], "https://chat.example.test/room");
     assert!(!p.read("public/chat/index.html").contains("ignored"));
     // The target page itself is an ordinary page.
-    assert!(object(&tree, "guide/index.html")["redirect"].is_null());
+    assert!(p.tree_object("guide/index.html")["redirect"].is_null());
 
     // Publish keeps the redirect and the body (local bucket sidecars).
     p.run(&["publish"]).success();

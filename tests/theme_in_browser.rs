@@ -64,7 +64,9 @@ struct Loaded {
     console: Vec<String>,
 }
 
-fn load(url: &str, profile: &Path) -> Loaded {
+/// Run headless Chromium on `url` with `extra` flags and a profile of its
+/// own; panics (with its stderr) when it fails.
+fn chromium(url: &str, profile: &Path, extra: &[String]) -> std::process::Output {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
     let out = Command::new(&chromium)
         .args([
@@ -72,12 +74,8 @@ fn load(url: &str, profile: &Path) -> Loaded {
             "--no-sandbox",
             "--disable-gpu",
             "--no-first-run",
-            "--disable-extensions",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--virtual-time-budget=3000",
-            "--dump-dom",
         ])
+        .args(extra)
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(url)
         .output()
@@ -87,6 +85,18 @@ fn load(url: &str, profile: &Path) -> Loaded {
         "{chromium} failed on {url}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out
+}
+
+fn load(url: &str, profile: &Path) -> Loaded {
+    let flags = [
+        "--disable-extensions",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=3000",
+        "--dump-dom",
+    ];
+    let out = chromium(url, profile, &flags.map(String::from));
     let console = String::from_utf8_lossy(&out.stderr)
         .lines()
         .filter(|l| l.contains(":CONSOLE"))
@@ -120,26 +130,12 @@ fn assert_accessible(path: &str, dom: &str) {
 
 /// A phone-sized screenshot: the page renders to a non-trivial image.
 fn screenshot(url: &str, profile: &Path, png: &Path) {
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
-    let out = Command::new(&chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--hide-scrollbars",
-            "--window-size=390,844",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("--screenshot={}", png.display()))
-        .arg(url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let flags = [
+        "--hide-scrollbars".to_string(),
+        "--window-size=390,844".to_string(),
+        format!("--screenshot={}", png.display()),
+    ];
+    chromium(url, profile, &flags);
     let bytes = std::fs::read(png).unwrap();
     assert!(bytes.starts_with(b"\x89PNG"), "not a PNG");
     assert!(
@@ -176,8 +172,7 @@ fn home_post_and_tag_page_load_without_console_errors_or_failed_requests() {
     assert!(misses.lock().unwrap().contains(&"/no-such.png".to_string()));
     misses.lock().unwrap().clear();
 
-    let tree: serde_json::Value = serde_json::from_str(&p.read("public/.tusk-tree.json")).unwrap();
-    let post = tree["objects"]
+    let post = p.tree()["objects"]
         .as_array()
         .unwrap()
         .iter()

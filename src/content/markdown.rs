@@ -16,6 +16,8 @@ pub struct Extras {
     pub highlight: bool,
     /// Append a `#` link to every heading (`build.heading_anchors`).
     pub anchors: bool,
+    /// Collect the body's links and ids for the link checker.
+    pub links: bool,
 }
 
 fn options() -> Options {
@@ -32,9 +34,9 @@ pub struct Rendered {
     pub html: String,
     /// Headings in order: (level, id, text), for tables of contents.
     pub headings: Vec<(u8, String, String)>,
-    /// The links and ids of `html`, read from the Markdown events as they
-    /// are rendered, so the link checker need not parse the body again.
-    pub links: PageLinks,
+    /// The links and ids of `html` (when [`Extras::links`]), read from the
+    /// Markdown events, so the link checker need not parse the body again.
+    pub links: Option<PageLinks>,
 }
 
 /// Render Markdown to HTML, giving every heading without an explicit
@@ -69,7 +71,7 @@ pub fn render(markdown: &str, extras: Extras) -> Rendered {
         i += 1;
     }
 
-    let links = links_of(&events);
+    let links = extras.links.then(|| links_of(&events));
     let mut out = String::with_capacity(markdown.len() + markdown.len() / 4);
     html::push_html(&mut out, with_extras(events, extras));
     Rendered {
@@ -219,6 +221,7 @@ mod tests {
     const PLAIN: Extras = Extras {
         highlight: false,
         anchors: false,
+        links: true,
     };
 
     #[test]
@@ -226,6 +229,7 @@ mod tests {
         let extras = Extras {
             highlight: true,
             anchors: true,
+            links: false,
         };
         let r = render(
             "## Setup guide\n\n```python\ntitle = \"x\"\n```\n\n    indented\n",
@@ -295,7 +299,8 @@ mod tests {
                   Note[^n].\n\n[^n]: Foot [f](/f/).\n";
         let r = render(md, PLAIN);
         let parsed = crate::linkcheck::extract(r.html.as_bytes());
-        let mut from_events = r.links.links.clone();
+        let links = r.links.expect("links were asked for");
+        let mut from_events = links.links.clone();
         let mut from_html = parsed.links.clone();
         from_events.sort();
         from_html.sort();
@@ -303,7 +308,7 @@ mod tests {
         assert!(from_events.contains(&"https://example.com/?q=1&r=2".to_string()));
         assert!(from_events.contains(&"mailto:me@example.com".to_string()));
         assert!(!from_events.iter().any(|l| l.contains("not-a-link")));
-        let (mut a, mut b) = (r.links.ids.clone(), parsed.ids.clone());
+        let (mut a, mut b) = (links.ids.clone(), parsed.ids.clone());
         a.sort();
         b.sort();
         assert_eq!(a, b);

@@ -129,10 +129,9 @@ pub fn load(loaded: &Loaded, opts: &LoadOptions, diags: &Collector) -> Site {
     }
     let entries = walk(&root, config, diags, &shown);
 
-    let tz: chrono_tz::Tz = config.site.timezone.parse().unwrap_or(chrono_tz::UTC);
     let ctx = ParseContext {
         config,
-        tz,
+        tz: config.site.tz(),
         opts,
         project_root: &loaded.root,
     };
@@ -752,7 +751,7 @@ fn date_from_file_name(name: &str) -> Option<(i32, u32, u32, &str)> {
 }
 
 /// Jekyll's `titleize_slug`: `my-first-post` -> `My First Post`.
-fn titleize(slug: &str) -> String {
+pub(crate) fn titleize(slug: &str) -> String {
     slug.split('-')
         .map(|w| {
             let mut c = w.chars();

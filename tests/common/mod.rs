@@ -67,6 +67,22 @@ impl Project {
         fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
     }
 
+    /// The tree manifest of the last build (`public/.tusk-tree.json`).
+    pub fn tree(&self) -> serde_json::Value {
+        serde_json::from_str(&self.read("public/.tusk-tree.json")).unwrap()
+    }
+
+    /// One object of the built tree, by key.
+    pub fn tree_object(&self, key: &str) -> serde_json::Value {
+        self.tree()["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["key"] == key)
+            .unwrap_or_else(|| panic!("{key} not in the tree"))
+            .clone()
+    }
+
     /// Run `tusk --root <project> <args>`.
     pub fn run(&self, args: &[&str]) -> Run {
         self.run_env(args, &[])
