@@ -80,7 +80,7 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
             (
                 body_template_name(&d.source),
                 d.body.as_str(),
-                shown_source(loaded, d),
+                content::shown_source(loaded, d),
                 d.body_line,
             )
         })
@@ -210,7 +210,12 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
                 let t = &taxonomies[*taxonomy];
                 ctx.insert("taxonomy", &listing::taxonomy_value(t));
                 ctx.insert("paginator", &Value::Null);
-                let page = generated_page(loaded, &capitalised(&t.name), &planned.url, "taxonomy");
+                let page = generated_page(
+                    loaded,
+                    &content::titleize(&t.name),
+                    &planned.url,
+                    "taxonomy",
+                );
                 render_template(&renderer, ctx, "taxonomy_list.html", page, &planned.shown)
             }
             Job::Term {
@@ -498,7 +503,7 @@ fn plan_keys(
                 && (doc.layout_explicit || !renderer.has("page.html"))
             {
                 diags.push(Diagnostic::new(
-                    shown_source(loaded, doc),
+                    content::shown_source(loaded, doc),
                     format!(
                         "layout {layout:?} not found in themes/{}/templates/ or {}/_templates/",
                         loaded.config.build.theme,
@@ -588,13 +593,6 @@ fn generated_page(loaded: &Loaded, title: &str, url: &str, kind: &str) -> Value 
     })
 }
 
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
-}
-
 /// Render a theme template for a generated page.
 fn render_template(
     renderer: &Renderer,
@@ -631,10 +629,6 @@ fn list_at<'a>(site: &'a Value, path: &str) -> Option<&'a Vec<Value>> {
     }
 }
 
-fn shown_source(loaded: &Loaded, doc: &Document) -> String {
-    content::display_path(&loaded.root, &loaded.source_dir().join(&doc.source))
-}
-
 /// A rendered document page.
 struct RenderedDoc {
     html: String,
@@ -652,7 +646,7 @@ fn render_document(
     mut page: Value,
     extras: markdown::Extras,
 ) -> Result<RenderedDoc, Option<Diagnostic>> {
-    let shown = shown_source(loaded, doc);
+    let shown = content::shown_source(loaded, doc);
     let mut links = None;
     let body = if doc.markdown {
         let r = markdown::render(&doc.markdown_body(&shown).map_err(Some)?, extras);

@@ -201,7 +201,7 @@ pub fn taxonomies(loaded: &Loaded, site: &Site, diags: &Collector) -> Vec<Taxono
                             continue;
                         }
                         diags.push(Diagnostic::new(
-                            content_path(loaded, post),
+                            crate::content::shown_source(loaded, post),
                             format!(
                                 "{name} {term:?} and {first:?} would share the page {url}{term_slug}/; use one spelling"
                             ),
@@ -275,7 +275,7 @@ pub fn plan(
     let mut out = Vec::new();
     for (i, doc) in site.documents.iter().enumerate() {
         let Some(key) = &doc.output else { continue };
-        let shown = content_path(loaded, doc);
+        let shown = crate::content::shown_source(loaded, doc);
         let Some(list) = doc.front.get("paginate") else {
             out.push(Planned {
                 key: key.clone(),
@@ -393,10 +393,6 @@ pub fn term_value(t: &Taxonomy, term: &Term) -> Value {
         "taxonomy": t.name,
         "feed": if t.feed { json!(term.feed_url()) } else { Value::Null },
     })
-}
-
-fn content_path(loaded: &Loaded, doc: &Document) -> String {
-    crate::content::display_path(&loaded.root, &loaded.source_dir().join(&doc.source))
 }
 
 #[cfg(test)]

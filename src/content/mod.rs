@@ -189,6 +189,11 @@ fn sort_documents(docs: &mut [Document]) {
     });
 }
 
+/// A document's source file as messages name it (`site/_posts/...md`).
+pub fn shown_source(loaded: &Loaded, doc: &Document) -> String {
+    display_path(&loaded.root, &loaded.source_dir().join(&doc.source))
+}
+
 /// Path for messages: relative to the project root when inside it.
 pub fn display_path(root: &Path, p: &Path) -> String {
     let shown = p.strip_prefix(root).unwrap_or(p);
