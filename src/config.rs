@@ -427,7 +427,8 @@ impl Default for EdgeConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CdnConfig {
-    /// `none`, or `cloudfront` to invalidate after each publish.
+    /// `none`, or `cloudfront` to invalidate after each publish and to
+    /// manage failover (`tusk cdn`, `tusk watch`, `tusk failover`).
     pub provider: String,
     pub distribution_id: String,
     /// Custom endpoint (tests); otherwise the standard AWS environment.
@@ -436,6 +437,38 @@ pub struct CdnConfig {
     pub wildcard_threshold: usize,
     /// Attempts when CloudFront reports too many invalidations in progress.
     pub invalidation_attempts: u32,
+    /// Id of the dynamic origin in the distribution.
+    pub origin_id: String,
+    /// Its domain name; empty: the host of `snapshot.origin`.
+    pub origin_domain: String,
+    /// `https-only`, `http-only` or `match-viewer`.
+    pub origin_protocol: String,
+    /// CloudFront's tries to connect to the origin (1-3) and seconds per
+    /// try (1-10). Low, so a dead origin costs seconds before the bucket
+    /// answers instead of CloudFront's default 3 x 10 s.
+    pub connection_attempts: i32,
+    pub connection_timeout_secs: i32,
+    /// Id of the bucket origin (the published copy).
+    pub bucket_id: String,
+    /// Its domain; empty: `<bucket>.s3.<region>.amazonaws.com` from
+    /// `publish.target`. An `s3-website` domain is set up as a custom
+    /// (HTTP) origin.
+    pub bucket_domain: String,
+    /// Origin path; empty: the prefix of `publish.target` plus
+    /// `publish.build_prefix`.
+    pub bucket_path: String,
+    /// Origin access control for a private bucket.
+    pub bucket_access_control_id: String,
+    /// Id of the origin group: the origin first, the bucket on failure.
+    pub group_id: String,
+    /// Origin status codes that send a request on to the bucket.
+    pub failover_status_codes: Vec<i32>,
+    /// Cache behaviours routed through the group: `*` is the default
+    /// behaviour, others are path patterns of existing behaviours.
+    pub behaviors: Vec<String>,
+    /// Seconds between `tusk watch`'s re-reads of the distribution (to see
+    /// an operator's pin or another watcher's switch).
+    pub watch_refresh_secs: u64,
 }
 
 impl Default for CdnConfig {
@@ -446,6 +479,19 @@ impl Default for CdnConfig {
             endpoint: None,
             wildcard_threshold: 100,
             invalidation_attempts: 6,
+            origin_id: "tusk-origin".into(),
+            origin_domain: String::new(),
+            origin_protocol: "https-only".into(),
+            connection_attempts: 1,
+            connection_timeout_secs: 2,
+            bucket_id: "tusk-bucket".into(),
+            bucket_domain: String::new(),
+            bucket_path: String::new(),
+            bucket_access_control_id: String::new(),
+            group_id: "tusk-failover".into(),
+            failover_status_codes: vec![500, 502, 503, 504],
+            behaviors: vec!["*".into()],
+            watch_refresh_secs: 30,
         }
     }
 }
@@ -586,6 +632,40 @@ fn validate(config: &Config, last_file: &Path) -> Result<()> {
             last_file.display(),
             config.snapshot.query
         );
+    }
+    if !(1..=3).contains(&cdn.connection_attempts) || !(1..=10).contains(&cdn.connection_timeout_secs) {
+        bail!(
+            "{}: cdn.connection_attempts must be 1-3 and cdn.connection_timeout_secs 1-10 (CloudFront's limits)",
+            last_file.display()
+        );
+    }
+    if !matches!(cdn.origin_protocol.as_str(), "https-only" | "http-only" | "match-viewer") {
+        bail!(
+            "{}: cdn.origin_protocol {:?} must be \"https-only\", \"http-only\" or \"match-viewer\"",
+            last_file.display(),
+            cdn.origin_protocol
+        );
+    }
+    // The codes CloudFront accepts in an origin group's failover criteria.
+    const FAILOVER_CODES: [i32; 8] = [400, 403, 404, 416, 500, 502, 503, 504];
+    if cdn.failover_status_codes.is_empty()
+        || cdn.failover_status_codes.iter().any(|c| !FAILOVER_CODES.contains(c))
+    {
+        bail!(
+            "{}: cdn.failover_status_codes {:?} must be some of {FAILOVER_CODES:?}",
+            last_file.display(),
+            cdn.failover_status_codes
+        );
+    }
+    let ids = [&cdn.origin_id, &cdn.bucket_id, &cdn.group_id];
+    if ids.iter().any(|id| id.is_empty()) || ids[0] == ids[1] || ids[1] == ids[2] || ids[0] == ids[2] {
+        bail!(
+            "{}: cdn.origin_id, cdn.bucket_id and cdn.group_id must be three different, non-empty ids",
+            last_file.display()
+        );
+    }
+    if cdn.behaviors.is_empty() {
+        bail!("{}: cdn.behaviors must name at least one cache behaviour (\"*\" is the default one)", last_file.display());
     }
     if !(1..=3000).contains(&cdn.wildcard_threshold) {
         bail!(

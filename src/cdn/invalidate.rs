@@ -1,5 +1,5 @@
-//! The CDN in front of the bucket. For now: CloudFront invalidations after
-//! a publish, so changed pages do not wait for their cache lifetime.
+//! CloudFront invalidations after a publish, so changed pages do not wait
+//! for their cache lifetime.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -69,12 +69,7 @@ pub async fn invalidate(
         bail!("cdn.provider is \"cloudfront\" but cdn.distribution_id is empty");
     }
     let caller_reference = format!("tusk-{}", &plan_hash[..plan_hash.len().min(40)]);
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"));
-    if let Some(endpoint) = &cfg.endpoint {
-        loader = loader.endpoint_url(endpoint);
-    }
-    let client = aws_sdk_cloudfront::Client::new(&loader.load().await);
+    let client = super::client(cfg).await;
     let batch = InvalidationBatch::builder()
         .paths(
             Paths::builder()
