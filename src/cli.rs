@@ -57,12 +57,43 @@ pub enum Command {
     Edge(EdgeArgs),
     /// Build, snapshot (if the origin answers), publish to the bucket and run the edge.
     Up(EdgeArgs),
-    /// Where traffic goes now, the origin's health and the cache (of the running edge).
+    /// Where traffic goes now, the origin's health and the last switch
+    /// (CloudFront when cdn.provider says so, else the running edge).
     Status(OpsArgs),
     /// Send all traffic to the bucket copy and pin it there (the health checks won't undo it).
     Failover(FailoverArgs),
     /// Unpin: traffic goes to the origin again while its health checks pass.
-    Failback(OpsArgs),
+    Failback(FailbackArgs),
+    /// Set up CloudFront's failover to the bucket from [cdn]: plan shows, apply writes.
+    #[command(subcommand)]
+    Cdn(CdnCommand),
+    /// Health-check the origin; route CloudFront to the bucket while it is down, back when it recovers.
+    Watch(WatchArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CdnCommand {
+    /// Show how the live distribution differs from [cdn]; change nothing.
+    Plan(JsonArg),
+    /// Write the difference (conditional on the config read, re-planned on conflict).
+    Apply(JsonArg),
+}
+
+#[derive(Args, Debug)]
+pub struct JsonArg {
+    /// Machine-readable output on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// Address for the Prometheus /metrics endpoint; "off" for none.
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    pub metrics: String,
+    /// Stop after this many health-check rounds (default: run until stopped).
+    #[arg(long, hide = true)]
+    pub rounds: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -120,6 +151,19 @@ pub struct OpsArgs {
 #[derive(Args, Debug)]
 pub struct FailoverArgs {
     /// Why: recorded with the switch and shown by `tusk status`.
+    #[arg(long)]
+    pub reason: Option<String>,
+    #[command(flatten)]
+    pub ops: OpsArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct FailbackArgs {
+    /// Also pin the route to the origin group (CloudFront): the watcher
+    /// will not fail over until the next `tusk failback`.
+    #[arg(long)]
+    pub pin: bool,
+    /// Why: recorded with the switch.
     #[arg(long)]
     pub reason: Option<String>,
     #[command(flatten)]
@@ -222,9 +266,11 @@ pub fn main() -> ExitCode {
         Command::Check(a) => a.build.json,
         Command::Publish(a) => a.json,
         Command::Snapshot(a) => a.json,
-        Command::Status(a) | Command::Failback(a) => a.json,
+        Command::Status(a) => a.json,
         Command::Failover(a) => a.ops.json,
-        Command::Edge(_) | Command::Up(_) => false,
+        Command::Failback(a) => a.ops.json,
+        Command::Cdn(CdnCommand::Plan(a) | CdnCommand::Apply(a)) => a.json,
+        Command::Edge(_) | Command::Up(_) | Command::Watch(_) => false,
         Command::New(NewCommand::Post { opts, .. } | NewCommand::Page { opts, .. }) => opts.json,
     };
     match run(cli) {
@@ -416,36 +462,91 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Status(args) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            if on_cdn(&loaded, args) {
+                let status = runtime.block_on(crate::cdn::ops::status(&loaded))?;
+                if args.json {
+                    println!("{}", serde_json::to_string_pretty(&status)?);
+                } else {
+                    print_cdn_status(&status);
+                }
+                return Ok(());
+            }
             let admin = crate::edge::client::Admin::locate(&loaded, args.edge.as_deref())?;
-            let status = tokio::runtime::Runtime::new()?.block_on(admin.status())?;
+            let status = runtime.block_on(admin.status())?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
             } else {
                 print_status(&status);
             }
         }
-        Command::Failover(FailoverArgs { ops, .. }) | Command::Failback(ops) => {
+        Command::Failover(FailoverArgs { ops, reason })
+        | Command::Failback(FailbackArgs { ops, reason, .. }) => {
             let failover = matches!(cli.command, Command::Failover(_));
-            let reason = match &cli.command {
-                Command::Failover(a) => a.reason.as_deref(),
-                _ => None,
+            let pin = matches!(
+                cli.command,
+                Command::Failback(FailbackArgs { pin: true, .. })
+            );
+            let runtime = tokio::runtime::Runtime::new()?;
+            let cdn = on_cdn(&loaded, ops);
+            let answer = if cdn {
+                let reason = reason.clone().unwrap_or_else(|| {
+                    if failover {
+                        "manual failover"
+                    } else {
+                        "manual failback"
+                    }
+                    .to_string()
+                });
+                runtime.block_on(crate::cdn::ops::switch(&loaded, failover, pin, &reason))?
+            } else {
+                if pin {
+                    anyhow::bail!(
+                        "--pin applies to the CDN (cdn.provider = \"cloudfront\"), not the edge"
+                    );
+                }
+                let admin = crate::edge::client::Admin::locate(&loaded, ops.edge.as_deref())?;
+                runtime.block_on(admin.switch(failover, reason.as_deref()))?
             };
-            let admin = crate::edge::client::Admin::locate(&loaded, ops.edge.as_deref())?;
-            let answer =
-                tokio::runtime::Runtime::new()?.block_on(admin.switch(failover, reason))?;
             if ops.json {
                 println!("{}", serde_json::to_string_pretty(&answer)?);
             } else if !cli.quiet {
                 let changed = answer["changed"].as_bool().unwrap_or(false);
-                let line = match (failover, changed) {
-                    (true, true) => "Failed over: all traffic goes to the bucket copy (pinned until `tusk failback`)",
-                    (true, false) => "Already failed over: traffic already pinned to the bucket copy",
-                    (false, true) => "Failed back: unpinned, traffic follows the origin's health checks",
-                    (false, false) => "Already failed back: nothing was pinned",
+                let line = match (failover, changed, pin) {
+                    (true, true, _) => "Failed over: all traffic goes to the bucket copy (pinned until `tusk failback`)",
+                    (true, false, _) => "Already failed over: traffic already pinned to the bucket copy",
+                    (false, true, false) => "Failed back: unpinned, traffic follows the origin's health checks",
+                    (false, false, false) => "Already failed back: nothing was pinned",
+                    (false, true, true) => "Failed back and pinned: traffic goes to the origin (bucket per request on errors); the watcher will not fail over",
+                    (false, false, true) => "Already pinned to the origin group",
                 };
                 println!("{line}");
-                print_status(&answer["status"]);
+                if cdn {
+                    print_cdn_status(&answer["status"]);
+                } else {
+                    print_status(&answer["status"]);
+                }
             }
+        }
+        Command::Cdn(what) => {
+            let (apply, args) = match what {
+                CdnCommand::Plan(a) => (false, a),
+                CdnCommand::Apply(a) => (true, a),
+            };
+            let runtime = tokio::runtime::Runtime::new()?;
+            let report = runtime.block_on(crate::cdn::ops::plan(&loaded, apply))?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else if !cli.quiet {
+                print_plan(&report, apply);
+            }
+        }
+        Command::Watch(args) => {
+            let opts = crate::watch::WatchOptions {
+                metrics_listen: Some(args.metrics.clone()).filter(|m| m != "off"),
+                rounds: args.rounds,
+            };
+            tokio::runtime::Runtime::new()?.block_on(crate::watch::run(&loaded, &opts))?;
         }
         Command::New(what) => {
             let (new, opts) = match what {
@@ -478,6 +579,99 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Ops commands talk to CloudFront when it is configured, unless `--edge`
+/// names an edge.
+fn on_cdn(loaded: &config::Loaded, ops: &OpsArgs) -> bool {
+    ops.edge.is_none() && loaded.config.cdn.provider == "cloudfront"
+}
+
+fn print_plan(r: &crate::cdn::ops::PlanReport, apply: bool) {
+    if r.changes.is_empty() {
+        println!(
+            "Distribution {}: up to date, nothing to change",
+            r.distribution
+        );
+    } else {
+        println!(
+            "Distribution {}: {} change{}",
+            r.distribution,
+            r.changes.len(),
+            if r.changes.len() == 1 { "" } else { "s" }
+        );
+        for c in &r.changes {
+            match &c.from {
+                Some(from) => println!("  ~ {}\n      from {from}\n      to   {}", c.what, c.to),
+                None => println!("  + {}: {}", c.what, c.to),
+            }
+        }
+    }
+    for n in &r.notes {
+        println!("  note: {n}");
+    }
+    if r.applied {
+        println!("Applied. CloudFront deploys it in a few minutes; `tusk status` shows when it is Deployed.");
+    } else if apply {
+        println!("Nothing applied.");
+    } else if !r.changes.is_empty() {
+        println!("Run `tusk cdn apply` to make these changes.");
+    }
+}
+
+fn print_cdn_status(s: &serde_json::Value) {
+    let route = match s["route"].as_str().unwrap_or("?") {
+        "origin-group" => "origin group (origin first, the bucket on errors)",
+        "bucket" => "bucket only (failed over; the origin is not asked)",
+        "origin" => "origin only (no fallback to the bucket)",
+        _ => "not managed by tusk (run `tusk cdn plan`)",
+    };
+    let pinned = if s["pinned"].as_bool() == Some(true) {
+        " (pinned by an operator; `tusk failback` unpins)"
+    } else {
+        ""
+    };
+    println!("Route:    {route}{pinned}");
+    println!(
+        "CDN:      CloudFront {} {} (last modified {})",
+        s["distribution"].as_str().unwrap_or("?"),
+        s["deployment"]["status"].as_str().unwrap_or("?"),
+        s["deployment"]["last_modified"].as_str().unwrap_or("?")
+    );
+    println!("Origin:   {}", s["origin"].as_str().unwrap_or("?"));
+    println!("Fallback: {}", s["fallback"].as_str().unwrap_or("?"));
+    let now = &s["health"]["now"];
+    match now["error"].as_str() {
+        Some(err) => println!("Health:   failing now: {err}"),
+        None => println!("Health:   ok now ({} ms)", now["latency_ms"]),
+    }
+    let w = &s["health"]["watcher"];
+    if w.is_object() {
+        println!(
+            "Watcher:  {} at {}: origin {}, route {}",
+            w["actor"].as_str().unwrap_or("?"),
+            w["at"].as_str().unwrap_or("?"),
+            if w["up"].as_bool() == Some(true) {
+                "up"
+            } else {
+                "down"
+            },
+            w["route"].as_str().unwrap_or("?")
+        );
+    } else {
+        println!("Watcher:  no report (is `tusk watch` running?)");
+    }
+    let sw = &s["last_switch"];
+    if sw.is_object() {
+        println!(
+            "Switched: {} -> {} at {} by {}: {}",
+            sw["from"].as_str().unwrap_or("?"),
+            sw["to"].as_str().unwrap_or("?"),
+            sw["at"].as_str().unwrap_or("?"),
+            sw["actor"].as_str().unwrap_or("?"),
+            sw["reason"].as_str().unwrap_or("")
+        );
+    }
 }
 
 fn print_status(s: &serde_json::Value) {

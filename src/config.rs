@@ -633,13 +633,18 @@ fn validate(config: &Config, last_file: &Path) -> Result<()> {
             config.snapshot.query
         );
     }
-    if !(1..=3).contains(&cdn.connection_attempts) || !(1..=10).contains(&cdn.connection_timeout_secs) {
+    if !(1..=3).contains(&cdn.connection_attempts)
+        || !(1..=10).contains(&cdn.connection_timeout_secs)
+    {
         bail!(
             "{}: cdn.connection_attempts must be 1-3 and cdn.connection_timeout_secs 1-10 (CloudFront's limits)",
             last_file.display()
         );
     }
-    if !matches!(cdn.origin_protocol.as_str(), "https-only" | "http-only" | "match-viewer") {
+    if !matches!(
+        cdn.origin_protocol.as_str(),
+        "https-only" | "http-only" | "match-viewer"
+    ) {
         bail!(
             "{}: cdn.origin_protocol {:?} must be \"https-only\", \"http-only\" or \"match-viewer\"",
             last_file.display(),
@@ -649,7 +654,10 @@ fn validate(config: &Config, last_file: &Path) -> Result<()> {
     // The codes CloudFront accepts in an origin group's failover criteria.
     const FAILOVER_CODES: [i32; 8] = [400, 403, 404, 416, 500, 502, 503, 504];
     if cdn.failover_status_codes.is_empty()
-        || cdn.failover_status_codes.iter().any(|c| !FAILOVER_CODES.contains(c))
+        || cdn
+            .failover_status_codes
+            .iter()
+            .any(|c| !FAILOVER_CODES.contains(c))
     {
         bail!(
             "{}: cdn.failover_status_codes {:?} must be some of {FAILOVER_CODES:?}",
@@ -658,14 +666,21 @@ fn validate(config: &Config, last_file: &Path) -> Result<()> {
         );
     }
     let ids = [&cdn.origin_id, &cdn.bucket_id, &cdn.group_id];
-    if ids.iter().any(|id| id.is_empty()) || ids[0] == ids[1] || ids[1] == ids[2] || ids[0] == ids[2] {
+    if ids.iter().any(|id| id.is_empty())
+        || ids[0] == ids[1]
+        || ids[1] == ids[2]
+        || ids[0] == ids[2]
+    {
         bail!(
             "{}: cdn.origin_id, cdn.bucket_id and cdn.group_id must be three different, non-empty ids",
             last_file.display()
         );
     }
     if cdn.behaviors.is_empty() {
-        bail!("{}: cdn.behaviors must name at least one cache behaviour (\"*\" is the default one)", last_file.display());
+        bail!(
+            "{}: cdn.behaviors must name at least one cache behaviour (\"*\" is the default one)",
+            last_file.display()
+        );
     }
     if !(1..=3000).contains(&cdn.wildcard_threshold) {
         bail!(

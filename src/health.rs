@@ -130,6 +130,16 @@ impl Hysteresis {
         }
     }
 
+    /// Start in a known state: a restarted watcher that finds traffic on
+    /// the bucket starts "down" and needs `rise` good rounds and the hold
+    /// time before it routes back.
+    pub fn starting(cfg: &HealthConfig, up: bool) -> Hysteresis {
+        Hysteresis {
+            up,
+            ..Hysteresis::new(cfg)
+        }
+    }
+
     pub fn is_up(&self) -> bool {
         self.up
     }

@@ -25,3 +25,4 @@ pub mod snapshot;
 pub mod store;
 pub mod tree;
 pub mod up;
+pub mod watch;

@@ -67,9 +67,9 @@ impl Log {
             None => Ok(None),
             Some(key) => match self.store.get(key).await? {
                 None => Ok(None),
-                Some(f) => Ok(Some(serde_json::from_slice(&f.body).with_context(|| {
-                    format!("audit log entry {key} is not a switch record")
-                })?)),
+                Some(f) => Ok(Some(serde_json::from_slice(&f.body).with_context(
+                    || format!("audit log entry {key} is not a switch record"),
+                )?)),
             },
         }
     }

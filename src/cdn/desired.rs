@@ -247,7 +247,10 @@ pub fn plan(live: &DistributionConfig, d: &Desired) -> Result<Plan> {
 }
 
 /// The target and allowed methods of a routed behaviour (`*`: the default).
-pub fn behavior<'a>(live: &'a DistributionConfig, pattern: &str) -> Result<(&'a str, &'a [Method])> {
+pub fn behavior<'a>(
+    live: &'a DistributionConfig,
+    pattern: &str,
+) -> Result<(&'a str, &'a [Method])> {
     let methods = |m: Option<&'a aws_sdk_cloudfront::types::AllowedMethods>| {
         m.map(|m| m.items()).unwrap_or(&[])
     };
@@ -440,7 +443,10 @@ pub(crate) fn rebuild(
             .map(|(_, t)| t.as_str())
     };
     let default = match live.default_cache_behavior() {
-        Some(b) => Some(default_behavior(b, target_of("*").unwrap_or(b.target_origin_id()))?),
+        Some(b) => Some(default_behavior(
+            b,
+            target_of("*").unwrap_or(b.target_origin_id()),
+        )?),
         None => None,
     };
     let behaviors = match live.cache_behaviors() {

@@ -57,9 +57,9 @@ impl Distribution {
             .e_tag()
             .ok_or_else(|| anyhow!("GetDistributionConfig on {} returned no ETag", self.id))?
             .to_string();
-        let config = out.distribution_config.ok_or_else(|| {
-            anyhow!("GetDistributionConfig on {} returned no config", self.id)
-        })?;
+        let config = out
+            .distribution_config
+            .ok_or_else(|| anyhow!("GetDistributionConfig on {} returned no config", self.id))?;
         Ok(Live { config, etag })
     }
 
@@ -126,7 +126,11 @@ impl Distribution {
         }
     }
 
-    fn error<E, R>(&self, operation: &str, e: aws_sdk_cloudfront::error::SdkError<E, R>) -> anyhow::Error
+    fn error<E, R>(
+        &self,
+        operation: &str,
+        e: aws_sdk_cloudfront::error::SdkError<E, R>,
+    ) -> anyhow::Error
     where
         E: std::error::Error + Send + Sync + 'static,
         R: std::fmt::Debug + Send + Sync + 'static,

@@ -15,6 +15,7 @@ pub mod audit;
 pub mod desired;
 pub mod distribution;
 mod invalidate;
+pub mod ops;
 pub mod route;
 
 pub use invalidate::{invalidate, invalidation_paths, Invalidated};

@@ -82,6 +82,17 @@ impl Origin {
         fallback: impl Fn(&str) -> Option<Route> + Send + Sync + 'static,
         latency: Duration,
     ) -> Origin {
+        Origin::start_on(0, routes, fallback, latency)
+    }
+
+    /// On a given port (0: any free one), so a test can stop an origin (drop
+    /// it) and start it again where it was.
+    pub fn start_on(
+        port: u16,
+        routes: Vec<(&str, Route)>,
+        fallback: impl Fn(&str) -> Option<Route> + Send + Sync + 'static,
+        latency: Duration,
+    ) -> Origin {
         let shared = Arc::new(Shared {
             routes: Mutex::new(
                 routes
@@ -99,7 +110,7 @@ impl Origin {
             .build()
             .unwrap();
         let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
             .unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let serving = shared.clone();
@@ -125,6 +136,10 @@ impl Origin {
             shared,
             _runtime: runtime,
         }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.url.rsplit(':').next().unwrap().parse().unwrap()
     }
 
     pub fn set(&self, path: &str, route: Route) {

@@ -1,0 +1,107 @@
+//! The commands behind `tusk cdn plan/apply`, and `tusk status`,
+//! `tusk failover` and `tusk failback` when `cdn.provider` is CloudFront.
+
+use anyhow::Result;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::audit;
+use super::desired::{self, Change, Desired};
+use super::distribution::Distribution;
+use super::route::{self, Request, Target};
+use crate::config::Loaded;
+
+#[derive(Debug, Serialize)]
+pub struct PlanReport {
+    pub distribution: String,
+    pub changes: Vec<Change>,
+    pub notes: Vec<String>,
+    /// Written to CloudFront (apply with changes).
+    pub applied: bool,
+}
+
+/// Compare the live config with `[cdn]`; with `apply`, write the result
+/// (re-planned on every conflicting write).
+pub async fn plan(loaded: &Loaded, apply: bool) -> Result<PlanReport> {
+    let d = Desired::from_config(loaded)?;
+    let dist = Distribution::open(&loaded.config.cdn).await?;
+    let (applied, plan) = dist
+        .update(|live| {
+            let plan = desired::plan(live, &d)?;
+            let write = (apply && !plan.changes.is_empty()).then(|| plan.config.clone());
+            Ok((write, plan))
+        })
+        .await?;
+    Ok(PlanReport {
+        distribution: dist.id,
+        changes: plan.changes,
+        notes: plan.notes,
+        applied,
+    })
+}
+
+/// Route, pin, deployment, health (probed now, and the watcher's last
+/// round) and the last switch.
+pub async fn status(loaded: &Loaded) -> Result<Value> {
+    let config = &loaded.config;
+    let d = Desired::from_config(loaded)?;
+    let dist = Distribution::open(&config.cdn).await?;
+    let live = dist.read().await?;
+    let route = route::of(&live.config, &d)?;
+    let deployment = dist.deployment().await?;
+    let checker = crate::health::Checker::new(&config.health, &config.snapshot.origin)?;
+    let now = checker.round().await;
+    let (last_switch, watcher) = match audit::Log::open(loaded).await {
+        Ok(log) => (
+            log.last().await.unwrap_or_else(|e| {
+                tracing::warn!("status: cannot read the audit log: {e:#}");
+                None
+            }),
+            log.watcher().await.unwrap_or(None),
+        ),
+        Err(e) => {
+            tracing::warn!("status: no audit log: {e:#}");
+            (None, None)
+        }
+    };
+    Ok(json!({
+        "provider": "cloudfront",
+        "distribution": dist.id,
+        "route": route.target,
+        "pinned": route.pinned,
+        "behaviors": route.behaviors,
+        "origin": config.snapshot.origin,
+        "fallback": format!("{}{}", d.bucket_domain, d.bucket_path),
+        "deployment": deployment,
+        "etag": live.etag,
+        "health": { "now": now, "watcher": watcher },
+        "last_switch": last_switch,
+    }))
+}
+
+/// `tusk failover` (pin to the bucket) and `tusk failback` (the origin
+/// group, unpinned; `pin` keeps the watcher from failing over).
+pub async fn switch(loaded: &Loaded, failover: bool, pin: bool, reason: &str) -> Result<Value> {
+    let d = Desired::from_config(loaded)?;
+    let dist = Distribution::open(&loaded.config.cdn).await?;
+    let log = audit::Log::open(loaded).await.ok();
+    let actor = audit::operator();
+    let req = Request {
+        to: if failover {
+            Target::Bucket
+        } else {
+            Target::OriginGroup
+        },
+        pin: failover || pin,
+        respect_pin: false,
+        reason,
+        actor: &actor,
+    };
+    let outcome = route::switch(&dist, &d, &req, log.as_ref()).await?;
+    Ok(json!({
+        "changed": outcome.changed,
+        "before": route::describe(&outcome.before),
+        "record": outcome.record,
+        "status": status(loaded).await?,
+    }))
+}
