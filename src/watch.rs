@@ -160,6 +160,7 @@ pub async fn run(loaded: &Loaded, opts: &WatchOptions) -> Result<()> {
     let refresh = Duration::from_secs(config.cdn.watch_refresh_secs.max(1));
     let mut last_read = Instant::now();
     let mut pending = false;
+    let mut warned_pin = false;
     let mut last_saved: Option<Instant> = None;
     let actor = audit::watcher();
     let mut ticker =
@@ -225,12 +226,16 @@ pub async fn run(loaded: &Loaded, opts: &WatchOptions) -> Result<()> {
                         outcome.before
                     };
                     metrics.route(&route);
-                    if outcome.held_by_pin && change.is_some() {
+                    // Say it once per pin that overrides the health checks.
+                    let overridden = outcome.held_by_pin && route.target != want;
+                    if overridden && !warned_pin {
                         tracing::warn!(
-                            "watch: route pinned by an operator ({}): not switching; `tusk failback` unpins",
+                            "watch: health says {}, but the route is pinned by an operator ({}): not switching; `tusk failback` unpins",
+                            want.as_str(),
                             route::describe(&route)
                         );
                     }
+                    warned_pin = overridden;
                 }
                 Err(e) => {
                     pending = true;
