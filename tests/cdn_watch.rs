@@ -77,6 +77,12 @@ fn audit(p: &Project) -> Vec<serde_json::Value> {
     records
 }
 
+/// The audit records once there are at least `n` (each follows its switch).
+fn audit_of(p: &Project, n: usize) -> Vec<serde_json::Value> {
+    wait_until(5, "the audit records", || audit(p).len() >= n);
+    audit(p)
+}
+
 /// A `tusk watch` process with its metrics endpoint.
 struct Watcher {
     child: Child,
@@ -122,6 +128,11 @@ impl Watcher {
             .ok()?;
         text.lines()
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    /// Wait for a metric to reach `value` (it is counted after the switch).
+    fn wait_metric(&self, name: &str, value: f64) {
+        wait_until(5, name, || self.metric(name) == Some(value));
     }
 
     fn log(&self) -> String {
@@ -176,7 +187,7 @@ fn the_watcher_fails_over_within_fall_rounds_and_back_after_rise_and_the_hold() 
     assert!(back <= bound, "failback took {back:?}, more than {bound:?}");
     assert_eq!(cf.updates(), applied + 2);
 
-    let records = audit(&p);
+    let records = audit_of(&p, 2);
     let tos: Vec<&str> = records.iter().map(|r| r["to"].as_str().unwrap()).collect();
     assert_eq!(tos, ["bucket", "origin-group"]);
     assert!(records[0]["actor"]
@@ -187,9 +198,9 @@ fn the_watcher_fails_over_within_fall_rounds_and_back_after_rise_and_the_hold() 
         .as_str()
         .unwrap()
         .contains("failed 3 checks"));
-    assert_eq!(w.metric("tusk_watch_switches_total"), Some(2.0));
-    assert_eq!(w.metric("tusk_watch_origin_up"), Some(1.0));
-    assert_eq!(w.metric("tusk_watch_route_bucket"), Some(0.0));
+    w.wait_metric("tusk_watch_switches_total", 2.0);
+    w.wait_metric("tusk_watch_origin_up", 1.0);
+    w.wait_metric("tusk_watch_route_bucket", 0.0);
     assert!(w
         .log()
         .contains("switched distribution E2TUSKTEST0001 from origin-group to bucket"));
@@ -215,6 +226,7 @@ fn a_restarted_watcher_carries_on_from_the_route_in_the_cdn() {
     let w = Watcher::start(&p, &cf);
     drop(origin);
     wait_until(10, "the failover", || route(&cf).0 == "tusk-bucket");
+    audit_of(&p, 1);
     drop(w);
 
     // The origin recovers while no watcher runs; a new one finds traffic on
@@ -224,8 +236,8 @@ fn a_restarted_watcher_carries_on_from_the_route_in_the_cdn() {
     let w = Watcher::start(&p, &cf);
     wait_until(10, "the failback", || route(&cf).0 == "tusk-failover");
     assert!(started.elapsed() >= Duration::from_millis(900));
-    assert_eq!(w.metric("tusk_watch_switches_total"), Some(1.0));
-    assert_eq!(audit(&p).len(), 2);
+    w.wait_metric("tusk_watch_switches_total", 1.0);
+    assert_eq!(audit_of(&p, 2).len(), 2);
 }
 
 #[test]
@@ -248,7 +260,7 @@ fn an_origin_flapping_faster_than_the_hysteresis_does_not_flap_the_cdn() {
     let w = Watcher::start(&p, &cf);
     std::thread::sleep(Duration::from_secs(3));
     assert!(w.metric("tusk_watch_health_check_failures_total").unwrap() >= 8.0);
-    assert_eq!(w.metric("tusk_watch_switches_total"), Some(0.0));
+    w.wait_metric("tusk_watch_switches_total", 0.0);
     assert_eq!(cf.updates(), applied);
     assert_eq!(route(&cf), ("tusk-failover".into(), false));
 }
@@ -279,11 +291,13 @@ fn the_watcher_never_undoes_an_operators_pin() {
     wait_until(5, "the watcher's failover", || {
         route(&cf) == ("tusk-bucket".into(), false)
     });
-    let last = audit(&p).pop().unwrap();
-    assert!(
-        last["actor"].as_str().unwrap().starts_with("watcher ("),
-        "{last}"
-    );
+    // The audit record follows the switch.
+    wait_until(5, "the watcher's audit record", || {
+        audit(&p).pop().unwrap()["actor"]
+            .as_str()
+            .unwrap()
+            .starts_with("watcher (")
+    });
 
     // Pinned to the origin group: a down origin does not move it.
     ops(&["failback", "--pin", "--reason", "health checks are wrong"]);
@@ -312,8 +326,9 @@ fn two_watchers_switch_exactly_once() {
     wait_until(10, "the failback", || route(&cf).0 == "tusk-failover");
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(cf.updates(), applied + 2, "exactly one switch back");
-    assert_eq!(audit(&p).len(), 2);
-    let switches = a.metric("tusk_watch_switches_total").unwrap()
-        + b.metric("tusk_watch_switches_total").unwrap();
-    assert_eq!(switches, 2.0);
+    assert_eq!(audit_of(&p, 2).len(), 2);
+    wait_until(5, "both switches counted", || {
+        let switches = |w: &Watcher| w.metric("tusk_watch_switches_total").unwrap();
+        switches(&a) + switches(&b) == 2.0
+    });
 }
