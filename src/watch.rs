@@ -138,7 +138,7 @@ pub async fn run(loaded: &Loaded, opts: &WatchOptions) -> Result<()> {
     }
     let mut health = Hysteresis::starting(
         &config.health,
-        !(route.target == Target::Bucket && !route.pinned),
+        route.target != Target::Bucket || route.pinned,
     );
     let metrics = Arc::new(Metrics::new());
     metrics.route(&route);

@@ -248,7 +248,7 @@ fn an_origin_flapping_faster_than_the_hysteresis_does_not_flap_the_cdn() {
     // Every other probe fails: never `fall` failures nor `rise` successes in a row.
     let origin = Origin::start(vec![], move |path| {
         (path == "/healthz").then(|| {
-            if probes.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+            if probes.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
                 Route::new(503, "text/plain", "sick")
             } else {
                 Route::html("ok")

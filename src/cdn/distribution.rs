@@ -3,7 +3,7 @@
 //! state.
 
 use anyhow::{anyhow, bail, Result};
-use aws_sdk_cloudfront::error::DisplayErrorContext;
+use aws_sdk_cloudfront::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudfront::types::DistributionConfig;
 use serde::Serialize;
 
@@ -126,19 +126,36 @@ impl Distribution {
         }
     }
 
+    /// The service's code and message when it sent them; never the raw
+    /// answer (the SDK's debug output dumps whole bodies).
     fn error<E, R>(
         &self,
         operation: &str,
         e: aws_sdk_cloudfront::error::SdkError<E, R>,
     ) -> anyhow::Error
     where
-        E: std::error::Error + Send + Sync + 'static,
+        E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
         R: std::fmt::Debug + Send + Sync + 'static,
     {
+        let detail = match &e {
+            SdkError::ServiceError(ctx) => match (ctx.err().code(), ctx.err().message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_string(),
+                _ => {
+                    let mut chain = ctx.err().to_string();
+                    let mut source = std::error::Error::source(ctx.err());
+                    while let Some(s) = source {
+                        chain = format!("{chain}: {s}");
+                        source = s.source();
+                    }
+                    format!("an answer the CloudFront client cannot read ({chain})")
+                }
+            },
+            _ => DisplayErrorContext(&e).to_string(),
+        };
         anyhow!(
-            "{operation} on CloudFront distribution {} failed: {}",
-            self.id,
-            DisplayErrorContext(e)
+            "{operation} on CloudFront distribution {} failed: {detail}",
+            self.id
         )
     }
 }
