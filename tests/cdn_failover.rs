@@ -336,3 +336,70 @@ fn switching_a_distribution_that_was_never_applied_says_what_to_run() {
     assert_eq!(status["health"]["now"]["ok"], false);
     assert_eq!(cf.updates(), 0);
 }
+
+/// moto models distributions too, but (5.1.22) writes Python booleans
+/// (`True`) into DistributionConfig XML, which the API reference and the
+/// SDK do not accept. Whatever moto answers, tusk either reads it or fails
+/// with the operation, the distribution and the cause: no raw body, no
+/// secret, nothing written.
+#[test]
+fn a_third_party_cloudfront_answer_is_read_or_refused_cleanly() {
+    let server = common::s3::S3Server::start();
+    let p = Project::bare("[site]\ntitle = \"T\"\n");
+    p.write(
+        "dc.json",
+        r#"{"CallerReference": "site-1", "Comment": "www", "Enabled": true,
+            "Origins": {"Quantity": 1, "Items": [{"Id": "web", "DomainName": "origin.example.org",
+              "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}}]},
+            "DefaultCacheBehavior": {"TargetOriginId": "web", "ViewerProtocolPolicy": "redirect-to-https",
+              "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"}}"#,
+    );
+    let config = format!("file://{}", p.path("dc.json").display());
+    let created = server.aws(&[
+        "cloudfront",
+        "create-distribution",
+        "--distribution-config",
+        &config,
+    ]);
+    let id = created["Distribution"]["Id"].as_str().unwrap().to_string();
+    p.write(
+        "config/tusk.toml",
+        &format!(
+            "[site]\ntitle = \"T\"\n[publish]\ntarget = \"file://bucket\"\n[snapshot]\norigin = \"https://origin.example.org\"\n\
+             [cdn]\nprovider = \"cloudfront\"\ndistribution_id = \"{id}\"\nendpoint = \"{}\"\norigin_id = \"web\"\n\
+             bucket_domain = \"b.s3.us-east-1.amazonaws.com\"\n",
+            server.endpoint
+        ),
+    );
+    let r = p.run_env(&["cdn", "plan", "--json"], &server.env());
+    assert!(!r.stdout().contains(SECRET) && !r.stderr().contains(SECRET));
+    if r.ok() {
+        let whats: Vec<String> = r.json()["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["what"].as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            whats.contains(&"origin group tusk-failover".to_string()),
+            "{whats:?}"
+        );
+    } else {
+        let err = r.stderr();
+        assert!(
+            err.contains(&format!(
+                "GetDistributionConfig on CloudFront distribution {id} failed"
+            )),
+            "{err}"
+        );
+        assert!(
+            !err.contains("SdkBody") && !err.contains("<DistributionConfig"),
+            "{err}"
+        );
+    }
+    let after = server.aws(&["cloudfront", "get-distribution-config", "--id", &id]);
+    assert_eq!(
+        after["DistributionConfig"]["DefaultCacheBehavior"]["TargetOriginId"],
+        "web"
+    );
+}

@@ -332,3 +332,28 @@ fn two_watchers_switch_exactly_once() {
         switches(&a) + switches(&b) == 2.0
     });
 }
+
+#[test]
+fn a_switch_that_cannot_be_applied_is_reported_and_retried() {
+    let cf = CloudFront::start();
+    cf.create(DIST, SEED);
+    let origin = origin_on(0);
+    let p = project(&cf, &origin.url, 0);
+    let w = Watcher::start(&p, &cf);
+    // More throttling than the SDK's five attempts absorb: the first
+    // switch fails, the watcher says so and tries again next round.
+    cf.throttle_next(6);
+    drop(origin);
+    wait_until(60, "the failover despite throttling", || {
+        route(&cf).0 == "tusk-bucket"
+    });
+    assert!(cf.throttled() >= 6);
+    w.wait_metric("tusk_watch_switch_failures_total", 1.0);
+    w.wait_metric("tusk_watch_switches_total", 1.0);
+    let log = w.log();
+    assert!(
+        log.contains("could not route distribution E2TUSKTEST0001 to bucket")
+            && log.contains("Throttling"),
+        "{log}"
+    );
+}
