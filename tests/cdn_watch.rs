@@ -185,6 +185,7 @@ fn the_watcher_fails_over_within_fall_rounds_and_back_after_rise_and_the_hold() 
     );
     let bound = hold + Duration::from_millis(INTERVAL_MS * RISE) + Duration::from_millis(1500);
     assert!(back <= bound, "failback took {back:?}, more than {bound:?}");
+    eprintln!("origin killed -> CDN on the bucket: {took:?}; switch -> back on the group: {back:?} (hold {hold:?})");
     assert_eq!(cf.updates(), applied + 2);
 
     let records = audit_of(&p, 2);
