@@ -46,6 +46,8 @@ pub enum Command {
     Check(CheckArgs),
     /// List every page, post and collection document with its URL.
     List(BuildArgs),
+    /// Build drafts and all, serve on 127.0.0.1:1111, rebuild on every change and reload open tabs.
+    Serve(ServeArgs),
     /// Create a post or page with its front matter filled in and print its path.
     #[command(subcommand)]
     New(NewCommand),
@@ -155,6 +157,19 @@ pub struct FailoverArgs {
     pub reason: Option<String>,
     #[command(flatten)]
     pub ops: OpsArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to serve on.
+    #[arg(long, default_value = "127.0.0.1:1111")]
+    pub listen: String,
+    /// Leave drafts (_drafts/, `draft: true`) out.
+    #[arg(long)]
+    pub no_drafts: bool,
+    /// Leave posts dated in the future out.
+    #[arg(long)]
+    pub no_future: bool,
 }
 
 #[derive(Args, Debug)]
@@ -270,7 +285,7 @@ pub fn main() -> ExitCode {
         Command::Failover(a) => a.ops.json,
         Command::Failback(a) => a.ops.json,
         Command::Cdn(CdnCommand::Plan(a) | CdnCommand::Apply(a)) => a.json,
-        Command::Edge(_) | Command::Up(_) | Command::Watch(_) => false,
+        Command::Edge(_) | Command::Up(_) | Command::Watch(_) | Command::Serve(_) => false,
         Command::New(NewCommand::Post { opts, .. } | NewCommand::Page { opts, .. }) => opts.json,
     };
     match run(cli) {
@@ -541,6 +556,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else if !cli.quiet {
                 print_plan(&report, apply);
             }
+        }
+        Command::Serve(args) => {
+            let opts = crate::serve::ServeOptions {
+                listen: args.listen.clone(),
+                drafts: !args.no_drafts,
+                future: !args.no_future,
+            };
+            tokio::runtime::Runtime::new()?.block_on(crate::serve::run(
+                &loaded.root,
+                env.as_deref(),
+                &opts,
+            ))?;
         }
         Command::Watch(args) => {
             let opts = crate::watch::WatchOptions {

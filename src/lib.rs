@@ -21,6 +21,7 @@ pub mod publish;
 pub mod redirects;
 pub mod render;
 pub mod scaffold;
+pub mod serve;
 pub mod snapshot;
 pub mod store;
 pub mod tree;

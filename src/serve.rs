@@ -1,0 +1,374 @@
+//! `tusk serve`: build (drafts and future posts included), serve the output
+//! on 127.0.0.1:1111, rebuild when `site/`, `themes/` or `config/` change,
+//! and reload open tabs over server-sent events.
+//!
+//! It builds into `.tusk/serve`, never `build.output`, so drafts cannot end
+//! up in a publish. A failed build keeps the last good output (the build
+//! only replaces its folder on success) and shows the problems in the
+//! terminal and as an overlay in every open tab; fixing the file reloads
+//! the tabs by itself.
+
+use std::convert::Infallible;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use futures::StreamExt;
+use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
+use hyper::body::Frame;
+use hyper::{Request, Response, StatusCode};
+use notify::Watcher as _;
+use tokio::sync::broadcast;
+
+use crate::build::{self, BuildOptions};
+use crate::config;
+
+type Body = BoxBody<Bytes, Infallible>;
+
+/// Where tabs listen for rebuilds.
+const EVENTS: &str = "/_tusk/live";
+/// Quiet time after the last file event before rebuilding: editors write
+/// a file in several steps.
+const DEBOUNCE: Duration = Duration::from_millis(60);
+
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: String,
+    pub drafts: bool,
+    pub future: bool,
+}
+
+/// What a rebuild tells the tabs.
+#[derive(Debug, Clone)]
+enum Event {
+    Reload,
+    /// The build failed: the message for the overlay.
+    Problem(String),
+}
+
+struct Shared {
+    output: PathBuf,
+    events: broadcast::Sender<Event>,
+    /// The current failure, sent to tabs that connect while it lasts.
+    problem: Mutex<Option<String>>,
+}
+
+pub async fn run(root: &Path, env: Option<&str>, opts: &ServeOptions) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(&opts.listen)
+        .await
+        .with_context(|| format!("serve: cannot listen on {}", opts.listen))?;
+    let addr = listener.local_addr()?;
+    let base_url = format!("http://{addr}");
+    let output = root.join(".tusk").join("serve");
+    let (events, _) = broadcast::channel(16);
+    let shared = Arc::new(Shared {
+        output: output.clone(),
+        events,
+        problem: Mutex::new(None),
+    });
+    let rebuild = {
+        let (root, env, opts) = (root.to_path_buf(), env.map(str::to_string), opts.clone());
+        let (output, base_url, shared) = (output.clone(), base_url.clone(), shared.clone());
+        move || rebuild(&root, env.as_deref(), &opts, &output, &base_url, &shared)
+    };
+    tokio::task::spawn_blocking(rebuild.clone()).await?;
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event {
+            if !matches!(event.kind, notify::EventKind::Access(_)) {
+                let _ = tx.send(event.paths);
+            }
+        }
+    })?;
+    let loaded = config::load(root, env)?;
+    for dir in [
+        loaded.root.join(&loaded.config.build.source),
+        root.join("themes"),
+        root.join("config"),
+    ] {
+        if dir.is_dir() {
+            watcher
+                .watch(&dir, notify::RecursiveMode::Recursive)
+                .with_context(|| format!("serve: cannot watch {}", dir.display()))?;
+        }
+    }
+    println!("Serving on {base_url}/ (drafts {}, future posts {}); watching site/, themes/ and config/; Ctrl-C stops",
+        if opts.drafts { "on" } else { "off" },
+        if opts.future { "on" } else { "off" });
+
+    tokio::spawn(async move {
+        let _watcher = watcher;
+        while let Some(first) = rx.recv().await {
+            let mut changed = first;
+            // Debounce: wait until the editor has finished writing.
+            while let Ok(Some(more)) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {
+                changed.extend(more);
+            }
+            changed.sort();
+            changed.dedup();
+            tracing::info!("serve: changed {changed:?}");
+            let rebuild = rebuild.clone();
+            let _ = tokio::task::spawn_blocking(rebuild).await;
+        }
+    });
+
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => accepted?,
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let shared = shared.clone();
+                async move { Ok::<_, Infallible>(respond(&shared, req).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Build with the current config; tell the tabs and the terminal.
+fn rebuild(
+    root: &Path,
+    env: Option<&str>,
+    opts: &ServeOptions,
+    output: &Path,
+    base_url: &str,
+    shared: &Shared,
+) {
+    let started = Instant::now();
+    let result = config::load(root, env).and_then(|mut loaded| {
+        loaded.config.build.output = output.to_path_buf();
+        loaded.config.site.base_url = base_url.to_string();
+        let build_opts = BuildOptions {
+            drafts: opts.drafts,
+            future: opts.future,
+            dry_run: false,
+        };
+        build::build(&loaded, &build_opts)
+    });
+    match result {
+        Ok(report) => {
+            *shared.problem.lock().unwrap() = None;
+            println!(
+                "Built {} objects in {} ms; reloading open tabs",
+                report.objects,
+                started.elapsed().as_millis()
+            );
+            let _ = shared.events.send(Event::Reload);
+        }
+        Err(err) => {
+            let message = match err.downcast_ref::<crate::diag::Problems>() {
+                Some(p) => p.to_string(),
+                None => format!("{err:#}"),
+            };
+            eprintln!("error: {}", message.trim_end());
+            eprintln!("(the last good build is still served; fix the file and it reloads)");
+            *shared.problem.lock().unwrap() = Some(message.clone());
+            let _ = shared.events.send(Event::Problem(message));
+        }
+    }
+}
+
+async fn respond(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    if path == EVENTS {
+        return events(shared);
+    }
+    if !matches!(*req.method(), hyper::Method::GET | hyper::Method::HEAD) {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+    }
+    match resolve(&shared.output, &path) {
+        Resolved::File(file) => file_response(StatusCode::OK, &file).await,
+        Resolved::Redirect(to) => Response::builder()
+            .status(StatusCode::MOVED_PERMANENTLY)
+            .header("location", to)
+            .body(empty())
+            .unwrap(),
+        Resolved::Missing => {
+            let page = shared.output.join("404.html");
+            if page.is_file() {
+                file_response(StatusCode::NOT_FOUND, &page).await
+            } else {
+                text(StatusCode::NOT_FOUND, "not found\n")
+            }
+        }
+    }
+}
+
+enum Resolved {
+    File(PathBuf),
+    /// A folder asked for without its slash.
+    Redirect(String),
+    Missing,
+}
+
+/// Map a URL path to a file of the output: percent-decoded, `dir/` to
+/// `dir/index.html`; `..`, backslashes and symlinks out of the output are
+/// refused, whatever the URL says.
+fn resolve(output: &Path, url_path: &str) -> Resolved {
+    let decoded = percent_encoding::percent_decode_str(url_path).decode_utf8_lossy();
+    let mut path = output.to_path_buf();
+    for segment in decoded.split('/').filter(|s| !s.is_empty()) {
+        if segment == ".." || segment == "." || segment.contains(['\\', '\0']) {
+            return Resolved::Missing;
+        }
+        path.push(segment);
+    }
+    if path.is_dir() {
+        if !decoded.ends_with('/') {
+            return Resolved::Redirect(format!("{url_path}/"));
+        }
+        path.push("index.html");
+    } else if !path.exists() && path.extension().is_none() {
+        path.set_extension("html");
+    }
+    let inside = match (path.canonicalize(), output.canonicalize()) {
+        (Ok(p), Ok(o)) => p.starts_with(o),
+        _ => false,
+    };
+    if inside && path.is_file() {
+        Resolved::File(path)
+    } else {
+        Resolved::Missing
+    }
+}
+
+/// The live-reload client, added to every HTML page served.
+const CLIENT: &str = r#"<script>(function(){
+var es=window.tuskLiveReload=new EventSource("/_tusk/live");
+es.addEventListener("reload",function(){location.reload();});
+es.addEventListener("problem",function(e){
+var d=document.getElementById("tusk-overlay");
+if(!d){d=document.createElement("pre");d.id="tusk-overlay";d.setAttribute("role","alert");
+d.style.cssText="position:fixed;inset:0;margin:0;padding:2rem;background:rgba(40,0,0,.94);color:#fff;font:14px/1.5 monospace;white-space:pre-wrap;overflow:auto;z-index:2147483647";
+document.body.appendChild(d);}
+d.textContent="tusk: the build failed\n\n"+JSON.parse(e.data).message;});
+})();</script>"#;
+
+async fn file_response(status: StatusCode, file: &Path) -> Response<Body> {
+    let Ok(bytes) = tokio::fs::read(file).await else {
+        return text(StatusCode::NOT_FOUND, "not found\n");
+    };
+    let mime = mime_guess::from_path(file).first_or_octet_stream();
+    let html = mime.essence_str() == "text/html";
+    let content_type = match mime.type_() {
+        mime_guess::mime::TEXT => format!("{}; charset=utf-8", mime.essence_str()),
+        _ if mime.essence_str() == "application/javascript" => {
+            "text/javascript; charset=utf-8".into()
+        }
+        _ => mime.essence_str().to_string(),
+    };
+    let body = if html { inject(bytes) } else { bytes };
+    Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .header("cache-control", "no-store")
+        .body(Full::new(Bytes::from(body)).boxed())
+        .unwrap()
+}
+
+/// Put the client before `</body>` (or at the end).
+fn inject(mut html: Vec<u8>) -> Vec<u8> {
+    let at = memchr::memmem::rfind(&html, b"</body>").unwrap_or(html.len());
+    html.splice(at..at, CLIENT.bytes());
+    html
+}
+
+/// A server-sent event stream: the current problem first, then every
+/// rebuild's outcome.
+fn events(shared: &Shared) -> Response<Body> {
+    let current = shared.problem.lock().unwrap().clone().map(Event::Problem);
+    let rx = tokio_stream_of(shared.events.subscribe());
+    let stream = futures::stream::iter(current)
+        .chain(rx)
+        .map(|event| Ok::<_, Infallible>(Frame::data(Bytes::from(sse(&event)))));
+    let hello = futures::stream::once(async {
+        Ok(Frame::data(Bytes::from_static(b": tusk live reload\n\n")))
+    });
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .header("cache-control", "no-store")
+        .body(BodyExt::boxed(StreamBody::new(hello.chain(stream))))
+        .unwrap()
+}
+
+fn tokio_stream_of(rx: broadcast::Receiver<Event>) -> impl futures::Stream<Item = Event> {
+    futures::stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(event) => return Some((event, rx)),
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    })
+}
+
+fn sse(event: &Event) -> String {
+    match event {
+        Event::Reload => "event: reload\ndata: {}\n\n".to_string(),
+        Event::Problem(message) => format!(
+            "event: problem\ndata: {}\n\n",
+            serde_json::json!({ "message": message })
+        ),
+    }
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(Full::new(Bytes::from_static(body.as_bytes())).boxed())
+        .unwrap()
+}
+
+fn empty() -> Body {
+    Full::new(Bytes::new()).boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_never_leave_the_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(out.join("about")).unwrap();
+        std::fs::write(out.join("about/index.html"), "a").unwrap();
+        std::fs::write(dir.path().join("secret.txt"), "s").unwrap();
+        assert!(
+            matches!(resolve(&out, "/about/"), Resolved::File(p) if p.ends_with("about/index.html"))
+        );
+        assert!(matches!(resolve(&out, "/about"), Resolved::Redirect(to) if to == "/about/"));
+        for bad in [
+            "/../secret.txt",
+            "/%2e%2e/secret.txt",
+            "/about/..%2f..%2fsecret.txt",
+            "/..\\secret.txt",
+        ] {
+            assert!(matches!(resolve(&out, bad), Resolved::Missing), "{bad}");
+        }
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.path().join("secret.txt"), out.join("link.txt"))
+                .unwrap();
+            assert!(matches!(resolve(&out, "/link.txt"), Resolved::Missing));
+        }
+    }
+
+    #[test]
+    fn the_client_goes_before_the_body_end() {
+        let html = inject(b"<html><body><p>x</p></body></html>".to_vec());
+        let html = String::from_utf8(html).unwrap();
+        assert!(html.contains("<p>x</p><script>"));
+        assert!(html.ends_with("</script></body></html>"));
+    }
+}
