@@ -55,6 +55,49 @@ pub struct Report {
 /// Build the site. Content problems come back as a [`Problems`] error
 /// listing all of them; the previous output is then untouched.
 pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
+    build_and_keep(loaded, opts).map(|(report, _)| report)
+}
+
+/// A finished build with what it decided, so `tusk serve` can re-render
+/// only what an edit touches (see `crate::incremental`).
+pub struct Built {
+    pub(crate) prepared: Prepared,
+    pub(crate) tree: Tree,
+    /// Rendered HTML pages with their links and ids, by key (empty when
+    /// links are not checked).
+    pub(crate) pages: HashMap<String, linkcheck::Page>,
+    /// Every output key, for the link checker.
+    pub(crate) keys: std::collections::HashSet<String>,
+    /// Keys of the generated files (feeds, sitemap, robots.txt).
+    pub(crate) generated_keys: std::collections::HashSet<String>,
+    pub(crate) output_dir: std::path::PathBuf,
+    pub(crate) load_opts: LoadOptions,
+    /// Set by a failed incremental update that wrote part of its pages.
+    pub(crate) stale: bool,
+}
+
+/// Everything a build decides before writing: the content, the templates,
+/// the lists templates read and the planned pages.
+pub(crate) struct Prepared {
+    pub(crate) loaded: Loaded,
+    pub(crate) site: Site,
+    pub(crate) renderer: Renderer,
+    pub(crate) taxonomies: Vec<listing::Taxonomy>,
+    /// `site` for templates that read the document lists.
+    pub(crate) site_value: Value,
+    /// `site` without the lists, for all other templates.
+    lite_site: Value,
+    pub(crate) planned: Vec<listing::Planned>,
+    /// Per planned page: whether its templates read the document lists.
+    pub(crate) heavy: Vec<bool>,
+    /// Document -> (previous, next) post, for posts.
+    pub(crate) neighbours: HashMap<usize, (Option<usize>, Option<usize>)>,
+    pub(crate) check_links: bool,
+    extras: markdown::Extras,
+}
+
+/// [`build`], keeping the decisions for incremental rebuilds.
+pub fn build_and_keep(loaded: &Loaded, opts: &BuildOptions) -> Result<(Report, Built)> {
     let started = Instant::now();
     let output_dir = loaded.output_dir();
     check_output_location(loaded)?;
@@ -151,13 +194,15 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
     // them: each rendering thread holds its own copy of the context, and a
     // smaller process writes files markedly faster.
     let lite_site = without_lists(&site_value);
-    let (heavy, light): (Vec<usize>, Vec<usize>) =
-        (0..planned.len()).partition(|&i| match &planned[i].job {
+    let heavy: Vec<bool> = planned
+        .iter()
+        .map(|p| match &p.job {
             Job::Doc { doc, .. } => uses_lists(&renderer, &site.documents[*doc]),
             Job::TaxonomyList { .. } => renderer.uses_lists("taxonomy_list.html"),
             Job::Term { .. } => renderer.uses_lists("taxonomy_term.html"),
             Job::NotFound => renderer.uses_lists("404.html"),
-        });
+        })
+        .collect();
     let post_positions: Vec<usize> = (0..site.documents.len())
         .filter(|&i| site.documents[i].kind == Kind::Post)
         .collect();
@@ -169,108 +214,28 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         neighbours.insert(i, (previous, next));
     }
     let check_links = loaded.config.build.check_links || opts.dry_run;
-    let extras = markdown::Extras {
-        highlight: loaded.config.build.highlight,
-        anchors: loaded.config.build.heading_anchors,
-        links: check_links,
+    let prepared = Prepared {
+        loaded: loaded.clone(),
+        site,
+        renderer,
+        taxonomies,
+        site_value,
+        lite_site,
+        planned,
+        heavy,
+        neighbours,
+        check_links,
+        extras: markdown::Extras {
+            highlight: loaded.config.build.highlight,
+            anchors: loaded.config.build.heading_anchors,
+            links: check_links,
+        },
     };
-    let empty = Vec::new();
-    let posts_list = list_at(&site_value, "posts").unwrap_or(&empty);
+    let site = &prepared.site;
 
-    let render_one = |ctx: &mut Context, i: usize| -> Option<(Object, Option<linkcheck::Page>)> {
-        let planned = &planned[i];
-        let key = &planned.key;
-        // A Markdown document's body and its links, when the page has one.
-        let mut body: Option<(String, linkcheck::PageLinks)> = None;
-        let html = match &planned.job {
-            Job::Doc { doc, pager } => {
-                let doc_index = *doc;
-                let doc = &site.documents[doc_index];
-                if let Some(to) = redirects::target(doc) {
-                    let body = redirects::page(to, &loaded.config.site.language);
-                    return write_redirect(&sink, key, &body, to, &diags).map(|o| (o, None));
-                }
-                let (prev, next) = neighbours.get(&doc_index).copied().unwrap_or((None, None));
-                let docs = &site.documents;
-                let mut page =
-                    page_value(loaded, doc, prev.map(|p| &docs[p]), next.map(|n| &docs[n]));
-                let paginator = pager.as_ref().map(|p| {
-                    let list = doc.front["paginate"].as_str().unwrap_or_default();
-                    let items = list_at(&site_value, list).map_or(&empty, |v| v);
-                    page["url"] = json!(planned.url);
-                    p.value(items[p.range()].to_vec())
-                });
-                ctx.insert("paginator", &paginator);
-                render_document(loaded, &renderer, ctx, doc, page, extras).map(|r| {
-                    body = r.body;
-                    r.html
-                })
-            }
-            Job::TaxonomyList { taxonomy } => {
-                let t = &taxonomies[*taxonomy];
-                ctx.insert("taxonomy", &listing::taxonomy_value(t));
-                ctx.insert("paginator", &Value::Null);
-                let page = generated_page(
-                    loaded,
-                    &content::titleize(&t.name),
-                    &planned.url,
-                    "taxonomy",
-                );
-                render_template(&renderer, ctx, "taxonomy_list.html", page, &planned.shown)
-            }
-            Job::Term {
-                taxonomy,
-                term,
-                pager,
-            } => {
-                let t = &taxonomies[*taxonomy];
-                let term = &t.terms[*term];
-                let items: Vec<Value> = term.posts[pager.range()]
-                    .iter()
-                    .filter_map(|&p| posts_list.get(p).cloned())
-                    .collect();
-                ctx.insert("taxonomy", &json!({"name": t.name, "url": t.url}));
-                ctx.insert("term", &listing::term_value(t, term));
-                ctx.insert("paginator", &pager.value(items));
-                let page = generated_page(loaded, &term.name, &planned.url, "term");
-                render_template(&renderer, ctx, "taxonomy_term.html", page, &planned.shown)
-            }
-            Job::NotFound => {
-                ctx.insert("paginator", &Value::Null);
-                let page = generated_page(loaded, "Page not found", &planned.url, "page");
-                render_template(&renderer, ctx, "404.html", page, &planned.shown)
-            }
-        };
-        let html = match html {
-            Ok(html) => html,
-            Err(d) => {
-                // None: the problem is already reported.
-                if let Some(d) = d {
-                    diags.push(d);
-                }
-                return None;
-            }
-        };
-        let links = (check_links && key.ends_with(".html")).then(|| linkcheck::Page {
-            key: key.clone(),
-            url: planned.url.clone(),
-            shown: planned.shown.clone(),
-            links: match body.take() {
-                Some((body, links)) => linkcheck::extract_around(&html, &body, links),
-                None => linkcheck::extract(html.as_bytes()),
-            },
-        });
-        sink.write(key, html.as_bytes())
-            .map_err(|e| diags.push(Diagnostic::new(key.clone(), format!("cannot write: {e}"))))
-            .ok()
-            .map(|o| (o, links))
-    };
-    let full = Context::from_value(json!({ "site": site_value })).expect("an object");
-    let mut rendered = for_each_with_context(full, &heavy, &render_one);
-    let lite = Context::from_value(json!({ "site": lite_site })).expect("an object");
-    rendered.extend(for_each_with_context(lite, &light, &render_one));
+    let all: Vec<usize> = (0..prepared.planned.len()).collect();
     let (rendered, link_pages): (Vec<Object>, Vec<Option<linkcheck::Page>>) =
-        rendered.into_iter().unzip();
+        prepared.render(&all, &sink, &diags).into_iter().unzip();
     tracing::debug!("documents rendered and written at {:?}", started.elapsed());
     let redirected: Vec<Object> = redirects
         .iter()
@@ -280,15 +245,8 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         })
         .collect();
     let taken: std::collections::HashSet<String> = keys.iter().map(|(k, _)| k.clone()).collect();
-    let listed_urls: Vec<&str> = planned
-        .iter()
-        .filter(|p| matches!(p.job, Job::TaxonomyList { .. } | Job::Term { .. }))
-        .map(|p| p.url.as_str())
-        .collect();
-    let generated: Vec<Object> =
-        crate::generate::extras(loaded, &site, &taxonomies, &listed_urls, &|k| {
-            taken.contains(k)
-        })
+    let generated: Vec<Object> = prepared
+        .generated(&|k| taken.contains(k))
         .into_iter()
         .filter_map(|(key, body)| {
             sink.write(&key, &body)
@@ -341,6 +299,7 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         })
         .collect();
 
+    let generated_keys = generated.iter().map(|o| o.key.clone()).collect();
     let objects: Vec<Object> = rendered
         .into_iter()
         .chain(copied.into_iter().flatten())
@@ -350,17 +309,20 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         .collect();
     let mut links = 0;
     let mut external = std::collections::BTreeMap::new();
-    if check_links && diags.is_empty() {
-        let keys: std::collections::HashSet<String> =
-            objects.iter().map(|o| o.key.clone()).collect();
-        let pages: Vec<linkcheck::Page> = link_pages.into_iter().flatten().collect();
-        let report = linkcheck::check(&pages, &keys, &loaded.config.site.base_url);
-        for b in report.broken {
-            diags.push(Diagnostic::new(
-                b.shown,
-                format!("broken link {} on {}: {}", b.link, b.url, b.reason),
-            ));
-        }
+    let keys: std::collections::HashSet<String> = objects.iter().map(|o| o.key.clone()).collect();
+    let pages: HashMap<String, linkcheck::Page> = link_pages
+        .into_iter()
+        .flatten()
+        .map(|p| (p.key.clone(), p))
+        .collect();
+    if prepared.check_links && diags.is_empty() {
+        let report = linkcheck::check(
+            pages.values(),
+            &|k| pages.get(k),
+            &keys,
+            &loaded.config.site.base_url,
+        );
+        report_broken(&report, &diags);
         links = report.internal;
         external = report.external;
         tracing::debug!("links checked at {:?}", started.elapsed());
@@ -393,10 +355,213 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
         tree.write(staging.path())?;
         staging.commit()?;
     }
-    Ok(Report {
+    let report = Report {
         duration_ms: started.elapsed().as_millis(),
         ..report
-    })
+    };
+    let built = Built {
+        prepared,
+        tree,
+        pages,
+        keys,
+        generated_keys,
+        output_dir,
+        load_opts,
+        stale: false,
+    };
+    Ok((report, built))
+}
+
+/// Broken links as build problems.
+pub(crate) fn report_broken(report: &linkcheck::Report, diags: &Collector) {
+    for b in &report.broken {
+        diags.push(Diagnostic::new(
+            b.shown.clone(),
+            format!("broken link {} on {}: {}", b.link, b.url, b.reason),
+        ));
+    }
+}
+
+impl Prepared {
+    /// Render the planned pages `jobs` into `sink`: each page's object and,
+    /// when links are checked, its links.
+    pub(crate) fn render(
+        &self,
+        jobs: &[usize],
+        sink: &Sink,
+        diags: &Collector,
+    ) -> Vec<(Object, Option<linkcheck::Page>)> {
+        let (heavy, light): (Vec<usize>, Vec<usize>) = jobs.iter().partition(|&&i| self.heavy[i]);
+        let render = |ctx: &mut Context, i: usize| self.render_one(ctx, i, sink, diags);
+        // Contexts are built only when needed: the full one copies every list.
+        let context = |site: &Value| {
+            let mut ctx = Context::new();
+            ctx.insert("site", site);
+            ctx
+        };
+        let mut rendered = Vec::new();
+        if !heavy.is_empty() {
+            rendered = for_each_with_context(context(&self.site_value), &heavy, &render);
+        }
+        if !light.is_empty() {
+            rendered.extend(for_each_with_context(
+                context(&self.lite_site),
+                &light,
+                &render,
+            ));
+        }
+        rendered
+    }
+
+    /// The generated files (sitemap, robots.txt, feeds) whose keys are not
+    /// `taken` by the site.
+    pub(crate) fn generated(&self, taken: &dyn Fn(&str) -> bool) -> Vec<(String, Vec<u8>)> {
+        let listed_urls: Vec<&str> = self
+            .planned
+            .iter()
+            .filter(|p| matches!(p.job, Job::TaxonomyList { .. } | Job::Term { .. }))
+            .map(|p| p.url.as_str())
+            .collect();
+        crate::generate::extras(
+            &self.loaded,
+            &self.site,
+            &self.taxonomies,
+            &listed_urls,
+            taken,
+        )
+    }
+
+    /// Put document `i`'s current title, excerpt and front matter into
+    /// every list of `site` that shows it (after an edit that kept its place).
+    pub(crate) fn refresh_lists(&mut self, i: usize) {
+        let doc = &self.site.documents[i];
+        let summary = summary(&self.loaded, doc);
+        let brief = Value::Object(brief(&self.loaded, doc));
+        let replace = |list: &mut Value, field: &str, with: &Value| {
+            for entry in list.as_array_mut().into_iter().flatten() {
+                if entry[field] == with[field] {
+                    *entry = with.clone();
+                }
+            }
+        };
+        let site = &mut self.site_value;
+        replace(&mut site["posts"], "path", &summary);
+        replace(&mut site["pages"], "path", &summary);
+        if let Some(collections) = site["collections"].as_object_mut() {
+            for c in collections.values_mut() {
+                replace(&mut c["docs"], "path", &summary);
+            }
+        }
+        for by_term in ["tags", "categories"] {
+            if let Some(terms) = site[by_term].as_object_mut() {
+                for list in terms.values_mut() {
+                    replace(list, "url", &brief);
+                }
+            }
+        }
+    }
+
+    fn render_one(
+        &self,
+        ctx: &mut Context,
+        i: usize,
+        sink: &Sink,
+        diags: &Collector,
+    ) -> Option<(Object, Option<linkcheck::Page>)> {
+        let (loaded, site, renderer) = (&self.loaded, &self.site, &self.renderer);
+        let planned = &self.planned[i];
+        let key = &planned.key;
+        let empty = Vec::new();
+        // A Markdown document's body and its links, when the page has one.
+        let mut body: Option<(String, linkcheck::PageLinks)> = None;
+        let html = match &planned.job {
+            Job::Doc { doc, pager } => {
+                let doc_index = *doc;
+                let doc = &site.documents[doc_index];
+                if let Some(to) = redirects::target(doc) {
+                    let body = redirects::page(to, &loaded.config.site.language);
+                    return write_redirect(sink, key, &body, to, diags).map(|o| (o, None));
+                }
+                let (prev, next) = self
+                    .neighbours
+                    .get(&doc_index)
+                    .copied()
+                    .unwrap_or((None, None));
+                let docs = &site.documents;
+                let mut page =
+                    page_value(loaded, doc, prev.map(|p| &docs[p]), next.map(|n| &docs[n]));
+                let paginator = pager.as_ref().map(|p| {
+                    let list = doc.front["paginate"].as_str().unwrap_or_default();
+                    let items = list_at(&self.site_value, list).map_or(&empty, |v| v);
+                    page["url"] = json!(planned.url);
+                    p.value(items[p.range()].to_vec())
+                });
+                ctx.insert("paginator", &paginator);
+                render_document(loaded, renderer, ctx, doc, page, self.extras).map(|r| {
+                    body = r.body;
+                    r.html
+                })
+            }
+            Job::TaxonomyList { taxonomy } => {
+                let t = &self.taxonomies[*taxonomy];
+                ctx.insert("taxonomy", &listing::taxonomy_value(t));
+                ctx.insert("paginator", &Value::Null);
+                let page = generated_page(
+                    loaded,
+                    &content::titleize(&t.name),
+                    &planned.url,
+                    "taxonomy",
+                );
+                render_template(renderer, ctx, "taxonomy_list.html", page, &planned.shown)
+            }
+            Job::Term {
+                taxonomy,
+                term,
+                pager,
+            } => {
+                let t = &self.taxonomies[*taxonomy];
+                let term = &t.terms[*term];
+                let posts_list = list_at(&self.site_value, "posts").unwrap_or(&empty);
+                let items: Vec<Value> = term.posts[pager.range()]
+                    .iter()
+                    .filter_map(|&p| posts_list.get(p).cloned())
+                    .collect();
+                ctx.insert("taxonomy", &json!({"name": t.name, "url": t.url}));
+                ctx.insert("term", &listing::term_value(t, term));
+                ctx.insert("paginator", &pager.value(items));
+                let page = generated_page(loaded, &term.name, &planned.url, "term");
+                render_template(renderer, ctx, "taxonomy_term.html", page, &planned.shown)
+            }
+            Job::NotFound => {
+                ctx.insert("paginator", &Value::Null);
+                let page = generated_page(loaded, "Page not found", &planned.url, "page");
+                render_template(renderer, ctx, "404.html", page, &planned.shown)
+            }
+        };
+        let html = match html {
+            Ok(html) => html,
+            Err(d) => {
+                // None: the problem is already reported.
+                if let Some(d) = d {
+                    diags.push(d);
+                }
+                return None;
+            }
+        };
+        let links = (self.check_links && key.ends_with(".html")).then(|| linkcheck::Page {
+            key: key.clone(),
+            url: planned.url.clone(),
+            shown: planned.shown.clone(),
+            links: match body.take() {
+                Some((body, links)) => linkcheck::extract_around(&html, &body, links),
+                None => linkcheck::extract(html.as_bytes()),
+            },
+        });
+        sink.write(key, html.as_bytes())
+            .map_err(|e| diags.push(Diagnostic::new(key.clone(), format!("cannot write: {e}"))))
+            .ok()
+            .map(|o| (o, links))
+    }
 }
 
 /// Run `f` over `items` on every rayon thread, each with its own copy of
@@ -617,7 +782,7 @@ fn render_template(
 
 /// The list at a dotted path of the site value (`posts`,
 /// `collections.guides`, `tags.rust`) for `paginate:`.
-fn list_at<'a>(site: &'a Value, path: &str) -> Option<&'a Vec<Value>> {
+pub(crate) fn list_at<'a>(site: &'a Value, path: &str) -> Option<&'a Vec<Value>> {
     let mut v = site;
     for part in path.split('.') {
         v = v.get(part)?;

@@ -14,6 +14,7 @@ pub mod edge;
 pub mod encode;
 pub mod generate;
 pub mod health;
+pub mod incremental;
 pub mod linkcheck;
 pub mod listing;
 pub mod output;

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -118,27 +118,25 @@ pub struct Report {
     pub external: BTreeMap<String, Vec<String>>,
 }
 
-/// Check every page's internal links against `keys` (every output key)
-/// and the ids of the pages. `base_url` makes absolute links to the site
-/// itself count as internal.
-pub fn check(pages: &[Page], keys: &HashSet<String>, base_url: &str) -> Report {
+/// Check the internal links of `pages` against `keys` (every output key)
+/// and the ids of the target pages (`page_at`: the rendered page with that
+/// key). `base_url` makes absolute links to the site itself count as
+/// internal.
+pub fn check<'a>(
+    pages: impl Iterator<Item = &'a Page>,
+    page_at: &(dyn Fn(&str) -> Option<&'a Page> + Sync),
+    keys: &HashSet<String>,
+    base_url: &str,
+) -> Report {
     let site = Url::parse(base_url)
         .ok()
         .filter(|u| u.has_host())
         .unwrap_or_else(|| Url::parse("http://site.invalid/").expect("a valid URL"));
-    let ids: HashMap<&str, HashSet<&str>> = pages
-        .iter()
-        .map(|p| {
-            (
-                p.key.as_str(),
-                p.links.ids.iter().map(String::as_str).collect(),
-            )
-        })
-        .collect();
+    let pages: Vec<&Page> = pages.collect();
     // Pages are checked in parallel; their findings are merged in order.
     let per_page: Vec<Report> = pages
         .par_iter()
-        .map(|page| check_page(page, keys, &ids, &site))
+        .map(|page| check_page(page, keys, page_at, &site))
         .collect();
     let mut report = Report::default();
     for r in per_page {
@@ -151,10 +149,10 @@ pub fn check(pages: &[Page], keys: &HashSet<String>, base_url: &str) -> Report {
     report
 }
 
-fn check_page(
+fn check_page<'a>(
     page: &Page,
     keys: &HashSet<String>,
-    ids: &HashMap<&str, HashSet<&str>>,
+    page_at: &dyn Fn(&str) -> Option<&'a Page>,
     site: &Url,
 ) -> Report {
     let mut report = Report::default();
@@ -220,8 +218,8 @@ fn check_page(
         if fragment.is_empty() || fragment == "top" {
             continue;
         }
-        if let Some(targets) = ids.get(key.as_str()) {
-            if !targets.contains(fragment.as_ref()) {
+        if let Some(target) = page_at(&key) {
+            if !target.links.ids.iter().any(|id| id == fragment.as_ref()) {
                 report
                     .broken
                     .push(broken(page, link, &format!("no id {fragment:?} in {key}")));
@@ -399,7 +397,7 @@ mod tests {
 
     #[test]
     fn internal_links_and_anchors() {
-        let pages = vec![
+        let pages = [
             page(
                 "index.html",
                 "/",
@@ -414,7 +412,8 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let r = check(&pages, &keys, "http://127.0.0.1:8080");
+        let at = |k: &str| pages.iter().find(|p| p.key == k);
+        let r = check(pages.iter(), &at, &keys, "http://127.0.0.1:8080");
         let links: Vec<&str> = r.broken.iter().map(|b| b.link.as_str()).collect();
         assert_eq!(
             links,

@@ -17,25 +17,34 @@ pub enum Sink {
     Dir(PathBuf),
     /// `tusk check`: render and hash, write nothing.
     Discard,
+    /// Kept in memory until every page rendered (incremental rebuilds).
+    Memory(std::sync::Mutex<Vec<(String, Vec<u8>)>>),
 }
 
 impl Sink {
     /// Write `body` under `key` and describe it.
     pub fn write(&self, key: &str, body: &[u8]) -> io::Result<Object> {
         let object = Object::from_bytes(key, body);
-        if let Sink::Dir(dir) = self {
-            let path = target(dir, key)?;
-            fs::write(&path, body)?;
+        match self {
+            Sink::Dir(dir) => fs::write(target(dir, key)?, body)?,
+            Sink::Memory(files) => files
+                .lock()
+                .expect("memory sink lock")
+                .push((key.to_string(), body.to_vec())),
+            Sink::Discard => {}
         }
         Ok(object)
     }
 
     /// Copy the file at `src` under `key`, hashing while copying.
     pub fn copy(&self, src: &Path, key: &str) -> io::Result<Object> {
+        if let Sink::Memory(_) = self {
+            return self.write(key, &fs::read(src)?);
+        }
         let mut input = fs::File::open(src)?;
         let mut output = match self {
             Sink::Dir(dir) => Some(io::BufWriter::new(fs::File::create(target(dir, key)?)?)),
-            Sink::Discard => None,
+            Sink::Discard | Sink::Memory(_) => None,
         };
         let mut hashes = Hashes::default();
         let mut buf = vec![0u8; 64 * 1024];
@@ -54,6 +63,17 @@ impl Sink {
         }
         Ok(hashes.finish(key))
     }
+}
+
+/// Replace the file for `key` in a folder being served: readers see the
+/// old file or the new one, never a half-written one.
+pub fn replace(dir: &Path, key: &str, body: &[u8]) -> io::Result<()> {
+    let path = target(dir, key)?;
+    let parent = path.parent().unwrap_or(dir);
+    let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
+    tmp.write_all(body)?;
+    tmp.persist(&path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// The path for `key` under `dir`, with parent folders created. Refuses

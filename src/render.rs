@@ -252,18 +252,24 @@ fn templates_using_lists<'a>(
     static SITE: OnceLock<regex::Regex> = OnceLock::new();
     static REFS: OnceLock<regex::Regex> = OnceLock::new();
     static QUOTED: OnceLock<regex::Regex> = OnceLock::new();
+    static TAGS: OnceLock<regex::Regex> = OnceLock::new();
     let site = SITE.get_or_init(|| regex::Regex::new(r"\bsite\b(\.\w+)?").unwrap());
     let refs = REFS.get_or_init(|| {
         regex::Regex::new(r"\{%-?\s*(?:extends|include|import)\s+(.+?)-?%\}").unwrap()
     });
     let quoted = QUOTED.get_or_init(|| regex::Regex::new(r#""([^"]+)"|'([^']+)'"#).unwrap());
+    let tags = TAGS.get_or_init(|| regex::Regex::new(r"(?s)\{\{.*?\}\}|\{%.*?%\}").unwrap());
 
     let mut direct = std::collections::HashSet::new();
     let mut edges: Vec<(String, Vec<String>)> = Vec::new();
     for (name, text) in templates {
-        let heavy = site.captures_iter(text).any(|c| match c.get(1) {
-            Some(key) => LIST_KEYS.contains(&&key.as_str()[1..]),
-            None => true,
+        // Only expressions and statements count: `site` in markup
+        // (`class="site-header"`) reads nothing.
+        let heavy = tags.find_iter(text).any(|tag| {
+            site.captures_iter(tag.as_str()).any(|c| match c.get(1) {
+                Some(key) => LIST_KEYS.contains(&&key.as_str()[1..]),
+                None => true,
+            })
         });
         if heavy {
             direct.insert(name.to_string());
@@ -379,7 +385,7 @@ mod tests {
         let t = [
             (
                 "base.html",
-                "<nav>{{ site.title }}</nav>{% block c %}{% endblock %}",
+                "<nav class=\"site-nav\">{{ site.title }}</nav>{% block c %}{% endblock %}",
             ),
             (
                 "post.html",
@@ -394,11 +400,13 @@ mod tests {
                 "{% extends 'base.html' %}{% block c %}{% include \"recent.html\" %}{% endblock %}",
             ),
             ("dump.html", "{{ site | json_encode }}"),
+            ("multi.html", "{%\n set all = site\n%}<p>my site</p>"),
         ];
         let used = templates_using_lists(t.into_iter());
         assert!(used.contains("recent.html"));
         assert!(used.contains("home.html"));
         assert!(used.contains("dump.html"));
+        assert!(used.contains("multi.html"));
         assert!(!used.contains("post.html"));
         assert!(!used.contains("base.html"));
     }

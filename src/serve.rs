@@ -22,16 +22,17 @@ use hyper::{Request, Response, StatusCode};
 use notify::Watcher as _;
 use tokio::sync::broadcast;
 
-use crate::build::{self, BuildOptions};
+use crate::build::{self, BuildOptions, Built};
 use crate::config;
+use crate::incremental::Outcome;
 
 type Body = BoxBody<Bytes, Infallible>;
 
 /// Where tabs listen for rebuilds.
 const EVENTS: &str = "/_tusk/live";
 /// Quiet time after the last file event before rebuilding: editors write
-/// a file in several steps.
-const DEBOUNCE: Duration = Duration::from_millis(60);
+/// a file in several steps, all within a few milliseconds.
+const DEBOUNCE: Duration = Duration::from_millis(30);
 
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -43,7 +44,8 @@ pub struct ServeOptions {
 /// What a rebuild tells the tabs.
 #[derive(Debug, Clone)]
 enum Event {
-    Reload,
+    /// Reload the tabs showing these URLs (None: every tab).
+    Reload(Option<Vec<String>>),
     /// The build failed: the message for the overlay.
     Problem(String),
 }
@@ -53,6 +55,11 @@ struct Shared {
     events: broadcast::Sender<Event>,
     /// The current failure, sent to tabs that connect while it lasts.
     problem: Mutex<Option<String>>,
+    /// The last good build, for incremental rebuilds; None after a failed
+    /// full build (the next change then builds everything).
+    built: Mutex<Option<Built>>,
+    /// Changed files of a failed incremental rebuild, retried with the next.
+    pending: Mutex<Vec<PathBuf>>,
 }
 
 pub async fn run(root: &Path, env: Option<&str>, opts: &ServeOptions) -> Result<()> {
@@ -67,13 +74,26 @@ pub async fn run(root: &Path, env: Option<&str>, opts: &ServeOptions) -> Result<
         output: output.clone(),
         events,
         problem: Mutex::new(None),
+        built: Mutex::new(None),
+        pending: Mutex::new(Vec::new()),
     });
     let rebuild = {
         let (root, env, opts) = (root.to_path_buf(), env.map(str::to_string), opts.clone());
         let (output, base_url, shared) = (output.clone(), base_url.clone(), shared.clone());
-        move || rebuild(&root, env.as_deref(), &opts, &output, &base_url, &shared)
+        move |changed: Option<Vec<PathBuf>>| {
+            rebuild(
+                &root,
+                env.as_deref(),
+                &opts,
+                &output,
+                &base_url,
+                &shared,
+                changed,
+            )
+        }
     };
-    tokio::task::spawn_blocking(rebuild.clone()).await?;
+    let first = rebuild.clone();
+    tokio::task::spawn_blocking(move || first(None)).await?;
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
@@ -111,7 +131,7 @@ pub async fn run(root: &Path, env: Option<&str>, opts: &ServeOptions) -> Result<
             changed.dedup();
             tracing::info!("serve: changed {changed:?}");
             let rebuild = rebuild.clone();
-            let _ = tokio::task::spawn_blocking(rebuild).await;
+            let _ = tokio::task::spawn_blocking(move || rebuild(Some(changed))).await;
         }
     });
 
@@ -133,7 +153,9 @@ pub async fn run(root: &Path, env: Option<&str>, opts: &ServeOptions) -> Result<
     }
 }
 
-/// Build with the current config; tell the tabs and the terminal.
+/// Bring the served folder up to date after `changed` files (None: build
+/// everything), incrementally when the last good build allows it; tell
+/// the tabs and the terminal.
 fn rebuild(
     root: &Path,
     env: Option<&str>,
@@ -141,8 +163,53 @@ fn rebuild(
     output: &Path,
     base_url: &str,
     shared: &Shared,
+    changed: Option<Vec<PathBuf>>,
 ) {
     let started = Instant::now();
+    let mut built = shared.built.lock().unwrap();
+    if let (Some(state), Some(changed)) = (built.as_mut(), changed) {
+        let mut paths = std::mem::take(&mut *shared.pending.lock().unwrap());
+        paths.extend(changed);
+        let had_problem = shared.problem.lock().unwrap().is_some();
+        let mut sent: Vec<String> = Vec::new();
+        let mut shown = |urls: &[String]| {
+            if urls.is_empty() {
+                return;
+            }
+            let took = started.elapsed();
+            succeeded(
+                shared,
+                &format!("Updated {} in {took:.1?}", urls.join(" ")),
+                Some(urls.to_vec()),
+            );
+            sent = urls.to_vec();
+        };
+        match state.update(&paths, &mut shown) {
+            Ok(Outcome::Unchanged) => return,
+            Ok(Outcome::Updated { files, urls }) => {
+                let took = started.elapsed();
+                let rest: Vec<String> = urls.into_iter().filter(|u| !sent.contains(u)).collect();
+                let done = format!("Updated {files} files in {took:.1?}");
+                if !rest.is_empty() {
+                    succeeded(shared, &done, Some(rest));
+                } else if sent.is_empty() && had_problem {
+                    // Fixed back to what it was: the overlays must go.
+                    succeeded(shared, &done, None);
+                }
+                return;
+            }
+            Ok(Outcome::FullBuild(reason)) => tracing::info!("serve: full rebuild: {reason}"),
+            Err(err) => {
+                if state.is_stale() {
+                    *built = None;
+                } else {
+                    *shared.pending.lock().unwrap() = paths;
+                }
+                return failed(shared, &err);
+            }
+        }
+    }
+    shared.pending.lock().unwrap().clear();
     let result = config::load(root, env).and_then(|mut loaded| {
         loaded.config.build.output = output.to_path_buf();
         loaded.config.site.base_url = base_url.to_string();
@@ -151,29 +218,37 @@ fn rebuild(
             future: opts.future,
             dry_run: false,
         };
-        build::build(&loaded, &build_opts)
+        build::build_and_keep(&loaded, &build_opts)
     });
     match result {
-        Ok(report) => {
-            *shared.problem.lock().unwrap() = None;
-            println!(
-                "Built {} objects in {} ms; reloading open tabs",
-                report.objects,
-                started.elapsed().as_millis()
-            );
-            let _ = shared.events.send(Event::Reload);
+        Ok((report, state)) => {
+            *built = Some(state);
+            let took = started.elapsed().as_millis();
+            let done = format!("Built {} objects in {took} ms", report.objects);
+            succeeded(shared, &done, None);
         }
         Err(err) => {
-            let message = match err.downcast_ref::<crate::diag::Problems>() {
-                Some(p) => p.to_string(),
-                None => format!("{err:#}"),
-            };
-            eprintln!("error: {}", message.trim_end());
-            eprintln!("(the last good build is still served; fix the file and it reloads)");
-            *shared.problem.lock().unwrap() = Some(message.clone());
-            let _ = shared.events.send(Event::Problem(message));
+            *built = None;
+            failed(shared, &err);
         }
     }
+}
+
+fn succeeded(shared: &Shared, done: &str, urls: Option<Vec<String>>) {
+    *shared.problem.lock().unwrap() = None;
+    println!("{done}; reloading open tabs");
+    let _ = shared.events.send(Event::Reload(urls));
+}
+
+fn failed(shared: &Shared, err: &anyhow::Error) {
+    let message = match err.downcast_ref::<crate::diag::Problems>() {
+        Some(p) => p.to_string(),
+        None => format!("{err:#}"),
+    };
+    eprintln!("error: {}", message.trim_end());
+    eprintln!("(the last good build is still served; fix the file and it reloads)");
+    *shared.problem.lock().unwrap() = Some(message.clone());
+    let _ = shared.events.send(Event::Problem(message));
 }
 
 async fn respond(shared: &Shared, req: Request<hyper::body::Incoming>) -> Response<Body> {
@@ -243,7 +318,9 @@ fn resolve(output: &Path, url_path: &str) -> Resolved {
 /// The live-reload client, added to every HTML page served.
 const CLIENT: &str = r#"<script>(function(){
 var es=window.tuskLiveReload=new EventSource("/_tusk/live");
-es.addEventListener("reload",function(){location.reload();});
+es.addEventListener("reload",function(e){
+var u=JSON.parse(e.data).urls,p=decodeURI(location.pathname);
+if(!u||document.getElementById("tusk-overlay")||u.indexOf(p)>=0||u.indexOf(p.replace(/index\.html$/,""))>=0)location.reload();});
 es.addEventListener("problem",function(e){
 var d=document.getElementById("tusk-overlay");
 if(!d){d=document.createElement("pre");d.id="tusk-overlay";d.setAttribute("role","alert");
@@ -313,7 +390,10 @@ fn tokio_stream_of(rx: broadcast::Receiver<Event>) -> impl futures::Stream<Item 
 
 fn sse(event: &Event) -> String {
     match event {
-        Event::Reload => "event: reload\ndata: {}\n\n".to_string(),
+        Event::Reload(urls) => format!(
+            "event: reload\ndata: {}\n\n",
+            serde_json::json!({ "urls": urls })
+        ),
         Event::Problem(message) => format!(
             "event: problem\ndata: {}\n\n",
             serde_json::json!({ "message": message })

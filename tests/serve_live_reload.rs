@@ -4,67 +4,10 @@
 
 mod common;
 
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
-
 use common::browser::Browser;
 use common::edge::Http;
+use common::serve::Serve;
 use common::Project;
-
-struct Serve {
-    child: Child,
-    url: String,
-    log: tempfile::NamedTempFile,
-}
-
-impl Serve {
-    fn start(p: &Project, args: &[&str]) -> Serve {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = tempfile::NamedTempFile::new().unwrap();
-        let child = common::tusk()
-            .arg("--root")
-            .arg(p.root())
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(args)
-            .stdout(log.reopen().unwrap())
-            .stderr(log.reopen().unwrap())
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
-        let s = Serve {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
-            || !s.log().contains("Serving on")
-        {
-            assert!(
-                Instant::now() < deadline,
-                "tusk serve did not start: {}",
-                s.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        s
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.log.path()).unwrap_or_default()
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn project() -> Project {
     let p = Project::bare("[site]\ntitle = \"Live\"\n");

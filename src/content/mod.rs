@@ -171,6 +171,49 @@ pub fn load(loaded: &Loaded, opts: &LoadOptions, diags: &Collector) -> Site {
     }
 }
 
+/// Read one document again after an edit, as [`load`] reads it.
+/// `Ok(None)`: the file is no longer a published document.
+pub fn reload_document(
+    loaded: &Loaded,
+    opts: &LoadOptions,
+    source: &str,
+) -> Result<Option<Document>, Diagnostic> {
+    let ctx = ParseContext {
+        config: &loaded.config,
+        tz: loaded.config.site.tz(),
+        opts,
+        project_root: &loaded.root,
+    };
+    let Some(entry) = classify(source, false, &loaded.config) else {
+        return Ok(None);
+    };
+    match ctx.document(source, &loaded.source_dir().join(source), entry)? {
+        Parsed::Document(Some(doc)) if ctx.publishable(&doc) => Ok(Some(*doc)),
+        _ => Ok(None),
+    }
+}
+
+/// Whether [`load`] skips the file `rel` (relative to the content root)
+/// for being hidden (`.name`) or excluded, as editors' swap files are.
+/// Names starting with `_` are not decided here (they may be content).
+pub fn skipped(rel: &str, config: &Config) -> bool {
+    let diags = Collector::default();
+    let exclude = globset(&config.build.exclude, "exclude", &diags);
+    let include = globset(&config.build.include, "include", &diags);
+    let mut prefix = String::new();
+    for part in rel.split('/') {
+        if !prefix.is_empty() {
+            prefix.push('/');
+        }
+        prefix.push_str(part);
+        let included = include.is_match(&prefix);
+        if !included && (part.starts_with('.') || exclude.is_match(&prefix)) {
+            return true;
+        }
+    }
+    false
+}
+
 fn sort_documents(docs: &mut [Document]) {
     let rank = |d: &Document| match d.kind {
         Kind::Page => 0,

@@ -8,6 +8,7 @@ pub mod edge;
 pub mod faults;
 pub mod origin;
 pub mod s3;
+pub mod serve;
 
 use std::fs;
 use std::path::{Path, PathBuf};
