@@ -94,6 +94,8 @@ pub(crate) struct Prepared {
     pub(crate) neighbours: HashMap<usize, (Option<usize>, Option<usize>)>,
     pub(crate) check_links: bool,
     extras: markdown::Extras,
+    /// The files `asset_url` may fingerprint.
+    pub(crate) assets: std::sync::Arc<Assets>,
 }
 
 /// [`build`], keeping the decisions for incremental rebuilds.
@@ -115,26 +117,7 @@ pub fn build_and_keep(loaded: &Loaded, opts: &BuildOptions) -> Result<(Report, B
     );
     let theme = Theme::load(&loaded.root, &loaded.config.build.theme)?;
 
-    let bodies: Vec<(String, &str, String, usize)> = site
-        .documents
-        .iter()
-        .filter(|d| !d.markdown)
-        .map(|d| {
-            (
-                body_template_name(&d.source),
-                d.body.as_str(),
-                content::shown_source(loaded, d),
-                d.body_line,
-            )
-        })
-        .collect();
-    let mut renderer = match Renderer::new(
-        &theme,
-        &loaded.source_dir().join("_templates"),
-        &loaded.root,
-        &bodies,
-        &loaded.config.site.base_url,
-    ) {
+    let mut renderer = match new_renderer(loaded, &site, &theme) {
         Ok((r, problems)) => {
             problems.into_iter().for_each(|p| diags.push(p));
             r
@@ -194,15 +177,7 @@ pub fn build_and_keep(loaded: &Loaded, opts: &BuildOptions) -> Result<(Report, B
     // them: each rendering thread holds its own copy of the context, and a
     // smaller process writes files markedly faster.
     let lite_site = without_lists(&site_value);
-    let heavy: Vec<bool> = planned
-        .iter()
-        .map(|p| match &p.job {
-            Job::Doc { doc, .. } => uses_lists(&renderer, &site.documents[*doc]),
-            Job::TaxonomyList { .. } => renderer.uses_lists("taxonomy_list.html"),
-            Job::Term { .. } => renderer.uses_lists("taxonomy_term.html"),
-            Job::NotFound => renderer.uses_lists("404.html"),
-        })
-        .collect();
+    let heavy = heavy_jobs(&renderer, &site, &planned);
     let post_positions: Vec<usize> = (0..site.documents.len())
         .filter(|&i| site.documents[i].kind == Kind::Post)
         .collect();
@@ -230,6 +205,7 @@ pub fn build_and_keep(loaded: &Loaded, opts: &BuildOptions) -> Result<(Report, B
             anchors: loaded.config.build.heading_anchors,
             links: check_links,
         },
+        assets: assets.clone(),
     };
     let site = &prepared.site;
 
@@ -372,6 +348,35 @@ pub fn build_and_keep(loaded: &Loaded, opts: &BuildOptions) -> Result<(Report, B
     Ok((report, built))
 }
 
+/// The theme's templates, the site's `_templates/` over them, and the
+/// body of every template document.
+fn new_renderer(
+    loaded: &Loaded,
+    site: &Site,
+    theme: &Theme,
+) -> Result<(Renderer, Vec<Diagnostic>), Diagnostic> {
+    let bodies: Vec<(String, &str, String, usize)> = site
+        .documents
+        .iter()
+        .filter(|d| !d.markdown)
+        .map(|d| {
+            (
+                body_template_name(&d.source),
+                d.body.as_str(),
+                content::shown_source(loaded, d),
+                d.body_line,
+            )
+        })
+        .collect();
+    Renderer::new(
+        theme,
+        &loaded.source_dir().join("_templates"),
+        &loaded.root,
+        &bodies,
+        &loaded.config.site.base_url,
+    )
+}
+
 /// Broken links as build problems.
 pub(crate) fn report_broken(report: &linkcheck::Report, diags: &Collector) {
     for b in &report.broken {
@@ -429,6 +434,59 @@ impl Prepared {
             &listed_urls,
             taken,
         )
+    }
+
+    /// Load the templates again after `changed` (template names) were
+    /// edited. Returns the planned pages whose templates changed (all of
+    /// them when a layout disappeared: None), keeping the old templates
+    /// in `previous` to put back if rendering fails.
+    pub(crate) fn reload_templates(
+        &mut self,
+        changed: &std::collections::HashSet<String>,
+        previous: &mut Option<Renderer>,
+    ) -> Result<Option<Vec<usize>>, Vec<Diagnostic>> {
+        let theme = Theme::load(&self.loaded.root, &self.loaded.config.build.theme)
+            .map_err(|e| vec![Diagnostic::new("themes/", format!("{e:#}"))])?;
+        let (mut renderer, problems) =
+            new_renderer(&self.loaded, &self.site, &theme).map_err(|d| vec![d])?;
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        renderer.register_assets(&self.assets);
+        let mut touched = renderer.dependents(changed);
+        touched.extend(self.renderer.dependents(changed));
+        let mut jobs = Vec::new();
+        for (j, planned) in self.planned.iter().enumerate() {
+            let template = match &planned.job {
+                Job::Doc { doc, .. } => {
+                    let doc = &self.site.documents[*doc];
+                    match &doc.layout {
+                        None => continue,
+                        Some(l) if renderer.has(l) => l.as_str(),
+                        Some(_) if !doc.layout_explicit && renderer.has("page.html") => "page.html",
+                        Some(_) => return Ok(None),
+                    }
+                }
+                Job::TaxonomyList { .. } => "taxonomy_list.html",
+                Job::Term { .. } => "taxonomy_term.html",
+                Job::NotFound => "404.html",
+            };
+            if !renderer.has(template) {
+                return Ok(None);
+            }
+            if touched.contains(template) {
+                jobs.push(j);
+            }
+        }
+        self.heavy = heavy_jobs(&renderer, &self.site, &self.planned);
+        *previous = Some(std::mem::replace(&mut self.renderer, renderer));
+        Ok(Some(jobs))
+    }
+
+    /// Put templates back after a failed [`Prepared::reload_templates`].
+    pub(crate) fn restore_templates(&mut self, previous: Renderer) {
+        self.heavy = heavy_jobs(&previous, &self.site, &self.planned);
+        self.renderer = previous;
     }
 
     /// Put document `i`'s current title, excerpt and front matter into
@@ -602,6 +660,19 @@ fn for_each_with_context<T: Send>(
         results.lock().expect("results lock").extend(mine);
     });
     results.into_inner().expect("results lock")
+}
+
+/// Per planned page: whether its templates read the document lists.
+fn heavy_jobs(renderer: &Renderer, site: &Site, planned: &[listing::Planned]) -> Vec<bool> {
+    planned
+        .iter()
+        .map(|p| match &p.job {
+            Job::Doc { doc, .. } => uses_lists(renderer, &site.documents[*doc]),
+            Job::TaxonomyList { .. } => renderer.uses_lists("taxonomy_list.html"),
+            Job::Term { .. } => renderer.uses_lists("taxonomy_term.html"),
+            Job::NotFound => renderer.uses_lists("404.html"),
+        })
+        .collect()
 }
 
 /// Whether rendering `doc` may read the site's document lists.

@@ -13,7 +13,7 @@
 //! Pages are rendered and link-checked in memory first; the served folder
 //! changes only when all of that succeeded, one file replaced at a time.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -51,12 +51,19 @@ impl Built {
         visible: &mut dyn FnMut(&[String]),
     ) -> Result<Outcome> {
         let started = std::time::Instant::now();
-        let edited = match self.edited_documents(changed) {
-            Ok(edited) => edited,
+        let (edited, templates) = match self.classify(changed) {
+            Ok(found) => found,
             Err(reason) => return Ok(Outcome::FullBuild(reason)),
         };
-        if edited.is_empty() {
-            return Ok(Outcome::Unchanged);
+        match (edited.is_empty(), templates.is_empty()) {
+            (true, true) => return Ok(Outcome::Unchanged),
+            (true, false) => return self.update_templates(&templates, visible),
+            (false, false) => {
+                return Ok(Outcome::FullBuild(
+                    "documents and templates changed together".into(),
+                ))
+            }
+            (false, true) => {}
         }
         let opts = LoadOptions {
             now: chrono::Utc::now(),
@@ -168,15 +175,70 @@ impl Built {
             .collect()
     }
 
-    /// The documents among `changed`, or why a full build is needed.
-    fn edited_documents(&self, changed: &[PathBuf]) -> Result<Vec<usize>, String> {
+    /// Templates changed: load them again and re-render the pages that use
+    /// them (through extends, include and import too).
+    fn update_templates(
+        &mut self,
+        templates: &HashSet<String>,
+        visible: &mut dyn FnMut(&[String]),
+    ) -> Result<Outcome> {
+        let mut previous = None;
+        let jobs = match self.prepared.reload_templates(templates, &mut previous) {
+            Ok(Some(jobs)) => jobs,
+            Ok(None) => return Ok(Outcome::FullBuild("a layout in use is gone".into())),
+            Err(problems) => {
+                let mut problems = problems;
+                problems.sort_by(|a, b| a.file.cmp(&b.file));
+                return Err(Problems(problems).into());
+            }
+        };
+        match self.render_and_replace(&jobs, false) {
+            Ok(written) => {
+                let urls = self.urls(&jobs, &written);
+                visible(&urls);
+                Ok(Outcome::Updated {
+                    files: written.len(),
+                    urls,
+                })
+            }
+            Err(err) => {
+                if let Some(previous) = previous {
+                    self.prepared.restore_templates(previous);
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// The documents and the template names among `changed`, or why a
+    /// full build is needed.
+    fn classify(&self, changed: &[PathBuf]) -> Result<(Vec<usize>, HashSet<String>), String> {
         let loaded = &self.prepared.loaded;
         let source_dir = loaded.source_dir();
-        let canonical_source = source_dir.canonicalize().unwrap_or(source_dir.clone());
+        let canonical = |p: PathBuf| p.canonicalize().unwrap_or(p);
+        let canonical_source = canonical(source_dir.clone());
+        let template_dirs = [
+            canonical(
+                loaded
+                    .root
+                    .join("themes")
+                    .join(&loaded.config.build.theme)
+                    .join("templates"),
+            ),
+            canonical(source_dir.join("_templates")),
+        ];
         let docs = &self.prepared.site.documents;
         let mut edited = Vec::new();
+        let mut templates = HashSet::new();
         for path in changed {
             let shown = content::display_path(&loaded.root, path);
+            if let Some(name) = template_dirs.iter().find_map(|dir| relative(dir, path)) {
+                let skipped = name.split('/').any(|part| part.starts_with('.'));
+                if !skipped && !path.is_dir() {
+                    templates.insert(name);
+                }
+                continue;
+            }
             let Some(rel) = relative(&canonical_source, path) else {
                 return Err(format!("{shown} changed"));
             };
@@ -201,7 +263,7 @@ impl Built {
         }
         edited.sort_unstable();
         edited.dedup();
-        Ok(edited)
+        Ok((edited, templates))
     }
 
     /// What changed about a document's place in the site, if anything.
@@ -318,6 +380,26 @@ impl Built {
                 let _ = sink.write(&key, &body);
             }
         }
+        // Files an edited template fingerprints for the first time.
+        let mut fingerprinted = HashSet::new();
+        for fp in p.assets.used() {
+            if self.keys.contains(&fp.key) {
+                continue;
+            }
+            let copied = match &fp.source {
+                crate::assets::Source::Path(path) => sink.copy(path, &fp.key),
+                crate::assets::Source::Bytes(bytes) => sink.write(&fp.key, bytes),
+            };
+            match copied {
+                Ok(_) => {
+                    fingerprinted.insert(fp.key.clone());
+                }
+                Err(e) => diags.push(Diagnostic::new(
+                    fp.key.clone(),
+                    format!("cannot write: {e}"),
+                )),
+            }
+        }
         if !diags.is_empty() {
             return Err(Problems(diags.into_sorted()).into());
         }
@@ -350,10 +432,18 @@ impl Built {
             } else {
                 pages.values().collect()
             };
+            // New fingerprinted files count as output (rare: copy then).
+            let with_new;
+            let keys = if fingerprinted.is_empty() {
+                &self.keys
+            } else {
+                with_new = self.keys.union(&fingerprinted).cloned().collect();
+                &with_new
+            };
             let report = linkcheck::check(
                 to_check.into_iter(),
                 &at,
-                &self.keys,
+                keys,
                 &p.loaded.config.site.base_url,
             );
             crate::build::report_broken(&report, &diags);
@@ -392,7 +482,14 @@ impl Built {
                         ..object
                     };
                 }
-                Err(at) => self.tree.objects.insert(at, object),
+                Err(at) => {
+                    let mut object = object;
+                    if fingerprinted.contains(&key) {
+                        object.cache_class = crate::tree::CacheClass::Fingerprinted;
+                    }
+                    self.tree.objects.insert(at, object);
+                    self.keys.insert(key.clone());
+                }
             }
             written.push(key);
         }

@@ -135,6 +135,8 @@ pub struct Renderer {
     broken: std::collections::HashSet<String>,
     /// Template name -> file shown in messages.
     files: HashMap<String, String>,
+    /// Template name -> the templates it extends, includes or imports.
+    references: HashMap<String, Vec<String>>,
 }
 
 impl Renderer {
@@ -191,13 +193,14 @@ impl Renderer {
             .iter()
             .map(|(n, t, _)| (n.as_str(), t.as_str()))
             .chain(bodies.iter().map(|(n, t, _, _)| (n.as_str(), *t)));
-        let uses_lists = templates_using_lists(all);
+        let (uses_lists, references) = template_graph(all);
         Ok((
             Renderer {
                 tera,
                 uses_lists,
                 files,
                 broken,
+                references: references.into_iter().collect(),
             },
             problems,
         ))
@@ -226,6 +229,26 @@ impl Renderer {
         self.tera.render(name, context).map_err(|e| chain(&e))
     }
 
+    /// `changed` templates and every template that extends, includes or
+    /// imports one of them, directly or not.
+    pub fn dependents(
+        &self,
+        changed: &std::collections::HashSet<String>,
+    ) -> std::collections::HashSet<String> {
+        let mut found = changed.clone();
+        loop {
+            let before = found.len();
+            for (name, targets) in &self.references {
+                if targets.iter().any(|t| found.contains(t)) {
+                    found.insert(name.clone());
+                }
+            }
+            if found.len() == before {
+                return found;
+            }
+        }
+    }
+
     /// The file a template came from, for messages.
     pub fn file_of(&self, name: &str) -> Option<&str> {
         self.files.get(name).map(String::as_str)
@@ -243,11 +266,15 @@ pub const LIST_KEYS: [&str; 6] = [
 ];
 
 /// Names of the templates that read a list key of `site`, directly or via
-/// the templates they extend, include or import. Any other use of `site`
-/// as a whole (`site | json_encode`, `set s = site`) counts as reading them.
-fn templates_using_lists<'a>(
+/// the templates they extend, include or import (any other use of `site`
+/// as a whole, `site | json_encode`, `set s = site`, counts as reading
+/// them); and what each template extends, includes or imports.
+fn template_graph<'a>(
     templates: impl Iterator<Item = (&'a str, &'a str)>,
-) -> std::collections::HashSet<String> {
+) -> (
+    std::collections::HashSet<String>,
+    Vec<(String, Vec<String>)>,
+) {
     use std::sync::OnceLock;
     static SITE: OnceLock<regex::Regex> = OnceLock::new();
     static REFS: OnceLock<regex::Regex> = OnceLock::new();
@@ -294,7 +321,7 @@ fn templates_using_lists<'a>(
             }
         }
         if direct.len() == before {
-            return direct;
+            return (direct, edges);
         }
     }
 }
@@ -402,7 +429,9 @@ mod tests {
             ("dump.html", "{{ site | json_encode }}"),
             ("multi.html", "{%\n set all = site\n%}<p>my site</p>"),
         ];
-        let used = templates_using_lists(t.into_iter());
+        let (used, edges) = template_graph(t.into_iter());
+        let home = edges.iter().find(|(n, _)| n == "home.html").unwrap();
+        assert_eq!(home.1, ["base.html", "recent.html"]);
         assert!(used.contains("recent.html"));
         assert!(used.contains("home.html"));
         assert!(used.contains("dump.html"));

@@ -316,3 +316,58 @@ fn moving_a_post_adding_one_or_breaking_one_is_handled_whole() {
         .contains("Edited while 7 is broken."));
     assert_same_as_full_build(&p, &serve);
 }
+
+#[test]
+fn a_template_edit_re_renders_the_pages_that_use_it() {
+    let p = project();
+    p.write(
+        "site/_templates/post.html",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{{ page.title }}</title></head>\
+         <body><article>{{ content | safe }}</article>{% include \"byline.html\" %}</body></html>",
+    );
+    p.write("site/_templates/byline.html", "<p>By the team</p>");
+    p.write("site/css/extra.css", "p { color: #222 }\n");
+    let serve = Serve::start(&p, &[]);
+    let mut events = serve.events();
+    let before = mtimes(&p);
+    std::thread::sleep(Duration::from_millis(20));
+
+    // Included by post.html: every post, and nothing else.
+    p.write("site/_templates/byline.html", "<p>By the new team</p>");
+    let reloads = settle(&mut events);
+    let urls = reloads[0].clone().expect("the pages named");
+    assert_eq!(urls.len(), 25, "{urls:?}");
+    assert!(urls.iter().all(|u| u.starts_with("/2024/01/")), "{urls:?}");
+    let changed = changed_since(&p, &before);
+    assert_eq!(changed.len(), 25, "{changed:?}");
+    assert!(p
+        .read(".tusk/serve/2024/01/02/post-1.html")
+        .contains("By the new team"));
+    assert!(serve.log().contains("Updated "), "{}", serve.log());
+    assert!(!serve.log().contains("full rebuild"), "{}", serve.log());
+    assert_same_as_full_build(&p, &serve);
+
+    // A syntax error: the file and line, nothing written, then fixed.
+    let before = mtimes(&p);
+    p.write("site/_templates/byline.html", "<p>\n{{ oops </p>");
+    let seen = events.until("problem", WAIT);
+    let message = seen.last().unwrap().data["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("byline.html"), "{message}");
+    assert!(changed_since(&p, &before).is_empty());
+
+    // Fixed, and fingerprinting a file no template used before.
+    p.write(
+        "site/_templates/byline.html",
+        "<p>By us</p><link rel=\"stylesheet\" href=\"{{ asset_url(path='css/extra.css') }}\">",
+    );
+    let reloads = settle(&mut events);
+    assert_eq!(reloads[0].as_ref().map(Vec::len), Some(25), "{reloads:?}");
+    let page = p.read(".tusk/serve/2024/01/02/post-1.html");
+    let at = page.find("/css/extra.").expect("a fingerprinted URL");
+    let key = &page[at + 1..page[at..].find('"').unwrap() + at];
+    assert!(p.path(&format!(".tusk/serve/{key}")).is_file(), "{key}");
+    assert_same_as_full_build(&p, &serve);
+}
