@@ -460,11 +460,10 @@ impl Prepared {
             let template = match &planned.job {
                 Job::Doc { doc, .. } => {
                     let doc = &self.site.documents[*doc];
-                    match &doc.layout {
-                        None => continue,
-                        Some(l) if renderer.has(l) => l.as_str(),
-                        Some(_) if !doc.layout_explicit && renderer.has("page.html") => "page.html",
-                        Some(_) => return Ok(None),
+                    let Some(layout) = &doc.layout else { continue };
+                    match effective_layout(&renderer, layout, doc.layout_explicit) {
+                        Some(layout) => layout,
+                        None => return Ok(None),
                     }
                 }
                 Job::TaxonomyList { .. } => "taxonomy_list.html",
@@ -865,6 +864,18 @@ pub(crate) fn list_at<'a>(site: &'a Value, path: &str) -> Option<&'a Vec<Value>>
     }
 }
 
+/// The template a document renders with: its layout, or `page.html`
+/// when a layout it did not choose is missing; None when there is none.
+fn effective_layout<'a>(renderer: &Renderer, layout: &'a str, explicit: bool) -> Option<&'a str> {
+    if renderer.has(layout) {
+        Some(layout)
+    } else if !explicit && renderer.has("page.html") {
+        Some("page.html")
+    } else {
+        None
+    }
+}
+
 /// A rendered document page.
 struct RenderedDoc {
     html: String,
@@ -917,10 +928,8 @@ fn render_document(
     };
     // Without an explicit layout, documents fall back to `page.html`; a
     // missing layout is reported once, by `plan_keys`.
-    let layout = match (renderer.has(layout), doc.layout_explicit) {
-        (true, _) => layout.as_str(),
-        (false, false) if renderer.has("page.html") => "page.html",
-        _ => return Err(None),
+    let Some(layout) = effective_layout(renderer, layout, doc.layout_explicit) else {
+        return Err(None);
     };
     ctx.insert("page", &page);
     ctx.insert("content", &body);

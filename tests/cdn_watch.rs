@@ -93,11 +93,7 @@ struct Watcher {
 
 impl Watcher {
     fn start(p: &Project, cf: &CloudFront) -> Watcher {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = common::free_port();
         let log = tempfile::NamedTempFile::new().unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_tusk"))
             .arg("--root")

@@ -17,11 +17,7 @@ pub struct Serve {
 
 impl Serve {
     pub fn start(p: &Project, args: &[&str]) -> Serve {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = super::free_port();
         let log = tempfile::NamedTempFile::new().unwrap();
         let child = super::tusk()
             .arg("--root")
