@@ -71,6 +71,24 @@ pub enum Command {
     Cdn(CdnCommand),
     /// Health-check the origin; route CloudFront to the bucket while it is down, back when it recovers.
     Watch(WatchArgs),
+    /// Game day: prove the bucket copy would serve the site if the origin died now (exit 1 on any gap).
+    Drill(DrillArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DrillArgs {
+    /// Request this many random objects through the fallback (default drill.sample; 0: all).
+    #[arg(long, value_name = "N")]
+    pub sample: Option<usize>,
+    /// Seed of the random sample (printed by every drill), to repeat one.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Drill the edge at this URL, even when CloudFront is configured.
+    #[arg(long, value_name = "URL")]
+    pub edge: Option<String>,
+    /// Machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -285,6 +303,7 @@ pub fn main() -> ExitCode {
         Command::Failover(a) => a.ops.json,
         Command::Failback(a) => a.ops.json,
         Command::Cdn(CdnCommand::Plan(a) | CdnCommand::Apply(a)) => a.json,
+        Command::Drill(a) => a.json,
         Command::Edge(_) | Command::Up(_) | Command::Watch(_) | Command::Serve(_) => false,
         Command::New(NewCommand::Post { opts, .. } | NewCommand::Page { opts, .. }) => opts.json,
     };
@@ -576,6 +595,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             tokio::runtime::Runtime::new()?.block_on(crate::watch::run(&loaded, &opts))?;
         }
+        Command::Drill(args) => {
+            let opts = crate::drill::DrillOptions {
+                sample: args.sample,
+                seed: args.seed,
+                edge: args.edge.clone(),
+            };
+            let runtime = tokio::runtime::Runtime::new()?;
+            let report = runtime.block_on(crate::drill::drill(&loaded, &opts))?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else if !cli.quiet {
+                print_drill(&report);
+            }
+            if !report.ok {
+                return Err(Reported(format!(
+                    "the drill found {} gap{}: the fallback would not serve everything",
+                    report.gaps,
+                    if report.gaps == 1 { "" } else { "s" }
+                ))
+                .into());
+            }
+        }
         Command::New(what) => {
             let (new, opts) = match what {
                 NewCommand::Post { title, draft, opts } => (
@@ -755,6 +796,44 @@ fn print_status(s: &serde_json::Value) {
         c["entries"],
         c["bytes"].as_f64().unwrap_or(0.0) / 1e6,
         c["capacity"].as_f64().unwrap_or(0.0) / 1e6
+    );
+}
+
+fn print_drill(r: &crate::drill::Report) {
+    use crate::drill::Status;
+    println!("{:<11} {:<7} {:>7}  DETAIL", "CHECK", "RESULT", "CHECKED");
+    for c in &r.checks {
+        let result = match c.status {
+            Status::Ok => "ok",
+            Status::Gap => "GAP",
+            Status::Skipped => "skipped",
+        };
+        println!(
+            "{:<11} {:<7} {:>7}  {}",
+            c.name, result, c.checked, c.detail
+        );
+    }
+    const SHOWN: usize = 20;
+    for c in r.checks.iter().filter(|c| !c.gaps.is_empty()) {
+        println!("\n{} gaps in {}:", c.gaps.len(), c.name);
+        for g in c.gaps.iter().take(SHOWN) {
+            println!("  {}: {}", g.item, g.problem);
+        }
+        if c.gaps.len() > SHOWN {
+            println!("  ... and {} more (--json lists all)", c.gaps.len() - SHOWN);
+        }
+    }
+    println!(
+        "\n{} in {} ms ({} objects, {} requested; --seed {} repeats this sample)",
+        if r.ok {
+            "Drill passed: the fallback would serve the site"
+        } else {
+            "Drill FAILED"
+        },
+        r.duration_ms,
+        r.objects,
+        r.sampled,
+        r.seed
     );
 }
 

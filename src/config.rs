@@ -25,6 +25,31 @@ pub struct Config {
     pub cdn: CdnConfig,
     pub health: HealthConfig,
     pub edge: EdgeConfig,
+    pub drill: DrillConfig,
+}
+
+/// `tusk drill`: the game-day check that the fallback would serve the site.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DrillConfig {
+    /// A snapshot older than this is a gap (0: not checked). With no
+    /// `snapshot.origin`, no snapshot is expected.
+    pub max_snapshot_age_hours: u64,
+    /// Objects requested through the edge or from the bucket origin
+    /// (0: all of them); `--sample` overrides it.
+    pub sample: usize,
+    /// Requests in flight.
+    pub concurrency: usize,
+}
+
+impl Default for DrillConfig {
+    fn default() -> Self {
+        DrillConfig {
+            max_snapshot_age_hours: 24,
+            sample: 0,
+            concurrency: 16,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

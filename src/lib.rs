@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod content;
 pub mod diag;
+pub mod drill;
 pub mod edge;
 pub mod encode;
 pub mod generate;

@@ -153,6 +153,36 @@ pub struct Record {
     pub encoded: BTreeMap<String, Encoded>,
 }
 
+/// An object as the store holds it after a successful publish (for
+/// `tusk drill`): its tree entry, the MD5 of the stored bytes (encoded,
+/// when precompressed) and its headers.
+#[derive(Debug, Clone)]
+pub struct Expected {
+    pub object: Object,
+    pub stored_md5: String,
+    pub meta: Meta,
+}
+
+/// The desired tree (build + snapshot) as `publish` would store it.
+pub fn expected(loaded: &Loaded) -> Result<Vec<Expected>> {
+    let rules = CacheRules::new(&loaded.config.publish)?;
+    let (mut desired, _) = desired_tree(loaded, &rules)?;
+    encode_all(loaded, &mut desired)?;
+    Ok(desired
+        .into_values()
+        .map(|d| Expected {
+            stored_md5: d.stored_md5().to_string(),
+            object: d.object,
+            meta: d.meta,
+        })
+        .collect())
+}
+
+/// One listing of the store with the MD5 of every object's stored bytes.
+pub async fn stored(store: &dyn Store, concurrency: usize) -> Result<Vec<Listed>> {
+    list_stored_md5s(store, concurrency).await
+}
+
 /// The ids of the publish records in the target, oldest first.
 pub async fn history(loaded: &Loaded, target: Option<&str>) -> Result<Vec<String>> {
     let cfg = &loaded.config.publish;
@@ -759,7 +789,7 @@ async fn upload(store: &dyn Store, d: &Desired) -> Result<u64> {
 }
 
 /// Retry transient failures with exponential backoff (3 attempts).
-async fn with_retries<F, Fut, T>(mut f: F) -> Result<T>
+pub(crate) async fn with_retries<F, Fut, T>(mut f: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T>>,

@@ -41,6 +41,11 @@ impl Admin {
         Ok(Admin { url, token, client })
     }
 
+    /// The edge's base URL (`http://127.0.0.1:8080`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     pub async fn status(&self) -> Result<Value> {
         self.call(reqwest::Method::GET, "status", None).await
     }

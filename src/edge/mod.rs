@@ -276,14 +276,18 @@ impl State {
             .map(|pq| pq.as_str().to_string())
             .unwrap_or_else(|| path.clone());
         let now = Instant::now();
-        let cached = self.cache.get(&key);
+        let fallback = self.route() == Route::Fallback;
+        // In fallback mode `Cache-Control: no-cache` asks for the bucket's
+        // copy itself (what `tusk drill` checks), never a cached one.
+        let bucket_only = fallback && wants_no_cache(req.headers());
+        let cached = self.cache.get(&key).filter(|_| !bucket_only);
         if let Some(entry) = &cached {
             if entry.is_fresh(now) {
                 self.metrics.hits.inc();
                 return respond(entry, "Hit", head, req.headers(), now);
             }
         }
-        if self.route() == Route::Fallback {
+        if fallback {
             if let Some(entry) = cached.as_ref().filter(|e| e.can_serve_on_error(now)) {
                 self.metrics.stale.inc();
                 return respond(entry, "Stale", head, req.headers(), now);
@@ -771,6 +775,15 @@ fn respond(
         .insert(header::AGE, HeaderValue::from(entry.age(now).as_secs()));
     label(&mut response, how);
     response
+}
+
+fn wants_no_cache(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|d| d.trim().eq_ignore_ascii_case("no-cache"))
 }
 
 /// `x-cache` the way CloudFront reports it.
