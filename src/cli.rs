@@ -73,6 +73,21 @@ pub enum Command {
     Watch(WatchArgs),
     /// Game day: prove the bucket copy would serve the site if the origin died now (exit 1 on any gap).
     Drill(DrillArgs),
+    /// Report how much traffic the cache kept from the origin, from CloudFront or edge access logs.
+    Offload(OffloadArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct OffloadArgs {
+    /// CloudFront standard log files (gzip or plain), folders of them, or
+    /// s3://bucket/prefix; default: the edge's access log (edge.access_log).
+    pub sources: Vec<String>,
+    /// How many of the most-missed URLs to list.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -304,6 +319,7 @@ pub fn main() -> ExitCode {
         Command::Failback(a) => a.ops.json,
         Command::Cdn(CdnCommand::Plan(a) | CdnCommand::Apply(a)) => a.json,
         Command::Drill(a) => a.json,
+        Command::Offload(a) => a.json,
         Command::Edge(_) | Command::Up(_) | Command::Watch(_) | Command::Serve(_) => false,
         Command::New(NewCommand::Post { opts, .. } | NewCommand::Page { opts, .. }) => opts.json,
     };
@@ -595,6 +611,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             tokio::runtime::Runtime::new()?.block_on(crate::watch::run(&loaded, &opts))?;
         }
+        Command::Offload(args) => {
+            let opts = crate::offload::OffloadOptions {
+                sources: args.sources.clone(),
+                top: args.top,
+            };
+            let runtime = tokio::runtime::Runtime::new()?;
+            let report = runtime.block_on(crate::offload::offload(&loaded, &opts))?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else if !cli.quiet {
+                print_offload(&report);
+            }
+        }
         Command::Drill(args) => {
             let opts = crate::drill::DrillOptions {
                 sample: args.sample,
@@ -797,6 +826,65 @@ fn print_status(s: &serde_json::Value) {
         c["bytes"].as_f64().unwrap_or(0.0) / 1e6,
         c["capacity"].as_f64().unwrap_or(0.0) / 1e6
     );
+}
+
+fn print_offload(r: &crate::offload::Report) {
+    println!(
+        "Offload from {} file{} ({} records, {} to {}):",
+        r.files,
+        if r.files == 1 { "" } else { "s" },
+        r.records,
+        r.first.as_deref().unwrap_or("?"),
+        r.last.as_deref().unwrap_or("?")
+    );
+    println!(
+        "  requests  {:6.2}% not sent to the origin ({} of {} went to it)",
+        r.request_offload * 100.0,
+        r.origin_requests,
+        r.requests
+    );
+    println!(
+        "  bytes     {:6.2}% not sent to the origin ({:.1} of {:.1} MB came from it)",
+        r.byte_offload * 100.0,
+        r.origin_bytes as f64 / 1e6,
+        r.bytes as f64 / 1e6
+    );
+    println!(
+        "\n  {:<18} {:>10} {:>7} {:>12}",
+        "RESULT TYPE", "REQUESTS", "SHARE", "BYTES"
+    );
+    for row in &r.by_result {
+        println!(
+            "  {:<18} {:>10} {:>6.2}% {:>12}",
+            row.result_type,
+            row.requests,
+            row.share * 100.0,
+            row.bytes
+        );
+    }
+    if !r.top_missed.is_empty() {
+        println!("\nMost-missed URLs:");
+        for m in &r.top_missed {
+            println!(
+                "  {:>7} misses of {:>7} ({:5.1}% hits)  {}\n          {}",
+                m.misses,
+                m.requests,
+                m.hit_ratio * 100.0,
+                m.url,
+                m.reasons.join("; ")
+            );
+        }
+    }
+    if r.malformed > 0 {
+        println!(
+            "\n{} line{} skipped (not log records):",
+            r.malformed,
+            if r.malformed == 1 { "" } else { "s" }
+        );
+        for e in &r.malformed_examples {
+            println!("  {e}");
+        }
+    }
 }
 
 fn print_drill(r: &crate::drill::Report) {

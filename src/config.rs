@@ -407,6 +407,9 @@ pub struct EdgeConfig {
     pub admin_token: String,
     /// Accept admin requests from other hosts than loopback.
     pub admin_remote: bool,
+    /// Access log in CloudFront's standard log format (read by
+    /// `tusk offload`), relative to the project root; empty: none.
+    pub access_log: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -445,6 +448,7 @@ impl Default for EdgeConfig {
             stale_if_error_secs: 86_400,
             admin_token: String::new(),
             admin_remote: false,
+            access_log: ".tusk/edge-access.log".into(),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod health;
 pub mod incremental;
 pub mod linkcheck;
 pub mod listing;
+pub mod offload;
 pub mod output;
 pub mod publish;
 pub mod redirects;

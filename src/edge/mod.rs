@@ -15,6 +15,7 @@
 //! Requests with cookies or credentials and methods other than GET/HEAD
 //! pass straight to the origin and are never cached.
 
+pub mod access_log;
 mod admin;
 pub mod cache;
 pub mod client;
@@ -104,6 +105,7 @@ pub struct State {
     metrics: Metrics,
     token: String,
     started: Instant,
+    access_log: Option<access_log::AccessLog>,
 }
 
 /// The edge's runtime file: where it listens and its admin token, for the
@@ -209,6 +211,10 @@ impl State {
             _ => random_token()?,
         };
         let health = origin.as_ref().map(|_| Hysteresis::new(&config.health));
+        let access_log = match cfg.access_log.as_str() {
+            "" => None,
+            path => Some(access_log::AccessLog::open(&loaded.root.join(path))?),
+        };
         Ok(State {
             cache: Cache::new((cfg.cache_mb as usize).saturating_mul(1024 * 1024)),
             cfg,
@@ -224,6 +230,7 @@ impl State {
             metrics: Metrics::default(),
             token,
             started: Instant::now(),
+            access_log,
         })
     }
 
@@ -260,11 +267,61 @@ impl State {
         let cacheable = matches!(*req.method(), Method::GET | Method::HEAD)
             && !req.headers().contains_key(header::COOKIE)
             && !req.headers().contains_key(header::AUTHORIZATION);
-        if cacheable {
+        let Some(log) = &self.access_log else {
+            return if cacheable {
+                self.get(req).await
+            } else {
+                self.pass(req).await
+            };
+        };
+        let started = Instant::now();
+        let text = |name: header::HeaderName| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
+        let (host, referer, user_agent) = (
+            text(header::HOST),
+            text(header::REFERER),
+            text(header::USER_AGENT),
+        );
+        let cookie = req.headers().contains_key(header::COOKIE);
+        let method = req.method().clone();
+        let uri = req.uri().clone();
+        let response = if cacheable {
             self.get(req).await
         } else {
             self.pass(req).await
-        }
+        };
+        let answered = |name: header::HeaderName| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+        };
+        let how = answered(header::HeaderName::from_static("x-cache"));
+        log.write(&access_log::Line {
+            client: remote.ip(),
+            method: method.as_str(),
+            host: &host,
+            path: uri.path(),
+            query: uri.query().unwrap_or(""),
+            status: response.status().as_u16(),
+            bytes: hyper::body::Body::size_hint(response.body())
+                .exact()
+                .unwrap_or(0),
+            referer: &referer,
+            user_agent: &user_agent,
+            cookie,
+            how: how.strip_suffix(" from tusk").unwrap_or("Error"),
+            seconds: started.elapsed().as_secs_f64(),
+            content_type: answered(header::CONTENT_TYPE),
+            cache_control: answered(header::CACHE_CONTROL),
+        });
+        response
     }
 
     async fn get(self: &Arc<Self>, req: Request<Incoming>) -> Response<Body> {
@@ -659,6 +716,9 @@ impl State {
                 "passes": m.passes.get(),
             },
             "offload_ratio": m.offload(),
+            "access_log": self.access_log.as_ref().map(|l| serde_json::json!({
+                "path": l.path, "dropped_lines": l.dropped(),
+            })),
             "uptime_secs": self.started.elapsed().as_secs(),
         })
     }
