@@ -242,6 +242,9 @@ pub struct S3Config {
     pub multipart_threshold_mb: u64,
     /// Part size in MiB (S3's minimum is 5).
     pub multipart_part_mb: u64,
+    /// Seconds one attempt of a request may take before it is abandoned
+    /// and retried (a stalled connection otherwise hangs the publish).
+    pub attempt_timeout_secs: u64,
 }
 
 impl Default for S3Config {
@@ -252,6 +255,7 @@ impl Default for S3Config {
             path_style: false,
             multipart_threshold_mb: 64,
             multipart_part_mb: 16,
+            attempt_timeout_secs: 120,
         }
     }
 }

@@ -142,3 +142,59 @@ fn persistent_errors_fail_clearly_and_a_rerun_converges() {
     let again = p.run_env(&["publish", "--json"], &server.env()).success();
     assert_eq!(again.json()["uploads"].as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn stalled_requests_time_out_and_are_retried_and_a_stalled_s3_fails_clearly() {
+    let server = S3Server::start();
+    let p = project(&server);
+    p.write(
+        "config/tusk.toml",
+        &format!("{}attempt_timeout_secs = 1\n", p.read("config/tusk.toml")),
+    );
+    // Every 5th PUT gets no answer at all.
+    let proxy = FaultProxy::start(
+        &server.endpoint,
+        Plan {
+            methods: vec!["PUT"],
+            every: 5,
+            faults: vec![Fault::Stall],
+        },
+    );
+    p.run_env(&["publish"], &env_via(&server, &proxy.endpoint))
+        .success();
+    assert!(proxy.injected() >= 4, "only {} stalls", proxy.injected());
+    assert_eq!(bucket(&server), tree(&p));
+
+    // S3 answers no upload at all: publish stops with a timeout error
+    // instead of hanging, having put no page up; a re-run converges.
+    p.write(
+        "site/_posts/2024-02-01-new.md",
+        "---\ntitle: New\n---\nNew\n",
+    );
+    p.write("site/img/new.svg", "<svg>new</svg>");
+    p.run(&["build"]).success();
+    let proxy = FaultProxy::start(
+        &server.endpoint,
+        Plan {
+            methods: vec!["PUT"],
+            every: 1,
+            faults: vec![Fault::Stall],
+        },
+    );
+    let mut env = env_via(&server, &proxy.endpoint);
+    env.push(("AWS_MAX_ATTEMPTS", "1".into()));
+    let run = p.run_env(&["publish"], &env);
+    assert_eq!(run.code(), Some(1));
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("error: cannot") && stderr.contains("request has timed out"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(SECRET));
+    assert!(!proxy
+        .requests()
+        .iter()
+        .any(|r| r.starts_with("PUT") && r.ends_with(".html")));
+    p.run_env(&["publish"], &server.env()).success();
+    assert_eq!(bucket(&server), tree(&p));
+}

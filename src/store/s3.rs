@@ -47,7 +47,15 @@ impl S3Store {
             // Content-MD5 is sent on every upload; extra default checksums
             // are left to servers that require them.
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-            .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(std::time::Duration::from_secs(5))
+                    .operation_attempt_timeout(std::time::Duration::from_secs(
+                        cfg.attempt_timeout_secs.max(1),
+                    ))
+                    .build(),
+            );
         if shared.region().is_none() {
             conf = conf.region(Region::new("us-east-1"));
         }

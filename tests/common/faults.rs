@@ -22,6 +22,8 @@ pub enum Fault {
     Reset,
     /// Forward the request, then send half of the response and close.
     CutResponse,
+    /// Read the request, answer nothing for 30 s, then close.
+    Stall,
 }
 
 /// Which requests fail: every `every`-th request whose method is in
@@ -144,6 +146,11 @@ impl Ctx {
                     "SlowDown",
                     "Please reduce your request rate.",
                 )?,
+                Some(Fault::Stall) => {
+                    thread::sleep(Duration::from_secs(30));
+                    let _ = client.shutdown(Shutdown::Both);
+                    return Ok(());
+                }
                 Some(Fault::Reset) => {
                     let _ = client.shutdown(Shutdown::Both);
                     return Ok(());
