@@ -354,3 +354,58 @@ fn a_switch_that_cannot_be_applied_is_reported_and_retried() {
         "{log}"
     );
 }
+
+#[test]
+fn an_empty_or_slow_health_answer_fails_over_but_5xx_on_other_paths_does_not() {
+    let cf = CloudFront::start();
+    cf.create(DIST, SEED);
+    // Healthy on /healthz, broken everywhere else.
+    let origin = Origin::start_on(
+        0,
+        vec![("/healthz", Route::html("ok"))],
+        |_| Some(Route::new(503, "text/plain", "api down")),
+        Duration::ZERO,
+    );
+    let port = origin.port();
+    let p = project(&cf, &origin.url, 1);
+    p.write(
+        "config/tusk.toml",
+        &p.read("config/tusk.toml")
+            .replace("[health]\n", "[health]\nexpect_body = \"ok\"\n"),
+    );
+    let applied = cf.updates();
+    let w = Watcher::start(&p, &cf);
+    std::thread::sleep(Duration::from_millis(INTERVAL_MS * 10));
+    assert_eq!(
+        w.metric("tusk_watch_health_check_failures_total"),
+        Some(0.0)
+    );
+    assert_eq!(cf.updates(), applied, "5xx on other paths: no switch");
+
+    // 200 with an empty body is not healthy.
+    origin.set("/healthz", Route::html(""));
+    wait_until(10, "the failover on empty bodies", || {
+        route(&cf).0 == "tusk-bucket"
+    });
+    assert!(w.log().contains("body lacks"), "{}", w.log());
+    origin.set("/healthz", Route::html("ok"));
+    wait_until(10, "the failback", || route(&cf).0 == "tusk-failover");
+
+    // An origin that answers, but after the health timeout (300 ms).
+    drop(origin);
+    let _slow = Origin::start_on(
+        port,
+        vec![("/healthz", Route::html("ok"))],
+        |_| None,
+        Duration::from_millis(1000),
+    );
+    wait_until(10, "the failover on a slow origin", || {
+        route(&cf).0 == "tusk-bucket"
+    });
+    assert_eq!(cf.updates(), applied + 3);
+    let reasons: Vec<String> = audit_of(&p, 3)
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap().to_string())
+        .collect();
+    assert!(reasons[2].contains("failed 3 checks"), "{reasons:?}");
+}

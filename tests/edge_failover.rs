@@ -284,3 +284,47 @@ fn tusk_up_builds_publishes_and_serves_without_an_origin() {
     assert!(home.text().contains("Served from the bucket"));
     edge.wait_for(10, "the health switch", |s| s["route"] == "fallback");
 }
+
+#[test]
+fn the_edge_under_a_flapping_then_empty_answering_origin() {
+    let p = published(
+        "interval_ms = 100\nfall = 3\nrise = 2\nmin_hold_secs = 0\nexpect_body = \"ok\"\n",
+    );
+    let probes = std::sync::atomic::AtomicUsize::new(0);
+    let origin = Origin::start(vec![], move |path| {
+        if path != "/healthz" {
+            return Some(
+                Route::html(&format!("origin {path}")).header("cache-control", "no-store"),
+            );
+        }
+        // Every other probe fails: never 3 failures in a row.
+        let n = probes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Some(if n % 2 == 0 {
+            Route::new(503, "text/plain", "sick")
+        } else {
+            Route::html("ok")
+        })
+    });
+    let edge = Edge::start(&p, "edge", &["--origin", &origin.url]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = edge.status();
+    assert_eq!(status["route"], "origin", "{status:#}");
+    assert!(
+        status["last_switch"].is_null(),
+        "flapping must not switch: {status:#}"
+    );
+    assert_eq!(edge.get("/about/").text(), "origin /about/");
+
+    // The probe path is switched to empty 200s: the origin counts as down.
+    origin.set("/healthz", Route::html(""));
+    edge.wait_for(10, "the switch to the bucket", |s| s["route"] == "fallback");
+    let status = edge.status();
+    assert!(
+        status["last_switch"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("body lacks"),
+        "{status:#}"
+    );
+    assert!(edge.get("/about/").text().contains("About from the bucket"));
+}
