@@ -126,6 +126,8 @@ pub struct BuildConfig {
     pub taxonomies: BTreeMap<String, TaxonomyConfig>,
     /// Fail the build on internal links or `#anchors` that lead nowhere.
     pub check_links: bool,
+    /// Largest Markdown/HTML document read (MiB); bigger ones are errors.
+    pub max_document_mb: u64,
 }
 
 /// One taxonomy: `[build.taxonomies.tags]`.
@@ -185,6 +187,7 @@ impl Default for BuildConfig {
                 .map(|t| (t.to_string(), TaxonomyConfig::default()))
                 .collect(),
             check_links: true,
+            max_document_mb: 8,
         }
     }
 }

@@ -86,12 +86,54 @@ pub fn parse(text: &str) -> Result<Option<Split<'_>>, FrontMatterError> {
 /// Front matter lines start on line 2 of the file.
 const DATA_LINE_OFFSET: usize = 1;
 
+/// Deepest `[`/`{` nesting accepted in YAML front matter.
+const MAX_FLOW_DEPTH: usize = 64;
+
+/// Refuse flow collections nested deeper than [`MAX_FLOW_DEPTH`]
+/// (brackets inside quotes and comments do not count).
+fn check_flow_depth(raw: &str) -> Result<(), FrontMatterError> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for (i, line) in raw.lines().enumerate() {
+        let mut previous = ' ';
+        for (col, c) in line.chars().enumerate() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '#') if previous.is_whitespace() => break,
+                (None, '"' | '\'') if matches!(previous, ' ' | '[' | '{' | ',' | ':') => {
+                    quote = Some(c)
+                }
+                (None, '[' | '{') => {
+                    depth += 1;
+                    if depth > MAX_FLOW_DEPTH {
+                        return Err(FrontMatterError {
+                            line: Some(i + 1 + DATA_LINE_OFFSET),
+                            column: Some(col + 1),
+                            message: format!(
+                                "invalid YAML front matter: lists or maps nested deeper than {MAX_FLOW_DEPTH} levels"
+                            ),
+                        });
+                    }
+                }
+                (None, ']' | '}') => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            previous = c;
+        }
+    }
+    Ok(())
+}
+
 fn parse_yaml(raw: &str) -> Result<Map<String, Value>, FrontMatterError> {
     if raw.trim().is_empty() {
         return Ok(Map::new());
     }
     // serde_yaml bounds recursion depth and alias expansion, so a "billion
-    // laughs" front matter fails fast instead of exhausting memory.
+    // laughs" front matter fails fast instead of exhausting memory; but its
+    // scanner takes quadratic time on deep flow nesting (`[[[[...`), so
+    // that is refused before it gets there.
+    check_flow_depth(raw)?;
     let value: Value = serde_yaml::from_str(raw).map_err(|e| {
         let location = e.location();
         FrontMatterError {
@@ -175,6 +217,20 @@ pub fn toml_to_json(value: toml::Value) -> Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn flow_depth_counts_brackets_outside_quotes_only() {
+        let quoted = format!(
+            "title: \"{}\"\nnote: '{}' # {}\n",
+            "[".repeat(100),
+            "{".repeat(100),
+            "[".repeat(100)
+        );
+        assert!(super::check_flow_depth(&quoted).is_ok());
+        assert!(super::check_flow_depth(&format!("x: {}", "[".repeat(64))).is_ok());
+        let err = super::check_flow_depth(&format!("a: 1\nx: {}", "[".repeat(65))).unwrap_err();
+        assert_eq!((err.line, err.column), (Some(3), Some(68)));
+    }
+
     use super::*;
 
     #[test]

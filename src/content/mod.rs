@@ -457,6 +457,22 @@ impl ParseContext<'_> {
             return Ok(Parsed::Document(None));
         }
 
+        let limit = self
+            .config
+            .build
+            .max_document_mb
+            .saturating_mul(1024 * 1024);
+        let size = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if size > limit {
+            return Err(Diagnostic::new(
+                shown.clone(),
+                format!(
+                    "{:.1} MB is larger than build.max_document_mb = {} (rendering it would take memory out of proportion; large files belong in static files)",
+                    size as f64 / 1e6,
+                    self.config.build.max_document_mb
+                ),
+            ));
+        }
         let bytes = fs::read(path)
             .map_err(|e| Diagnostic::new(shown.clone(), format!("cannot read: {e}")))?;
         let text = String::from_utf8(bytes).map_err(|e| {
