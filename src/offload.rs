@@ -267,7 +267,7 @@ impl Tally {
             };
             let value = |i: Option<usize>| {
                 i.and_then(|i| cols.get(i))
-                    .map(|v| *v)
+                    .copied()
                     .filter(|v| *v != "-")
                     .unwrap_or("")
             };

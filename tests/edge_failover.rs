@@ -299,7 +299,7 @@ fn the_edge_under_a_flapping_then_empty_answering_origin() {
         }
         // Every other probe fails: never 3 failures in a row.
         let n = probes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Some(if n % 2 == 0 {
+        Some(if n.is_multiple_of(2) {
             Route::new(503, "text/plain", "sick")
         } else {
             Route::html("ok")
