@@ -70,8 +70,16 @@ fn audit(p: &Project) -> Vec<serde_json::Value> {
     let Ok(dir) = std::fs::read_dir(p.path("bucket/.tusk/cdn/switches")) else {
         return Vec::new();
     };
+    // The store writes a temporary file and renames it: skip what is not
+    // (or no longer) a finished record.
     let mut records: Vec<serde_json::Value> = dir
-        .map(|e| serde_json::from_slice(&std::fs::read(e.unwrap().path()).unwrap()).unwrap())
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            if path.extension()? != "json" {
+                return None;
+            }
+            serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+        })
         .collect();
     records.sort_by_key(|r| r["at"].as_str().unwrap().to_string());
     records
