@@ -841,7 +841,7 @@ fn print_offload(r: &crate::offload::Report) {
         "  requests  {:6.2}% not sent to the origin ({} of {} went to it)",
         r.request_offload * 100.0,
         r.origin_requests,
-        r.requests
+        r.records
     );
     println!(
         "  bytes     {:6.2}% not sent to the origin ({:.1} of {:.1} MB came from it)",

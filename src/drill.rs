@@ -514,7 +514,7 @@ async fn request_all(base: &str, sample: &[&Expected], concurrency: usize) -> Ve
                         match response.bytes().await {
                             Err(err) => Some(crate::diag::http_error_text(&err)),
                             Ok(body) => {
-                                let md5 = hex::encode(<md5::Md5 as md5::Digest>::digest(&body));
+                                let md5 = crate::tree::md5_hex(&body);
                                 served_gap(e, status, location.as_deref(), &md5).or_else(|| {
                                     (!source.starts_with("Fallback")).then(|| {
                                         format!("served from {source:?}, not from the bucket")
@@ -604,7 +604,7 @@ async fn check_cloudfront(
                 Err(err) => Some(format!("cannot read it: {err:#}")),
                 Ok(None) => Some("missing from the bucket".to_string()),
                 Ok(Some(found)) => {
-                    let md5 = hex::encode(<md5::Md5 as md5::Digest>::digest(&found.body));
+                    let md5 = crate::tree::md5_hex(&found.body);
                     let (status, location) = match &found.meta.redirect {
                         Some(l) => (301, Some(l.as_str())),
                         None => (200, None),

@@ -44,7 +44,6 @@ pub struct Report {
     pub malformed_examples: Vec<String>,
     pub first: Option<String>,
     pub last: Option<String>,
-    pub requests: u64,
     pub bytes: u64,
     pub origin_requests: u64,
     pub origin_bytes: u64,
@@ -89,8 +88,8 @@ struct Tally {
     records: u64,
     malformed: u64,
     malformed_examples: Vec<String>,
-    first: Option<String>,
-    last: Option<String>,
+    first: Option<i64>,
+    last: Option<i64>,
     bytes: u64,
     origin_requests: u64,
     origin_bytes: u64,
@@ -297,15 +296,8 @@ impl Tally {
     fn add(&mut self, r: &Record<'_>) {
         self.records += 1;
         self.bytes += r.bytes;
-        let when = chrono::DateTime::from_timestamp(r.at, 0)
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_default();
-        if self.first.as_ref().is_none_or(|f| when < *f) {
-            self.first = Some(when.clone());
-        }
-        if self.last.as_ref().is_none_or(|l| when > *l) {
-            self.last = Some(when);
-        }
+        self.first = Some(self.first.map_or(r.at, |f| f.min(r.at)));
+        self.last = Some(self.last.map_or(r.at, |l| l.max(r.at)));
         let row = self.by_result.entry(r.result.to_string()).or_default();
         row.0 += 1;
         row.1 += r.bytes;
@@ -381,9 +373,8 @@ impl Tally {
             records: self.records,
             malformed: self.malformed,
             malformed_examples: self.malformed_examples,
-            first: self.first,
-            last: self.last,
-            requests: self.records,
+            first: self.first.and_then(rfc3339),
+            last: self.last.and_then(rfc3339),
             bytes: self.bytes,
             origin_requests: self.origin_requests,
             origin_bytes: self.origin_bytes,
@@ -393,6 +384,11 @@ impl Tally {
             top_missed,
         }
     }
+}
+
+fn rfc3339(at: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp(at, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
 struct Record<'a> {

@@ -528,7 +528,7 @@ fn encode_all(loaded: &Loaded, desired: &mut BTreeMap<String, Desired>) -> Resul
                 sha256.clone(),
                 Encoded {
                     encoding: encoding.to_string(),
-                    md5: hex::encode(<md5::Md5 as md5::Digest>::digest(&encoded)),
+                    md5: crate::tree::md5_hex(&encoded),
                     size: encoded.len() as u64,
                 },
             ))
@@ -628,8 +628,7 @@ async fn rollback_tree(
                 let rel = strip_prefix(prefix, &object.key)?;
                 let path = dir.join(rel);
                 let bytes = std::fs::read(&path).ok()?;
-                (hex::encode(<md5::Md5 as md5::Digest>::digest(&bytes)) == object.md5)
-                    .then_some(Body::File(path))
+                (crate::tree::md5_hex(&bytes) == object.md5).then_some(Body::File(path))
             })
         };
         let Some(body) = body else {
@@ -755,7 +754,7 @@ async fn upload(store: &dyn Store, d: &Desired) -> Result<u64> {
             let raw = tokio::fs::read(path)
                 .await
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            let actual = hex::encode(<md5::Md5 as md5::Digest>::digest(&raw));
+            let actual = crate::tree::md5_hex(&raw);
             if actual != d.object.md5 {
                 bail!(
                     "{} changed since its tree was written (MD5 {} in the manifest, {} on disk): run the build again",
@@ -774,7 +773,7 @@ async fn upload(store: &dyn Store, d: &Desired) -> Result<u64> {
             }
         }
     };
-    let md5 = hex::encode(<md5::Md5 as md5::Digest>::digest(&body));
+    let md5 = crate::tree::md5_hex(&body);
     if md5 != d.stored_md5() {
         bail!(
             "{key}: the encoded body's MD5 {md5} differs from the planned {}; delete .tusk/cache and publish again",
@@ -812,7 +811,7 @@ where
 
 async fn put_json<T: Serialize>(store: &dyn Store, key: &str, value: &T) -> Result<()> {
     let body = serde_json::to_vec_pretty(value)?;
-    let md5 = hex::encode(<md5::Md5 as md5::Digest>::digest(&body));
+    let md5 = crate::tree::md5_hex(&body);
     let meta = Meta {
         content_type: "application/json; charset=utf-8".into(),
         cache_control: "no-store".into(),

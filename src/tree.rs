@@ -170,6 +170,11 @@ impl Tree {
     }
 }
 
+/// Hex MD5 of a body: what S3 reports as the ETag of a single-part upload.
+pub fn md5_hex(body: &[u8]) -> String {
+    hex::encode(<Md5 as Digest>::digest(body))
+}
+
 /// Content-Type for a key, from its extension. Text types carry
 /// `charset=utf-8` because everything tusk renders is UTF-8.
 pub fn content_type_for(key: &str) -> String {
