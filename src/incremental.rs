@@ -340,7 +340,7 @@ impl Built {
                                 let list = p.site.documents[*d].front["paginate"]
                                     .as_str()
                                     .unwrap_or_default();
-                                crate::build::list_at(&p.site_value, list).is_some_and(|items| {
+                                crate::build::list_at(p.site_value(), list).is_some_and(|items| {
                                     items[pager.range()].iter().any(|e| {
                                         e["path"] == doc.source.as_str()
                                             || e["url"] == doc.url.as_str()
