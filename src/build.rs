@@ -174,7 +174,7 @@ pub fn build_and_keep(loaded: &Loaded, opts: &BuildOptions) -> Result<(Report, B
         Some(Staging::new(&output_dir)?)
     };
     let sink = match &staging {
-        Some(s) => Sink::Dir(s.path().to_path_buf()),
+        Some(s) => Sink::dir(s.path().to_path_buf()),
         None => Sink::Discard,
     };
 

@@ -13,20 +13,31 @@ use crate::tree::{Hashes, Object};
 
 /// Where rendered objects go.
 pub enum Sink {
-    /// A staging folder that becomes the output on [`Staging::commit`].
-    Dir(PathBuf),
+    /// A staging folder that becomes the output on [`Staging::commit`],
+    /// with the folders already made in it.
+    Dir(PathBuf, Folders),
     /// `tusk check`: render and hash, write nothing.
     Discard,
     /// Kept in memory until every page rendered (incremental rebuilds).
     Memory(std::sync::Mutex<Vec<(String, Vec<u8>)>>),
 }
 
+/// Folders made under a [`Sink::Dir`]: thousands of pages share a few
+/// folders, so each is made once instead of once per file.
+#[derive(Default)]
+pub struct Folders(std::sync::Mutex<std::collections::HashSet<PathBuf>>);
+
 impl Sink {
+    /// A sink writing into the folder `dir`.
+    pub fn dir(dir: PathBuf) -> Sink {
+        Sink::Dir(dir, Folders::default())
+    }
+
     /// Write `body` under `key` and describe it.
     pub fn write(&self, key: &str, body: &[u8]) -> io::Result<Object> {
         let object = Object::from_bytes(key, body);
         match self {
-            Sink::Dir(dir) => fs::write(target(dir, key)?, body)?,
+            Sink::Dir(dir, made) => fs::write(target(dir, key, made)?, body)?,
             Sink::Memory(files) => files
                 .lock()
                 .expect("memory sink lock")
@@ -43,7 +54,9 @@ impl Sink {
         }
         let mut input = fs::File::open(src)?;
         let mut output = match self {
-            Sink::Dir(dir) => Some(io::BufWriter::new(fs::File::create(target(dir, key)?)?)),
+            Sink::Dir(dir, made) => Some(io::BufWriter::new(fs::File::create(target(
+                dir, key, made,
+            )?)?)),
             Sink::Discard | Sink::Memory(_) => None,
         };
         let mut hashes = Hashes::default();
@@ -68,7 +81,7 @@ impl Sink {
 /// Replace the file for `key` in a folder being served: readers see the
 /// old file or the new one, never a half-written one.
 pub fn replace(dir: &Path, key: &str, body: &[u8]) -> io::Result<()> {
-    let path = target(dir, key)?;
+    let path = target(dir, key, &Folders::default())?;
     let parent = path.parent().unwrap_or(dir);
     let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
     tmp.write_all(body)?;
@@ -78,7 +91,7 @@ pub fn replace(dir: &Path, key: &str, body: &[u8]) -> io::Result<()> {
 
 /// The path for `key` under `dir`, with parent folders created. Refuses
 /// keys that would leave `dir`.
-fn target(dir: &Path, key: &str) -> io::Result<PathBuf> {
+fn target(dir: &Path, key: &str, made: &Folders) -> io::Result<PathBuf> {
     if !safe_output_key(key) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -87,7 +100,11 @@ fn target(dir: &Path, key: &str) -> io::Result<PathBuf> {
     }
     let path = dir.join(key);
     if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)?;
+        let mut made = made.0.lock().expect("folders lock");
+        if !made.contains(parent) {
+            fs::create_dir_all(parent)?;
+            made.insert(parent.to_path_buf());
+        }
     }
     Ok(path)
 }

@@ -36,6 +36,35 @@ pub fn has_front_matter(text: &str) -> bool {
 
 /// Split and parse the front matter. Returns `Ok(None)` when the file has none.
 pub fn parse(text: &str) -> Result<Option<Split<'_>>, FrontMatterError> {
+    let Some(fenced) = fences(text)? else {
+        return Ok(None);
+    };
+    let data = match fenced.format {
+        Format::Yaml => parse_yaml(fenced.raw)?,
+        Format::Toml => parse_toml(fenced.raw)?,
+    };
+    Ok(Some(Split {
+        data,
+        body: fenced.body,
+        body_line: fenced.body_line,
+    }))
+}
+
+/// The body of a file with or without front matter, without parsing the
+/// front matter (the build reads bodies again when it renders them).
+pub fn body(text: &str) -> Result<&str, FrontMatterError> {
+    Ok(fences(text)?.map_or(text, |f| f.body))
+}
+
+/// A file cut at its front matter fences.
+struct Fenced<'a> {
+    format: Format,
+    raw: &'a str,
+    body: &'a str,
+    body_line: usize,
+}
+
+fn fences(text: &str) -> Result<Option<Fenced<'_>>, FrontMatterError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let Some(first_end) = text.find('\n').or(Some(text.len())) else {
         return Ok(None);
@@ -71,13 +100,9 @@ pub fn parse(text: &str) -> Result<Option<Split<'_>>, FrontMatterError> {
             message: format!("front matter opened with `{fence}` is never closed"),
         });
     };
-    let raw = &text[data_start..data_end];
-    let data = match format {
-        Format::Yaml => parse_yaml(raw)?,
-        Format::Toml => parse_toml(raw)?,
-    };
-    Ok(Some(Split {
-        data,
+    Ok(Some(Fenced {
+        format,
+        raw: &text[data_start..data_end],
         body: &text[body_start..],
         body_line: line_no + 1,
     }))

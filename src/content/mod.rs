@@ -712,7 +712,7 @@ impl ParseContext<'_> {
         };
 
         let body_line = split.body_line;
-        let word_count = split.body.split_whitespace().count();
+        let word_count = word_count(split.body);
         let (body, excerpt) = if markdown {
             let source = markdown::excerpt_source(split.body, &excerpt_separator);
             (String::new(), markdown::render_fragment(source))
@@ -790,12 +790,27 @@ impl Document {
     pub fn markdown_body(&self, shown: &str) -> Result<String, Diagnostic> {
         let text = fs::read_to_string(&self.path)
             .map_err(|e| Diagnostic::new(shown, format!("cannot read: {e}")))?;
-        match front_matter::parse(&text) {
-            Ok(Some(split)) => Ok(split.body.to_string()),
-            Ok(None) => Ok(text),
-            Err(e) => Err(Diagnostic::new(shown, e.message)),
-        }
+        front_matter::body(&text)
+            .map(str::to_string)
+            .map_err(|e| Diagnostic::new(shown, e.message))
     }
+}
+
+/// Words in `text`: runs of non-whitespace, as `split_whitespace` counts
+/// them. Plain ASCII (most content) is counted byte by byte: decoding every
+/// character was a visible share of loading a large site.
+fn word_count(text: &str) -> usize {
+    if !text.is_ascii() {
+        return text.split_whitespace().count();
+    }
+    let mut words = 0;
+    let mut in_word = false;
+    for &b in text.as_bytes() {
+        let space = matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c');
+        words += usize::from(!space && !in_word);
+        in_word = !space;
+    }
+    words
 }
 
 /// `2024-01-05-slug.md` -> (2024, 1, 5, "slug"), as Jekyll's
@@ -1022,6 +1037,25 @@ mod tests {
         assert!(!safe_output_key("a/../../x"));
         assert!(!safe_output_key("/etc/passwd"));
         assert!(!safe_output_key("a\\..\\b"));
+    }
+
+    #[test]
+    fn word_count_matches_split_whitespace() {
+        for text in [
+            "",
+            "   ",
+            "one",
+            " two  words\n",
+            "tabs\tand\x0bvertical\x0cfeeds\r\nend",
+            "ünïcode wörds\u{a0}with a no-break space",
+            "## Heading\n\n- item *one*\n- `code`\n",
+        ] {
+            assert_eq!(
+                word_count(text),
+                text.split_whitespace().count(),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

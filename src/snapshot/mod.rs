@@ -556,7 +556,7 @@ impl Crawl<'_> {
             self.skip(&job.url, "snapshot.max_total_mb reached");
             return Ok(false);
         }
-        let mut object = match Sink::Dir(self.staging.clone()).write(key, &body) {
+        let mut object = match Sink::dir(self.staging.clone()).write(key, &body) {
             Ok(o) => o,
             Err(e) => {
                 self.release(key);
