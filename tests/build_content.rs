@@ -261,7 +261,7 @@ fn code_is_highlighted_with_classes_and_headings_get_anchors_and_a_toc() {
         "{html}"
     );
     assert!(
-        html.contains("class=\"hl-storage hl-type hl-function hl-rust\""),
+        html.contains("<span class=\"hl-storage hl-type hl-function\">fn</span>"),
         "{html}"
     );
     assert!(

@@ -1,17 +1,24 @@
 //! Syntax highlighting of fenced code blocks with syntect (Sublime Text
 //! grammars). The output carries classes, not colours, so the theme's CSS
 //! decides the palette: scope `keyword.control.rust` becomes
-//! `<span class="hl-keyword hl-control hl-rust">`.
+//! `<span class="hl-keyword hl-control">`.
+//!
+//! Spans are written here rather than by syntect's `ClassedHTMLGenerator`,
+//! which wraps every token in a span per enclosing scope: structural
+//! `meta.*` scopes and the file's `source.*` scope, which themes do not
+//! colour, made two thirds of a highlighted block's markup (and a fifth of
+//! a typical post page). Those get no span here, and the language atom
+//! every scope repeats (`.rust`) is left out; the code block already says
+//! `language-rust`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use syntect::html::{ClassStyle, ClassedHTMLGenerator};
-use syntect::parsing::SyntaxSet;
+use syntect::parsing::{BasicScopeStackOp, ParseState, Scope, ScopeStack, SyntaxSet};
 use syntect::util::LinesWithEndings;
 
 /// Class prefix of highlighted spans (`hl-keyword`, `hl-string`, ...).
-const STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
+const PREFIX: &str = "hl-";
 
 fn syntaxes() -> &'static SyntaxSet {
     static SET: OnceLock<SyntaxSet> = OnceLock::new();
@@ -74,12 +81,64 @@ fn highlighted(lang: &str, code: &str) -> Option<String> {
     }
     let set = syntaxes();
     let syntax = set.find_syntax_by_token(lang)?;
-    let mut html = ClassedHTMLGenerator::new_with_class_style(syntax, set, STYLE);
+    // `source.rust` -> `rust`.
+    let base = syntax.scope.build_string();
+    let language = base.rsplit('.').next().unwrap_or_default();
+    let mut state = ParseState::new(syntax);
+    let mut stack = ScopeStack::new();
+    // Per scope on the stack: whether it opened a span.
+    let mut open: Vec<bool> = Vec::new();
+    let mut classes: HashMap<Scope, Option<String>> = HashMap::new();
+    let mut out = String::with_capacity(code.len() * 3);
     for line in LinesWithEndings::from(code) {
         // Errors come from malformed grammars, not from the code: fall back.
-        html.parse_html_for_line_which_includes_newline(line).ok()?;
+        let ops = state.parse_line(line, set).ok()?;
+        let mut done = 0;
+        for (at, op) in ops {
+            out.push_str(&escape(&line[done..at]));
+            done = at;
+            stack
+                .apply_with_hook(&op, |basic, _| match basic {
+                    BasicScopeStackOp::Push(scope) => {
+                        let class = classes
+                            .entry(scope)
+                            .or_insert_with(|| class_of(scope, language));
+                        if let Some(class) = class {
+                            out.push_str("<span class=\"");
+                            out.push_str(class);
+                            out.push_str("\">");
+                        }
+                        open.push(class.is_some());
+                    }
+                    BasicScopeStackOp::Pop => {
+                        if open.pop() == Some(true) {
+                            out.push_str("</span>");
+                        }
+                    }
+                })
+                .ok()?;
+        }
+        out.push_str(&escape(&line[done..]));
     }
-    Some(html.finalize())
+    out.extend(open.into_iter().filter(|&o| o).map(|_| "</span>"));
+    Some(out)
+}
+
+/// `keyword.control.rust` -> `hl-keyword hl-control`; None for the scopes
+/// that only give structure (`meta.*`) or name the whole file (`source.*`,
+/// `text.*`).
+fn class_of(scope: Scope, language: &str) -> Option<String> {
+    let name = scope.build_string();
+    let mut atoms = name.split('.');
+    let first = atoms
+        .next()
+        .filter(|a| !matches!(*a, "meta" | "source" | "text"))?;
+    let rest = atoms.filter(|a| *a != language);
+    let classes: Vec<String> = std::iter::once(first)
+        .chain(rest)
+        .map(|a| format!("{PREFIX}{a}"))
+        .collect();
+    Some(classes.join(" "))
 }
 
 fn escape(s: &str) -> String {
@@ -99,6 +158,32 @@ mod tests {
         assert!(html.contains("hl-string"), "{html}");
         assert!(html.contains("&lt;hi&gt;"), "{html}");
         assert!(!html.contains("style="), "{html}");
+        // Structure and language atoms carry no colour and get no class.
+        assert!(
+            !html.contains("hl-meta") && !html.contains("hl-source"),
+            "{html}"
+        );
+        assert!(!html.contains("hl-rust"), "{html}");
+        assert_eq!(
+            html.matches("<span").count(),
+            html.matches("</span>").count(),
+            "{html}"
+        );
+        // The text is all there, in order, once the tags are removed.
+        let text = regex::Regex::new("<[^>]*>").unwrap().replace_all(&html, "");
+        assert_eq!(text, "fn main() { let s = \"&lt;hi&gt;\"; }\n", "{html}");
+    }
+
+    #[test]
+    fn spans_stay_open_across_lines() {
+        // A block comment spans three lines: one span, closed at its end.
+        let html = code_block("rust", "/* one\ntwo\nthree */\nfn x() {}\n", true);
+        let comment = html
+            .find("<span class=\"hl-comment hl-block\">")
+            .expect(&html);
+        let close = html[comment..].find("</span>").expect(&html) + comment;
+        assert!(html[comment..close].contains("two\nthree"), "{html}");
+        assert!(html[close..].contains("hl-storage"), "{html}");
     }
 
     #[test]
