@@ -401,14 +401,10 @@ impl Prepared {
         sink: &Sink,
         diags: &Collector,
     ) -> Vec<(Object, Option<linkcheck::Page>)> {
-        // Pages reading the lists first: the archive is the slowest page,
-        // and a thread drops its copy of the lists once past them.
-        let (mut order, light): (Vec<usize>, Vec<usize>) =
-            jobs.iter().partition(|&&i| self.heavy[i]);
-        order.extend(light);
+        let (heavy, light): (Vec<usize>, Vec<usize>) = jobs.iter().partition(|&&i| self.heavy[i]);
         for_each_page(
-            &order,
-            &|i| self.heavy[i],
+            &heavy,
+            &light,
             [&self.lite_context, &self.site_context],
             &|ctx, i| self.render_one(ctx, i, sink, diags),
         )
@@ -627,34 +623,64 @@ impl Prepared {
     }
 }
 
-/// Run `f` over `jobs` on every rayon thread. A page's own values are
-/// inserted into its context, so each thread works on copies of the two
-/// contexts (`[light, heavy]`), made on the thread the first time it needs
-/// one: the heavy one holds every post, so only threads that render a page
-/// reading the lists pay for a copy, and they pay in parallel. A shared
-/// counter hands out the work in order so threads stay balanced.
+/// Pages that read the lists per copy of the lists a rendering thread may
+/// make: a few list pages (home, archive) cost one copy, not one per thread.
+const HEAVY_PAGES_PER_COPY: usize = 64;
+
+/// Run `f` over the `heavy` jobs (pages reading the lists) and the `light`
+/// ones on every rayon thread. A page's own values are inserted into its
+/// context, so threads work on copies of the two contexts (`[light,
+/// heavy]`), made on the thread that needs one: the heavy one holds every
+/// post, so at most one thread per [`HEAVY_PAGES_PER_COPY`] heavy pages
+/// copies it, in parallel with the others' light pages. Shared counters
+/// hand out the work so threads stay balanced.
 fn for_each_page<T: Send>(
-    jobs: &[usize],
-    is_heavy: &(impl Fn(usize) -> bool + Sync),
+    heavy: &[usize],
+    light: &[usize],
     contexts: [&Context; 2],
     f: &(impl Fn(&mut Context, usize) -> Option<T> + Sync),
 ) -> Vec<T> {
-    if jobs.is_empty() {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    if heavy.is_empty() && light.is_empty() {
         return Vec::new();
     }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results = std::sync::Mutex::new(Vec::with_capacity(jobs.len()));
+    let copiers = heavy.len().div_ceil(HEAVY_PAGES_PER_COPY);
+    let (next_heavy, next_light, copies_made) = (
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+    );
+    let results = std::sync::Mutex::new(Vec::with_capacity(heavy.len() + light.len()));
     rayon::broadcast(|_| {
         let mut mine = Vec::new();
         let mut copies: [Option<Context>; 2] = [None, None];
+        let mut heavy_done = false;
         loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(&job) = jobs.get(i) else { break };
-            let which = usize::from(is_heavy(job));
-            if which == 0 {
-                // Heavy pages come first: this thread needs no more lists.
-                copies[1] = None;
-            }
+            let may_copy = || {
+                copies_made
+                    .fetch_update(Relaxed, Relaxed, |n| (n < copiers).then_some(n + 1))
+                    .is_ok()
+            };
+            let job = if !heavy_done && (copies[1].is_some() || may_copy()) {
+                match heavy.get(next_heavy.fetch_add(1, Relaxed)) {
+                    Some(&job) => Some((1, job)),
+                    None => {
+                        heavy_done = true;
+                        copies[1] = None;
+                        None
+                    }
+                }
+            } else {
+                heavy_done = true;
+                None
+            };
+            let (which, job) = match job {
+                Some(job) => job,
+                None => match light.get(next_light.fetch_add(1, Relaxed)) {
+                    Some(&job) => (0, job),
+                    None => break,
+                },
+            };
             let ctx = copies[which].get_or_insert_with(|| contexts[which].clone());
             if let Some(t) = f(ctx, job) {
                 mine.push(t);

@@ -331,16 +331,23 @@ fn template_graph<'a>(
 /// attribute values, so only the five significant characters are escaped.
 fn escape_html(input: &str) -> String {
     let mut out = String::with_capacity(input.len() + input.len() / 8);
-    for c in input.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
+    // The five are ASCII, so copying the runs between them byte-wise keeps
+    // UTF-8 intact (and beats pushing char by char).
+    let mut done = 0;
+    for (i, b) in input.bytes().enumerate() {
+        let entity = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#x27;",
+            _ => continue,
+        };
+        out.push_str(&input[done..i]);
+        out.push_str(entity);
+        done = i + 1;
     }
+    out.push_str(&input[done..]);
     out
 }
 
@@ -406,6 +413,16 @@ fn register_filters(tera: &mut Tera, base_url: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_escape() {
+        assert_eq!(
+            escape_html("a < b & \"c\" > 'd' é€"),
+            "a &lt; b &amp; &quot;c&quot; &gt; &#x27;d&#x27; é€"
+        );
+        assert_eq!(escape_html(""), "");
+        assert_eq!(escape_html("&"), "&amp;");
+    }
 
     #[test]
     fn list_use_is_found_through_extends_and_include() {

@@ -171,19 +171,22 @@ mod tests {
         );
         // The text is all there, in order, once the tags are removed.
         let text = regex::Regex::new("<[^>]*>").unwrap().replace_all(&html, "");
-        assert_eq!(text, "fn main() { let s = \"&lt;hi&gt;\"; }\n", "{html}");
+        assert_eq!(
+            text, "fn main() { let s = &quot;&lt;hi&gt;&quot;; }\n\n",
+            "{html}"
+        );
     }
 
     #[test]
     fn spans_stay_open_across_lines() {
         // A block comment spans three lines: one span, closed at its end.
         let html = code_block("rust", "/* one\ntwo\nthree */\nfn x() {}\n", true);
-        let comment = html
-            .find("<span class=\"hl-comment hl-block\">")
-            .expect(&html);
-        let close = html[comment..].find("</span>").expect(&html) + comment;
-        assert!(html[comment..close].contains("two\nthree"), "{html}");
-        assert!(html[close..].contains("hl-storage"), "{html}");
+        let delimiter = "<span class=\"hl-punctuation hl-definition hl-comment\">";
+        let comment = format!(
+            "<span class=\"hl-comment hl-block\">{delimiter}/*</span> one\ntwo\n\
+             three {delimiter}*/</span></span>\n<span class=\"hl-storage"
+        );
+        assert!(html.contains(&comment), "{html}");
     }
 
     #[test]
