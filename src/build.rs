@@ -1074,13 +1074,15 @@ fn terms_value(loaded: &Loaded, doc: &Document) -> Value {
 }
 
 /// `site`: config, data, and every list templates may loop over. Term
-/// lists repeat each post several times, so they hold brief entries.
+/// lists repeat each post several times, so they hold brief entries. The
+/// lists are built in parallel and moved into place: `json!` would copy
+/// every interpolated value through serde.
 fn site_value(loaded: &Loaded, site: &Site, taxonomies: &[listing::Taxonomy]) -> Value {
     let cfg = &loaded.config.site;
     let docs = &site.documents;
-    let pick = |keep: &dyn Fn(&Document) -> bool| -> Value {
+    let pick = |keep: &(dyn Fn(&Document) -> bool + Sync)| -> Value {
         Value::Array(
-            docs.iter()
+            docs.par_iter()
                 .filter(|d| keep(d))
                 .map(|d| summary(loaded, d))
                 .collect(),
@@ -1088,8 +1090,11 @@ fn site_value(loaded: &Loaded, site: &Site, taxonomies: &[listing::Taxonomy]) ->
     };
     let posts: Vec<&Document> = docs.iter().filter(|d| d.kind == Kind::Post).collect();
     let by_term = |tags: bool| -> Map<String, Value> {
-        content::terms(posts.iter().copied(), tags)
+        let terms: Vec<(String, Vec<usize>)> = content::terms(posts.iter().copied(), tags)
             .into_iter()
+            .collect();
+        terms
+            .into_par_iter()
             .map(|(t, idx)| {
                 let list = idx
                     .into_iter()
@@ -1097,17 +1102,20 @@ fn site_value(loaded: &Loaded, site: &Site, taxonomies: &[listing::Taxonomy]) ->
                     .collect();
                 (t, Value::Array(list))
             })
+            .collect::<Vec<_>>()
+            .into_iter()
             .collect()
     };
     let mut collections = Map::new();
     for (name, c) in &loaded.config.build.collections {
         let list = pick(&|d| d.kind == Kind::Document && d.collection.as_deref() == Some(name));
-        collections.insert(
-            name.clone(),
-            json!({"label": name, "output": c.output, "docs": list}),
-        );
+        let mut entry = Map::new();
+        entry.insert("label".into(), json!(name));
+        entry.insert("output".into(), json!(c.output));
+        entry.insert("docs".into(), list);
+        collections.insert(name.clone(), Value::Object(entry));
     }
-    json!({
+    let Value::Object(mut value) = json!({
         "title": cfg.title,
         "description": cfg.description,
         "base_url": cfg.base_url,
@@ -1116,11 +1124,6 @@ fn site_value(loaded: &Loaded, site: &Site, taxonomies: &[listing::Taxonomy]) ->
         "extra": cfg.extra,
         "time": chrono::Utc::now().to_rfc3339(),
         "data": site.data,
-        "pages": pick(&|d| d.kind == Kind::Page),
-        "posts": pick(&|d| d.kind == Kind::Post),
-        "collections": collections,
-        "tags": by_term(true),
-        "categories": by_term(false),
         "taxonomies": taxonomies
             .iter()
             .map(|t| (t.name.clone(), listing::taxonomy_value(t)))
@@ -1129,7 +1132,15 @@ fn site_value(loaded: &Loaded, site: &Site, taxonomies: &[listing::Taxonomy]) ->
             "atom": feed_url(&loaded.config.build.feed.atom),
             "rss": feed_url(&loaded.config.build.feed.rss),
         },
-    })
+    }) else {
+        unreachable!("an object literal")
+    };
+    value.insert("pages".into(), pick(&|d| d.kind == Kind::Page));
+    value.insert("posts".into(), pick(&|d| d.kind == Kind::Post));
+    value.insert("collections".into(), Value::Object(collections));
+    value.insert("tags".into(), Value::Object(by_term(true)));
+    value.insert("categories".into(), Value::Object(by_term(false)));
+    Value::Object(value)
 }
 
 /// `feed.xml` -> `/feed.xml`; null when the feed is off.
