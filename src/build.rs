@@ -1090,10 +1090,7 @@ fn site_value(loaded: &Loaded, site: &Site, taxonomies: &[listing::Taxonomy]) ->
     };
     let posts: Vec<&Document> = docs.iter().filter(|d| d.kind == Kind::Post).collect();
     let by_term = |tags: bool| -> Map<String, Value> {
-        let terms: Vec<(String, Vec<usize>)> = content::terms(posts.iter().copied(), tags)
-            .into_iter()
-            .collect();
-        terms
+        content::terms(posts.iter().copied(), tags)
             .into_par_iter()
             .map(|(t, idx)| {
                 let list = idx

@@ -243,6 +243,7 @@ pub async fn snapshot(loaded: &Loaded, opts: &SnapshotOptions) -> Result<Report>
         site: &site,
         cfg,
         staging: staging.path().to_path_buf(),
+        sink: Sink::dir(staging.path().to_path_buf()),
         previous: previous.as_ref(),
         queue: VecDeque::new(),
         seen: HashSet::new(),
@@ -364,6 +365,8 @@ struct Crawl<'a> {
     site: &'a Site,
     cfg: &'a SnapshotConfig,
     staging: PathBuf,
+    /// Writes into `staging`, making each folder once.
+    sink: Sink,
     previous: Option<&'a Previous>,
     queue: VecDeque<Job>,
     seen: HashSet<String>,
@@ -556,7 +559,7 @@ impl Crawl<'_> {
             self.skip(&job.url, "snapshot.max_total_mb reached");
             return Ok(false);
         }
-        let mut object = match Sink::dir(self.staging.clone()).write(key, &body) {
+        let mut object = match self.sink.write(key, &body) {
             Ok(o) => o,
             Err(e) => {
                 self.release(key);
