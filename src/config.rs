@@ -28,6 +28,18 @@ pub struct Config {
     pub drill: DrillConfig,
 }
 
+impl Config {
+    /// The dynamic origin's base URL: `edge.origin`, else
+    /// `snapshot.origin`; `None` when neither is set. The edge, the CDN
+    /// watcher and `tusk up` all ask the origin this names.
+    pub fn origin(&self) -> Option<&str> {
+        [&self.edge.origin, &self.snapshot.origin]
+            .into_iter()
+            .map(String::as_str)
+            .find(|o| !o.is_empty())
+    }
+}
+
 /// `tusk drill`: the game-day check that the fallback would serve the site.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -460,12 +472,21 @@ impl Default for EdgeConfig {
     }
 }
 
+/// The CDN in front of the site (`cdn.provider`): parsed here once, so
+/// the rest of the code matches an enum (see `cdn`), never a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    None,
+    CloudFront,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CdnConfig {
     /// `none`, or `cloudfront` to invalidate after each publish and to
     /// manage failover (`tusk cdn`, `tusk watch`, `tusk failover`).
-    pub provider: String,
+    pub provider: Provider,
     pub distribution_id: String,
     /// Custom endpoint (tests); otherwise the standard AWS environment.
     pub endpoint: Option<String>,
@@ -510,7 +531,7 @@ pub struct CdnConfig {
 impl Default for CdnConfig {
     fn default() -> Self {
         CdnConfig {
-            provider: "none".into(),
+            provider: Provider::None,
             distribution_id: String::new(),
             endpoint: None,
             wildcard_threshold: 100,
@@ -568,9 +589,6 @@ pub struct Loaded {
     pub config: Config,
     /// The project root every relative path is resolved against.
     pub root: PathBuf,
-    /// The files merged, base first.
-    pub files: Vec<PathBuf>,
-    pub env: Option<String>,
 }
 
 impl Loaded {
@@ -620,8 +638,6 @@ pub fn load(root: &Path, env: Option<&str>) -> Result<Loaded> {
     Ok(Loaded {
         config,
         root: root.to_path_buf(),
-        files,
-        env: env.map(str::to_string),
     })
 }
 
@@ -648,13 +664,6 @@ fn read_checked(file: &Path) -> Result<toml::Table> {
 
 fn validate(config: &Config, last_file: &Path) -> Result<()> {
     let cdn = &config.cdn;
-    if !matches!(cdn.provider.as_str(), "none" | "cloudfront") {
-        bail!(
-            "{}: cdn.provider {:?} must be \"none\" or \"cloudfront\"",
-            last_file.display(),
-            cdn.provider
-        );
-    }
     if !matches!(config.publish.compress.as_str(), "none" | "gzip" | "br") {
         bail!(
             "{}: publish.compress {:?} must be \"none\", \"gzip\" or \"br\"",

@@ -78,7 +78,12 @@ impl Collector {
 
     /// Sorted by file and position, so output is stable across runs.
     pub fn into_sorted(self) -> Vec<Diagnostic> {
-        let mut all = self.0.into_inner().expect("diagnostics lock");
+        self.take_sorted()
+    }
+
+    /// [`Collector::into_sorted`] through a shared reference, leaving it empty.
+    pub fn take_sorted(&self) -> Vec<Diagnostic> {
+        let mut all = std::mem::take(&mut *self.0.lock().expect("diagnostics lock"));
         all.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         all.dedup();
         all

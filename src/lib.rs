@@ -1,32 +1,27 @@
 //! tusk: a resilient static-site publisher.
 //!
-//! Data flows one way: `build` (and later `snapshot`) produce a [`tree`],
-//! which `publish` mirrors to a [`store`] (and later stages consume).
+//! The modules follow the pipeline, and data flows one way (see
+//! ARCHITECTURE.md):
+//!
+//! ```text
+//! build / snapshot  ->  tree  ->  publish  ->  store  ->  cdn / edge
+//! ```
+//!
+//! Everything is private to the crate: the binary is the only client, so
+//! the compiler's unused-code lint sees the whole program.
 
-pub mod assets;
-pub mod build;
-pub mod cdn;
-pub mod cli;
-pub mod config;
-pub mod content;
-pub mod diag;
-pub mod drill;
-pub mod edge;
-pub mod encode;
-pub mod generate;
-pub mod health;
-pub mod incremental;
-pub mod linkcheck;
-pub mod listing;
-pub mod offload;
-pub mod output;
-pub mod publish;
-pub mod redirects;
-pub mod render;
-pub mod scaffold;
-pub mod serve;
-pub mod snapshot;
-pub mod store;
-pub mod tree;
-pub mod up;
-pub mod watch;
+mod build;
+mod cdn;
+mod cli;
+mod config;
+mod content;
+mod diag;
+mod edge;
+mod gameday;
+mod health;
+mod publish;
+mod snapshot;
+mod store;
+mod tree;
+
+pub use cli::main;

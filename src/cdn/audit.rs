@@ -35,9 +35,9 @@ impl Log {
         let target = format!(
             "{}/{}cdn",
             publish.target.trim_end_matches('/'),
-            crate::publish::RESERVED_PREFIX
+            crate::store::layout::RESERVED_PREFIX
         );
-        let store = crate::store::open(&target, &loaded.root, &publish.s3)
+        let store = crate::store::open(loaded, &target)
             .await
             .with_context(|| format!("opening the audit log at {target}"))?;
         Ok(Log { store })

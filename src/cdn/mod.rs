@@ -1,46 +1,114 @@
-//! The CDN in front of the origin and the bucket (CloudFront).
+//! The CDN in front of the origin and the bucket: the one seam every CDN
+//! provider sits behind, chosen by `cdn.provider` (a closed enum parsed
+//! once by the config, [`Provider`]). Adding a provider means a variant
+//! and an arm in each function below, which the compiler points out.
 //!
-//! Two layers of failover, because a configuration change takes CloudFront
+//! Two layers of failover, because a configuration change takes a CDN
 //! minutes to deploy while a dead origin must be routed around at once:
-//! - per request, set up once by `tusk cdn apply` ([`desired`]): an origin
-//!   group tries the origin first and the bucket when it fails;
-//! - health-driven, by `tusk watch` or an operator ([`route`]): the cache
-//!   behaviours point straight at the bucket while the origin is down.
+//! - per request, set up once by `tusk cdn apply`: an origin group tries
+//!   the origin first and the bucket when it fails;
+//! - health-driven, by `tusk watch` or an operator: the cache behaviours
+//!   point straight at the bucket while the origin is down.
 //!
-//! The route and an operator's pin live in the distribution itself, so
-//! the watcher is stateless; every switch is also written to an audit log
-//! in the bucket ([`audit`]).
+//! Every switch is also written to an audit log in the bucket ([`audit`]).
 
-pub mod audit;
-pub mod desired;
-pub mod distribution;
-mod invalidate;
-pub mod ops;
-pub mod route;
+pub(crate) mod audit;
+mod cloudfront;
 
-pub use invalidate::{invalidate, invalidation_paths, Invalidated};
+use anyhow::{bail, Result};
+use serde_json::Value;
 
-use std::time::Duration;
+pub(crate) use crate::config::Provider;
+use crate::config::{CdnConfig, Loaded};
+pub(crate) use cloudfront::ops::PlanReport;
+pub(crate) use cloudfront::watch::WatchOptions;
+pub(crate) use cloudfront::Invalidated;
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-
-use crate::config::CdnConfig;
-
-/// A CloudFront client from the standard AWS environment (CloudFront is a
-/// global service signed for us-east-1). Throttling and transient errors
-/// are retried with backoff by the SDK.
-pub async fn client(cfg: &CdnConfig) -> aws_sdk_cloudfront::Client {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .retry_config(RetryConfig::standard().with_max_attempts(5))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .operation_attempt_timeout(Duration::from_secs(20))
-                .build(),
-        );
-    if let Some(endpoint) = &cfg.endpoint {
-        loader = loader.endpoint_url(endpoint);
+/// Whether the ops commands (`status`, `failover`, `failback`) talk to a
+/// CDN rather than to the embedded edge.
+pub(crate) fn manages_routes(cfg: &CdnConfig) -> bool {
+    match cfg.provider {
+        Provider::None => false,
+        Provider::CloudFront => true,
     }
-    aws_sdk_cloudfront::Client::new(&loader.load().await)
+}
+
+/// Invalidate the cached copies of changed and deleted pages after a
+/// publish; `None` when no CDN is configured or nothing is stale.
+/// `publish_id` makes a retried publish send the same request.
+pub(crate) async fn invalidate(
+    cfg: &CdnConfig,
+    stale_keys: &[String],
+    publish_id: &str,
+) -> Result<Option<Invalidated>> {
+    match cfg.provider {
+        Provider::None => Ok(None),
+        Provider::CloudFront => {
+            let keys = stale_keys.iter().map(String::as_str);
+            let paths = cloudfront::invalidation_paths(keys, cfg.wildcard_threshold);
+            if paths.is_empty() {
+                return Ok(None);
+            }
+            cloudfront::invalidate(cfg, paths, publish_id)
+                .await
+                .map(Some)
+        }
+    }
+}
+
+/// `tusk cdn plan` (and `apply`): the configured distribution as a change.
+pub(crate) async fn plan(loaded: &Loaded, apply: bool) -> Result<PlanReport> {
+    match loaded.config.cdn.provider {
+        Provider::None => bail!(not_configured()),
+        Provider::CloudFront => cloudfront::ops::plan(loaded, apply).await,
+    }
+}
+
+/// `tusk status` on the CDN: route, deployment, health, last switch.
+pub(crate) async fn status(loaded: &Loaded) -> Result<Value> {
+    match loaded.config.cdn.provider {
+        Provider::None => bail!(not_configured()),
+        Provider::CloudFront => cloudfront::ops::status(loaded).await,
+    }
+}
+
+/// `tusk failover` / `tusk failback` on the CDN.
+pub(crate) async fn switch(
+    loaded: &Loaded,
+    failover: bool,
+    pin: bool,
+    reason: &str,
+) -> Result<Value> {
+    match loaded.config.cdn.provider {
+        Provider::None => bail!(not_configured()),
+        Provider::CloudFront => cloudfront::ops::switch(loaded, failover, pin, reason).await,
+    }
+}
+
+/// `tusk watch`: health-check the origin and switch the CDN's route.
+pub(crate) async fn watch(loaded: &Loaded, opts: &WatchOptions) -> Result<()> {
+    match loaded.config.cdn.provider {
+        Provider::None => bail!(not_configured()),
+        Provider::CloudFront => cloudfront::watch::run(loaded, opts).await,
+    }
+}
+
+/// What `tusk drill` reports of the CDN: the distribution (`item`), its
+/// route, and every way it would not fall back to the bucket.
+pub(crate) struct Inspection {
+    pub item: String,
+    pub route: String,
+    pub problems: Vec<String>,
+}
+
+/// The drill's view of the CDN.
+pub(crate) async fn inspect(loaded: &Loaded) -> Result<Inspection> {
+    match loaded.config.cdn.provider {
+        Provider::None => bail!(not_configured()),
+        Provider::CloudFront => cloudfront::ops::inspect(loaded).await,
+    }
+}
+
+fn not_configured() -> String {
+    "cdn.provider is \"none\": set it to \"cloudfront\" (with cdn.distribution_id) to manage the CDN".to_string()
 }

@@ -26,14 +26,6 @@ enum Format {
     Toml,
 }
 
-/// Whether `text` starts with a front matter fence. Files without one are
-/// static files (copied as they are), as in Jekyll.
-pub fn has_front_matter(text: &str) -> bool {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let first = text.lines().next().unwrap_or("");
-    matches!(first.trim_end(), "---" | "+++")
-}
-
 /// Split and parse the front matter. Returns `Ok(None)` when the file has none.
 pub fn parse(text: &str) -> Result<Option<Split<'_>>, FrontMatterError> {
     let Some(fenced) = fences(text)? else {
@@ -281,7 +273,6 @@ mod tests {
     #[test]
     fn no_front_matter_is_none() {
         assert!(parse("# Just markdown\n").unwrap().is_none());
-        assert!(!has_front_matter("hello"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use pulldown_cmark::{html, CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 
 use super::highlight;
-use crate::linkcheck::PageLinks;
+use super::links::PageLinks;
 
 /// What the Markdown renderer adds beyond CommonMark.
 #[derive(Debug, Clone, Copy)]
@@ -106,7 +106,7 @@ fn links_of(events: &[Event]) -> PageLinks {
         }
     }
     if !raw.is_empty() {
-        let more = crate::linkcheck::extract(raw.as_bytes());
+        let more = super::links::extract(raw.as_bytes());
         found.links.extend(more.links);
         found.ids.extend(more.ids);
     }
@@ -298,7 +298,7 @@ mod tests {
                   Code:\n\n    <a href=\"/not-a-link/\">in code</a>\n\n\
                   Note[^n].\n\n[^n]: Foot [f](/f/).\n";
         let r = render(md, PLAIN);
-        let parsed = crate::linkcheck::extract(r.html.as_bytes());
+        let parsed = crate::content::links::extract(r.html.as_bytes());
         let links = r.links.expect("links were asked for");
         let mut from_events = links.links.clone();
         let mut from_html = parsed.links.clone();

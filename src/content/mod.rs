@@ -6,8 +6,12 @@
 
 pub mod front_matter;
 pub mod highlight;
+pub mod links;
 pub mod markdown;
+pub mod new;
 pub mod permalink;
+
+use crate::tree::key::safe_output_key;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -70,7 +74,6 @@ pub struct Document {
     /// (collections with `output = false`).
     pub output: Option<String>,
     pub draft: bool,
-    pub excerpt_separator: String,
 }
 
 /// A file copied to the output unchanged.
@@ -740,7 +743,6 @@ impl ParseContext<'_> {
             url,
             output,
             draft,
-            excerpt_separator,
         }))))
     }
 
@@ -874,17 +876,6 @@ pub fn template_name(layout: &str) -> String {
     } else {
         format!("{layout}.html")
     }
-}
-
-/// Whether a relative output key stays inside the output folder.
-pub fn safe_output_key(key: &str) -> bool {
-    !key.is_empty()
-        && !key.starts_with('/')
-        && !key.contains('\\')
-        && !key.contains('\0')
-        && key
-            .split('/')
-            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
 }
 
 /// Line (1-based) of `key:` or `key =` in the front matter, for messages.

@@ -6,8 +6,9 @@
 use std::sync::OnceLock;
 
 use chrono::{DateTime, FixedOffset};
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use regex::Regex;
+
+use crate::tree::key::{escape_path, unescape_path};
 
 /// The post URL template for a permalink style (Jekyll's `style_to_permalink`).
 pub fn style_to_permalink(style: &str) -> String {
@@ -38,36 +39,6 @@ pub fn add_permalink_suffix(template: &str, style: &str) -> String {
         }
     }
     t
-}
-
-/// Characters a URL path segment may hold unescaped (RFC 3986 `pchar` plus
-/// `/`), as in Jekyll's `URL.escape_path`.
-const PATH_UNSAFE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~')
-    .remove(b'!')
-    .remove(b'$')
-    .remove(b'&')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')')
-    .remove(b'*')
-    .remove(b'+')
-    .remove(b',')
-    .remove(b';')
-    .remove(b'=')
-    .remove(b':')
-    .remove(b'@')
-    .remove(b'/');
-
-pub fn escape_path(path: &str) -> String {
-    utf8_percent_encode(path, PATH_UNSAFE).to_string()
-}
-
-pub fn unescape_path(path: &str) -> String {
-    percent_decode_str(path).decode_utf8_lossy().into_owned()
 }
 
 /// Jekyll's `sanitize_url`: leading slash, `..` and `./` removed, slashes squeezed.

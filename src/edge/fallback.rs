@@ -26,7 +26,7 @@ pub fn key_for(path: &str) -> Option<String> {
     if key.is_empty() || key.ends_with('/') {
         key.push_str("index.html");
     }
-    let private = key.starts_with(".tusk/") || key.starts_with(".tusk-");
+    let private = crate::store::layout::is_internal(&key);
     (crate::store::valid_key(&key) && !private).then_some(key)
 }
 

@@ -186,9 +186,8 @@ impl State {
         let cfg = config.edge.clone();
         let origin = opts
             .origin
-            .clone()
-            .or_else(|| Some(cfg.origin.clone()).filter(|o| !o.is_empty()))
-            .or_else(|| Some(config.snapshot.origin.clone()).filter(|o| !o.is_empty()))
+            .as_deref()
+            .or_else(|| config.origin())
             .map(|o| o.trim_end_matches('/').to_string());
         if let Some(o) = &origin {
             url::Url::parse(o).with_context(|| format!("edge origin {o:?} is not a URL"))?;
@@ -198,7 +197,7 @@ impl State {
         } else {
             cfg.fallback.clone()
         };
-        let store = crate::store::open(&target, &loaded.root, &config.publish.s3).await?;
+        let store = crate::store::open(loaded, &target).await?;
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_millis(cfg.origin_timeout_ms.max(1)))

@@ -75,8 +75,8 @@ pub fn key_for(url: &Url, html: bool, hashed_query: bool) -> Result<String, Stri
     if key.len() > MAX_KEY {
         return Err(format!("key longer than {MAX_KEY} bytes"));
     }
-    debug_assert!(crate::store::valid_key(&key), "{key}");
-    if !crate::store::valid_key(&key) {
+    debug_assert!(crate::tree::key::valid_key(&key), "{key}");
+    if !crate::tree::key::valid_key(&key) {
         return Err("unsafe key".into());
     }
     Ok(key)
@@ -202,7 +202,7 @@ mod tests {
                 continue;
             };
             if let Ok(k) = key_for(&url, x.is_multiple_of(2), true) {
-                assert!(crate::store::valid_key(&k), "{path} -> {k}");
+                assert!(crate::tree::key::valid_key(&k), "{path} -> {k}");
                 let joined = std::path::Path::new("/snap").join(&k);
                 assert!(
                     joined

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::config::{Loaded, SnapshotConfig};
-use crate::output::{Sink, Staging};
+use crate::tree::write::{Sink, Staging};
 use crate::tree::{CacheClass, Object, Tree};
 
 /// Validators of the previous run, beside the manifest in the snapshot.

@@ -15,9 +15,8 @@ use async_trait::async_trait;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
+use super::layout::META_DIR;
 use super::{valid_key, Fetched, Listed, Meta, Store};
-
-const META_DIR: &str = ".tusk-meta";
 
 pub struct LocalStore {
     root: PathBuf,

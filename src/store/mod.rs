@@ -5,8 +5,13 @@
 //!   default (see [`local`]);
 //! - `s3://bucket/prefix`: S3 or any S3-compatible server (see [`s3`]).
 
-pub mod local;
-pub mod s3;
+pub(crate) mod layout;
+mod local;
+mod retry;
+mod s3;
+
+pub(crate) use layout::valid_key;
+pub(crate) use retry::with_retries;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,6 +19,8 @@ use std::path::Path;
 use anyhow::{bail, Result};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+
+use crate::config::Loaded;
 
 /// An object as a listing reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,13 +75,11 @@ pub trait Store: Send + Sync {
     fn describe(&self) -> String;
 }
 
-/// Open the store a target URL names. Relative `file://` paths are
-/// resolved against `root` (the project root).
-pub async fn open(
-    target: &str,
-    root: &Path,
-    s3: &crate::config::S3Config,
-) -> Result<Box<dyn Store>> {
+/// Open the store a target URL names (`publish.target` or an override):
+/// the one place a backend is chosen. Relative `file://` paths are
+/// resolved against the project root; S3 takes `[publish.s3]`.
+pub async fn open(loaded: &Loaded, target: &str) -> Result<Box<dyn Store>> {
+    let (root, s3) = (&loaded.root, &loaded.config.publish.s3);
     if let Some(path) = target.strip_prefix("file://") {
         if path.is_empty() {
             bail!("publish.target {target:?}: missing folder after file://");
@@ -91,9 +96,4 @@ pub async fn open(
         return Ok(Box::new(s3::S3Store::connect(location, s3).await?));
     }
     bail!("publish.target {target:?}: expected file://<folder> or s3://<bucket>/<prefix>")
-}
-
-/// Whether a key is safe to map onto a file system path.
-pub fn valid_key(key: &str) -> bool {
-    crate::content::safe_output_key(key) && !key.split('/').any(|s| s.starts_with(".tusk-meta"))
 }

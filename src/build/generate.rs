@@ -9,9 +9,9 @@
 use chrono::{DateTime, FixedOffset};
 use quick_xml::escape::escape;
 
+use crate::build::listing::Taxonomy;
 use crate::config::Loaded;
 use crate::content::{Document, Kind, Site};
-use crate::listing::Taxonomy;
 
 /// `(key, body)` for every generated file whose key the site does not
 /// already use (`taken`): the site's own file always wins.

@@ -11,10 +11,12 @@
 //!    still point at them), and refusing mass deletions;
 //! 5. write a publish record last (unless nothing changed).
 
+pub(crate) mod encode;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use futures::stream::{self, StreamExt};
@@ -23,18 +25,10 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Loaded, PublishConfig};
-use crate::encode::Encoded;
-use crate::store::{Listed, Meta, Store};
+use crate::publish::encode::Encoded;
+use crate::store::layout::{ARCHIVE_PREFIX, RECORDS_PREFIX, RESERVED_PREFIX, RETAINED_KEY};
+use crate::store::{with_retries, Listed, Meta, Store};
 use crate::tree::{CacheClass, Object, Tree};
-
-/// Keys under this prefix belong to tusk (records, retention state) and are
-/// never part of a tree nor deleted by a sync.
-pub const RESERVED_PREFIX: &str = ".tusk/";
-const RETAINED_KEY: &str = ".tusk/retained.json";
-const RECORDS_PREFIX: &str = ".tusk/publishes/";
-/// Bodies replaced or deleted by a publish, kept by stored MD5 so
-/// `--rollback` can restore them with server-side copies.
-const ARCHIVE_PREFIX: &str = ".tusk/objects/";
 
 #[derive(Debug, Clone, Default)]
 pub struct PublishOptions {
@@ -42,8 +36,6 @@ pub struct PublishOptions {
     pub force: bool,
     pub max_deletes: Option<usize>,
     pub target: Option<String>,
-    /// Skip the CDN invalidation.
-    pub no_invalidate: bool,
     /// Restore the tree of this publish record (id or unique id prefix).
     pub rollback: Option<String>,
     /// Draw a progress bar (a terminal); otherwise plain progress lines.
@@ -130,9 +122,15 @@ pub struct Report {
     pub pruned: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub invalidation: Option<crate::cdn::Invalidated>,
     pub duration_ms: u128,
+    /// Pages a CDN may still cache in their old form, for the invalidation
+    /// the command makes after the publish.
+    #[serde(skip)]
+    pub stale: Vec<String>,
+    /// Identifies this publish's changes: a retried publish invalidates
+    /// with the same caller reference.
+    #[serde(skip)]
+    pub plan_hash: String,
 }
 
 /// The state kept for removed fingerprinted assets: key -> removal time.
@@ -187,7 +185,7 @@ pub async fn stored(store: &dyn Store, concurrency: usize) -> Result<Vec<Listed>
 pub async fn history(loaded: &Loaded, target: Option<&str>) -> Result<Vec<String>> {
     let cfg = &loaded.config.publish;
     let target = target.unwrap_or(&cfg.target);
-    let store = crate::store::open(target, &loaded.root, &cfg.s3).await?;
+    let store = crate::store::open(loaded, target).await?;
     let listing = store.list().await.context("cannot list the target")?;
     Ok(record_ids(&listing))
 }
@@ -206,7 +204,7 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
     let started = Instant::now();
     let cfg = &loaded.config.publish;
     let target = opts.target.clone().unwrap_or_else(|| cfg.target.clone());
-    let store = crate::store::open(&target, &loaded.root, &cfg.s3).await?;
+    let store = crate::store::open(loaded, &target).await?;
     let rules = CacheRules::new(cfg)?;
 
     let listing = list_stored_md5s(store.as_ref(), cfg.concurrency).await?;
@@ -312,7 +310,8 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
         archived: 0,
         pruned: 0,
         record: None,
-        invalidation: None,
+        stale: Vec::new(),
+        plan_hash: String::new(),
         duration_ms: 0,
     };
     if opts.dry_run {
@@ -400,29 +399,8 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
     put_json(store.as_ref(), &key, &record).await?;
     report.record = Some(key);
 
-    // Changed and deleted pages only: new ones were never cached, and
-    // assets change name when they change.
-    let cdn = &loaded.config.cdn;
-    if cdn.provider == "cloudfront" && !opts.no_invalidate {
-        let changed = report
-            .uploads
-            .iter()
-            .filter(|u| u.reason != Reason::New)
-            .filter(|u| desired[&u.key].object.cache_class == CacheClass::Html)
-            .map(|u| u.key.as_str());
-        let deleted = report
-            .deletes
-            .iter()
-            .map(String::as_str)
-            .filter(|k| crate::tree::cache_class_for(k) == CacheClass::Html);
-        let paths = crate::cdn::invalidation_paths(changed.chain(deleted), cdn.wildcard_threshold);
-        if !paths.is_empty() {
-            let done = crate::cdn::invalidate(cdn, paths, &plan_hash(&report, &desired))
-                .await
-                .context("the publish succeeded but the CDN invalidation failed; re-run `tusk publish` to retry it")?;
-            report.invalidation = Some(done);
-        }
-    }
+    report.stale = stale_pages(&report, &desired);
+    report.plan_hash = plan_hash(&report, &desired);
     report.duration_ms = started.elapsed().as_millis();
     Ok(report)
 }
@@ -507,10 +485,10 @@ fn encode_all(loaded: &Loaded, desired: &mut BTreeMap<String, Desired>) -> Resul
     if encoding == "none" {
         return Ok(());
     }
-    let mut cache = crate::encode::Cache::load(&loaded.root);
+    let mut cache = crate::publish::encode::Cache::load(&loaded.root);
     let todo: Vec<(String, PathBuf, String)> = desired
         .values()
-        .filter(|d| crate::encode::compressible(&d.object.content_type, d.object.size))
+        .filter(|d| crate::publish::encode::compressible(&d.object.content_type, d.object.size))
         .filter_map(|d| match &d.body {
             Body::File(path) if cache.get(encoding, &d.object.sha256).is_none() => {
                 Some((d.object.sha256.clone(), path.clone(), d.object.md5.clone()))
@@ -523,7 +501,7 @@ fn encode_all(loaded: &Loaded, desired: &mut BTreeMap<String, Desired>) -> Resul
         .map(|(sha256, path, _)| {
             let body =
                 std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            let encoded = crate::encode::encode(encoding, &body)?;
+            let encoded = crate::publish::encode::encode(encoding, &body)?;
             Ok((
                 sha256.clone(),
                 Encoded {
@@ -538,7 +516,7 @@ fn encode_all(loaded: &Loaded, desired: &mut BTreeMap<String, Desired>) -> Resul
         cache.insert(&sha256, encoded);
     }
     for d in desired.values_mut() {
-        if !crate::encode::compressible(&d.object.content_type, d.object.size) {
+        if !crate::publish::encode::compressible(&d.object.content_type, d.object.size) {
             continue;
         }
         if let Some(encoded) = cache.get(encoding, &d.object.sha256) {
@@ -766,8 +744,10 @@ async fn upload(store: &dyn Store, d: &Desired) -> Result<u64> {
             match &d.encoded {
                 Some(e) => {
                     let encoding = e.encoding.clone();
-                    tokio::task::spawn_blocking(move || crate::encode::encode(&encoding, &raw))
-                        .await??
+                    tokio::task::spawn_blocking(move || {
+                        crate::publish::encode::encode(&encoding, &raw)
+                    })
+                    .await??
                 }
                 None => raw,
             }
@@ -785,28 +765,6 @@ async fn upload(store: &dyn Store, d: &Desired) -> Result<u64> {
         .await
         .with_context(|| format!("cannot upload {key}"))?;
     Ok(size)
-}
-
-/// Retry transient failures with exponential backoff (3 attempts).
-pub(crate) async fn with_retries<F, Fut, T>(mut f: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T>>,
-{
-    let mut delay = Duration::from_millis(200);
-    let mut attempt = 1;
-    loop {
-        match f().await {
-            Ok(v) => return Ok(v),
-            Err(e) if attempt < 3 => {
-                tracing::warn!("attempt {attempt} failed, retrying in {delay:?}: {e:#}");
-                tokio::time::sleep(delay).await;
-                delay *= 4;
-                attempt += 1;
-            }
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 async fn put_json<T: Serialize>(store: &dyn Store, key: &str, value: &T) -> Result<()> {
@@ -989,6 +947,23 @@ impl CacheRules {
 }
 
 /// A hash of what a publish changes: the same plan gives the same hash.
+/// Changed and deleted pages only: new ones were never cached, and
+/// assets change name when they change.
+fn stale_pages(report: &Report, desired: &BTreeMap<String, Desired>) -> Vec<String> {
+    let changed = report
+        .uploads
+        .iter()
+        .filter(|u| u.reason != Reason::New)
+        .filter(|u| desired[&u.key].object.cache_class == CacheClass::Html)
+        .map(|u| u.key.clone());
+    let deleted = report
+        .deletes
+        .iter()
+        .filter(|k| crate::tree::cache_class_for(k) == CacheClass::Html)
+        .cloned();
+    changed.chain(deleted).collect()
+}
+
 fn plan_hash(report: &Report, desired: &BTreeMap<String, Desired>) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();

@@ -10,8 +10,9 @@ use serde_json::Value;
 
 use crate::config::Loaded;
 use crate::content::permalink::output_path;
-use crate::content::{safe_output_key, Site};
+use crate::content::Site;
 use crate::diag::{Collector, Diagnostic};
+use crate::tree::key::safe_output_key;
 
 /// A redirect from an old URL to a document.
 #[derive(Debug, Clone)]

@@ -204,7 +204,7 @@ pub struct Outcome {
     /// Not changed because an operator pinned the route.
     pub held_by_pin: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub record: Option<super::audit::Switch>,
+    pub record: Option<crate::cdn::audit::Switch>,
 }
 
 /// Switch the route with a conditional update (re-read on a conflict, so
@@ -214,7 +214,7 @@ pub async fn switch(
     dist: &Distribution,
     d: &Desired,
     req: &Request<'_>,
-    audit: Option<&super::audit::Log>,
+    audit: Option<&crate::cdn::audit::Log>,
 ) -> Result<Outcome> {
     let (changed, (before, held_by_pin)) = dist
         .update(|config| {
@@ -233,7 +233,7 @@ pub async fn switch(
         record: None,
     };
     if changed {
-        let record = super::audit::Switch {
+        let record = crate::cdn::audit::Switch {
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             distribution: d.distribution_id.clone(),
             from: describe(&outcome.before),

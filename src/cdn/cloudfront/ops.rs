@@ -5,10 +5,10 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::audit;
 use super::desired::{self, Change, Desired};
 use super::distribution::Distribution;
 use super::route::{self, Request, Target};
+use crate::cdn::audit;
 use crate::config::Loaded;
 
 #[derive(Debug, Serialize)]
@@ -104,4 +104,43 @@ pub async fn switch(loaded: &Loaded, failover: bool, pin: bool, reason: &str) ->
         "record": outcome.record,
         "status": status(loaded).await?,
     }))
+}
+
+/// The distribution as the drill sees it: where it drifted from `[cdn]`
+/// and whether the routed behaviours still fall back to the bucket.
+pub async fn inspect(loaded: &Loaded) -> Result<crate::cdn::Inspection> {
+    let d = Desired::from_config(loaded)?;
+    let live = Distribution::open(&loaded.config.cdn).await?.read().await?;
+    let mut problems = Vec::new();
+    match desired::plan(&live.config, &d) {
+        Ok(plan) => problems.extend(plan.changes.iter().map(|c| {
+            format!(
+                "{} is {}, should be {} (run `tusk cdn apply`)",
+                c.what,
+                c.from.as_deref().unwrap_or("missing"),
+                c.to
+            )
+        })),
+        Err(e) => problems.push(format!("{e:#}")),
+    }
+    let route = match route::of(&live.config, &d) {
+        Ok(r) => {
+            if !matches!(r.target, Target::OriginGroup | Target::Bucket) {
+                problems.push(format!(
+                    "the routed behaviours go to the {} alone: no fallback to the bucket (run `tusk failback`)",
+                    r.target.as_str()
+                ));
+            }
+            route::describe(&r)
+        }
+        Err(e) => {
+            problems.push(format!("{e:#}"));
+            "unknown".into()
+        }
+    };
+    Ok(crate::cdn::Inspection {
+        item: format!("distribution {}", loaded.config.cdn.distribution_id),
+        route,
+        problems,
+    })
 }

@@ -22,9 +22,9 @@ use hyper::{Request, Response, StatusCode};
 use notify::Watcher as _;
 use tokio::sync::broadcast;
 
+use crate::build::incremental::Outcome;
 use crate::build::{self, BuildOptions, Built};
 use crate::config;
-use crate::incremental::Outcome;
 
 type Body = BoxBody<Bytes, Infallible>;
 

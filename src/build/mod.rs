@@ -3,7 +3,16 @@
 //! and templates (parallel) -> write to a staging folder -> tree manifest ->
 //! swap the staging folder in.
 
-use std::collections::HashMap;
+pub(crate) mod assets;
+pub(crate) mod generate;
+pub(crate) mod incremental;
+pub(crate) mod linkcheck;
+pub(crate) mod listing;
+pub(crate) mod redirects;
+pub(crate) mod render;
+pub(crate) mod serve;
+
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use anyhow::{bail, Result};
@@ -12,16 +21,14 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use tera::Context;
 
-use crate::assets::{self, Assets};
+use self::render::{body_template_name, Renderer, Theme, ThemeFile};
 use crate::config::Loaded;
 use crate::content::{self, markdown, Document, Kind, LoadOptions, Site};
 use crate::diag::{Collector, Diagnostic, Problems};
-use crate::linkcheck;
-use crate::listing::{self, Job};
-use crate::output::{Sink, Staging};
-use crate::redirects;
-use crate::render::{body_template_name, Renderer, Theme, ThemeFile};
+use crate::tree::write::{Sink, Staging};
 use crate::tree::{CacheClass, Object, Tree};
+use assets::Assets;
+use listing::Job;
 
 /// Flags from the command line.
 #[derive(Debug, Clone, Default)]
@@ -63,7 +70,7 @@ pub fn build(loaded: &Loaded, opts: &BuildOptions) -> Result<Report> {
 }
 
 /// A finished build with what it decided, so `tusk serve` can re-render
-/// only what an edit touches (see `crate::incremental`).
+/// only what an edit touches (see `self::incremental`).
 pub struct Built {
     pub(crate) prepared: Prepared,
     pub(crate) tree: Tree,
@@ -103,7 +110,8 @@ pub(crate) struct Prepared {
     pub(crate) assets: std::sync::Arc<Assets>,
 }
 
-/// [`build`], keeping the decisions for incremental rebuilds.
+/// [`build`], keeping the decisions for incremental rebuilds. A list of
+/// named steps, each timed at debug level (`TUSK_LOG=debug`).
 pub fn build_and_keep(loaded: &Loaded, opts: &BuildOptions) -> Result<(Report, Built)> {
     let started = Instant::now();
     let output_dir = loaded.output_dir();
@@ -114,14 +122,83 @@ pub fn build_and_keep(loaded: &Loaded, opts: &BuildOptions) -> Result<(Report, B
         future: opts.future || loaded.config.build.future,
         now: chrono::Utc::now(),
     };
-    let site = content::load(loaded, &load_opts, &diags);
-    tracing::debug!(
-        "loaded {} documents in {:?}",
-        site.documents.len(),
-        started.elapsed()
+    let site = timed("load", || content::load(loaded, &load_opts, &diags));
+    let plan = timed("plan", || plan(loaded, site, opts, &diags))?;
+    let staging = match opts.dry_run {
+        true => None,
+        false => Some(Staging::new(&output_dir)?),
+    };
+    let sink = match &staging {
+        Some(s) => Sink::dir(s.path().to_path_buf()),
+        None => Sink::Discard,
+    };
+    let written = timed("render + write", || write_all(&plan, &sink, &diags));
+    let keys: HashSet<String> = written.objects.iter().map(|o| o.key.clone()).collect();
+    let pages: HashMap<String, linkcheck::Page> = written
+        .link_pages
+        .into_iter()
+        .flatten()
+        .map(|p| (p.key.clone(), p))
+        .collect();
+    let prepared = plan.prepared;
+    let links = timed("link check", || {
+        (prepared.check_links && diags.is_empty()).then(|| {
+            let base_url = &loaded.config.site.base_url;
+            let report = linkcheck::check(pages.values(), &|k| pages.get(k), &keys, base_url);
+            report_broken(&report, &diags);
+            report
+        })
+    });
+    if !diags.is_empty() {
+        return Err(Problems(diags.into_sorted()).into());
+    }
+    let mut report = report(
+        &prepared.site,
+        &written.objects,
+        written.static_files,
+        links,
     );
-    let theme = Theme::load(&loaded.root, &loaded.config.build.theme)?;
+    report.output = staging.as_ref().map(|_| output_dir.display().to_string());
+    let tree = Tree::new("build", written.objects);
+    if let Some(staging) = staging {
+        timed("commit", || {
+            tree.write(staging.path())?;
+            staging.commit()
+        })?;
+    }
+    report.duration_ms = started.elapsed().as_millis();
+    let built = Built {
+        prepared,
+        tree,
+        pages,
+        keys,
+        generated_keys: written.generated_keys,
+        output_dir,
+        load_opts,
+        stale: false,
+    };
+    Ok((report, built))
+}
 
+/// Run one step of the build, logging how long it took.
+fn timed<T>(step: &str, f: impl FnOnce() -> T) -> T {
+    let started = Instant::now();
+    let out = f();
+    tracing::debug!("build: {step} in {:?}", started.elapsed());
+    out
+}
+
+/// What the build decided before writing anything: the prepared site, the
+/// owner of every output key, and the redirects.
+struct Plan {
+    prepared: Prepared,
+    keys: Vec<(String, Owner)>,
+    redirects: Vec<redirects::Redirect>,
+}
+
+/// Templates, taxonomies, lists, redirects and the owner of every key.
+fn plan(loaded: &Loaded, site: Site, opts: &BuildOptions, diags: &Collector) -> Result<Plan> {
+    let theme = Theme::load(&loaded.root, &loaded.config.build.theme)?;
     let mut renderer = match new_renderer(loaded, &site, &theme) {
         Ok((r, problems)) => {
             problems.into_iter().for_each(|p| diags.push(p));
@@ -129,11 +206,10 @@ pub fn build_and_keep(loaded: &Loaded, opts: &BuildOptions) -> Result<(Report, B
         }
         Err(d) => {
             diags.push(d);
-            return Err(Problems(diags.into_sorted()).into());
+            return Err(Problems(diags.take_sorted()).into());
         }
     };
-
-    let taxonomies = listing::taxonomies(loaded, &site, &diags);
+    let taxonomies = listing::taxonomies(loaded, &site, diags);
     let site_value = site_value(loaded, &site, &taxonomies);
     let list_len = |path: &str| list_at(&site_value, path).map(Vec::len);
     let planned = listing::plan(
@@ -142,57 +218,21 @@ pub fn build_and_keep(loaded: &Loaded, opts: &BuildOptions) -> Result<(Report, B
         &taxonomies,
         &list_len,
         &|t| renderer.has(t),
-        &diags,
+        diags,
     );
-    let redirects = redirects::from_front_matter(loaded, &site, &diags);
+    let redirects = redirects::from_front_matter(loaded, &site, diags);
     let keys = plan_keys(
-        loaded, &site, &planned, &redirects, &theme, &renderer, &diags,
+        loaded, &site, &planned, &redirects, &theme, &renderer, diags,
     );
-    let assets = Assets::new(
-        keys.iter()
-            .filter_map(|(key, owner)| match owner {
-                Owner::Static(StaticSource::Site(path))
-                | Owner::Static(StaticSource::Theme(ThemeFile::Disk(path))) => {
-                    Some((key.clone(), assets::Source::Path(path.clone())))
-                }
-                Owner::Static(StaticSource::Theme(ThemeFile::Builtin(bytes))) => {
-                    Some((key.clone(), assets::Source::Bytes(bytes)))
-                }
-                Owner::Page | Owner::Redirect => None,
-            })
-            .collect(),
-    );
+    let assets = Assets::new(fingerprintable(&keys));
     renderer.register_assets(&assets);
-    tracing::debug!(
-        "templates loaded and keys planned at {:?}",
-        started.elapsed()
-    );
-
-    let staging = if opts.dry_run {
-        None
-    } else {
-        Some(Staging::new(&output_dir)?)
-    };
-    let sink = match &staging {
-        Some(s) => Sink::dir(s.path().to_path_buf()),
-        None => Sink::Discard,
-    };
 
     // Templates that never read the document lists get a site without
     // them: each rendering thread holds its own copy of the context, and a
     // smaller process writes files markedly faster.
     let lite_context = context_of("site", without_lists(&site_value));
     let heavy = heavy_jobs(&renderer, &site, &planned);
-    let post_positions: Vec<usize> = (0..site.documents.len())
-        .filter(|&i| site.documents[i].kind == Kind::Post)
-        .collect();
-    let mut neighbours: HashMap<usize, (Option<usize>, Option<usize>)> = HashMap::new();
-    for (n, &i) in post_positions.iter().enumerate() {
-        // Posts are newest first: "previous" is the older one.
-        let previous = post_positions.get(n + 1).copied();
-        let next = n.checked_sub(1).map(|m| post_positions[m]);
-        neighbours.insert(i, (previous, next));
-    }
+    let neighbours = neighbours(&site);
     let check_links = loaded.config.build.check_links || opts.dry_run;
     let prepared = Prepared {
         loaded: loaded.clone(),
@@ -210,57 +250,93 @@ pub fn build_and_keep(loaded: &Loaded, opts: &BuildOptions) -> Result<(Report, B
             anchors: loaded.config.build.heading_anchors,
             links: check_links,
         },
-        assets: assets.clone(),
+        assets,
     };
-    let site = &prepared.site;
+    Ok(Plan {
+        prepared,
+        keys,
+        redirects,
+    })
+}
 
+/// The static files `asset_url` may fingerprint, by key.
+fn fingerprintable(keys: &[(String, Owner)]) -> HashMap<String, assets::Source> {
+    keys.iter()
+        .filter_map(|(key, owner)| match owner {
+            Owner::Static(StaticSource::Site(path))
+            | Owner::Static(StaticSource::Theme(ThemeFile::Disk(path))) => {
+                Some((key.clone(), assets::Source::Path(path.clone())))
+            }
+            Owner::Static(StaticSource::Theme(ThemeFile::Builtin(bytes))) => {
+                Some((key.clone(), assets::Source::Bytes(bytes)))
+            }
+            Owner::Page | Owner::Redirect => None,
+        })
+        .collect()
+}
+
+/// Document -> (previous, next) post. Posts are newest first: "previous"
+/// is the older one.
+fn neighbours(site: &Site) -> HashMap<usize, (Option<usize>, Option<usize>)> {
+    let posts: Vec<usize> = (0..site.documents.len())
+        .filter(|&i| site.documents[i].kind == Kind::Post)
+        .collect();
+    let mut neighbours = HashMap::new();
+    for (n, &i) in posts.iter().enumerate() {
+        let previous = posts.get(n + 1).copied();
+        let next = n.checked_sub(1).map(|m| posts[m]);
+        neighbours.insert(i, (previous, next));
+    }
+    neighbours
+}
+
+/// Everything the build wrote, in tree order of kinds.
+struct Written {
+    objects: Vec<Object>,
+    /// Per rendered page, its links and ids (when links are checked).
+    link_pages: Vec<Option<linkcheck::Page>>,
+    generated_keys: HashSet<String>,
+    static_files: usize,
+}
+
+/// Render the pages, then write redirects, generated files, fingerprinted
+/// copies and static files.
+fn write_all(plan: &Plan, sink: &Sink, diags: &Collector) -> Written {
+    let prepared = &plan.prepared;
     let all: Vec<usize> = (0..prepared.planned.len()).collect();
     let (rendered, link_pages): (Vec<Object>, Vec<Option<linkcheck::Page>>) =
-        prepared.render(&all, &sink, &diags).into_iter().unzip();
-    tracing::debug!("documents rendered and written at {:?}", started.elapsed());
-    let redirected: Vec<Object> = redirects
+        prepared.render(&all, sink, diags).into_iter().unzip();
+    let language = &prepared.loaded.config.site.language;
+    let redirected: Vec<Object> = plan
+        .redirects
         .iter()
         .filter_map(|r| {
-            let body = redirects::page(&r.to, &loaded.config.site.language);
-            write_redirect(&sink, &r.key, &body, &r.to, &diags)
+            write_redirect(
+                sink,
+                &r.key,
+                &redirects::page(&r.to, language),
+                &r.to,
+                diags,
+            )
         })
         .collect();
-    let taken: std::collections::HashSet<String> = keys.iter().map(|(k, _)| k.clone()).collect();
+    let taken: HashSet<String> = plan.keys.iter().map(|(k, _)| k.clone()).collect();
     let generated: Vec<Object> = prepared
         .generated(&|k| taken.contains(k))
         .into_iter()
-        .filter_map(|(key, body)| {
-            sink.write(&key, &body)
-                .map_err(|e| diags.push(Diagnostic::new(key.clone(), format!("cannot write: {e}"))))
-                .ok()
-        })
+        .filter_map(|(key, body)| written(sink.write(&key, &body), &key, "write", diags))
         .collect();
     // The hashed copies the templates asked for (`asset_url`).
-    let fingerprinted: Vec<Object> = assets
+    let fingerprinted: Vec<Object> = prepared
+        .assets
         .used()
         .into_iter()
         .filter(|fp| !taken.contains(&fp.key))
-        .filter_map(|fp| {
-            let written = match &fp.source {
-                assets::Source::Path(path) => sink.copy(path, &fp.key),
-                assets::Source::Bytes(bytes) => sink.write(&fp.key, bytes),
-            };
-            written
-                .map(|mut object| {
-                    object.cache_class = CacheClass::Fingerprinted;
-                    object
-                })
-                .map_err(|e| {
-                    diags.push(Diagnostic::new(
-                        fp.key.clone(),
-                        format!("cannot write: {e}"),
-                    ))
-                })
-                .ok()
-        })
+        .filter_map(|fp| written(fp.write(sink), &fp.key, "write", diags))
         .collect();
-    let copies: Vec<(String, StaticSource)> = keys
-        .into_iter()
+    let copies: Vec<(&String, &StaticSource)> = plan
+        .keys
+        .iter()
         .filter_map(|(key, owner)| match owner {
             Owner::Static(src) => Some((key, src)),
             Owner::Page | Owner::Redirect => None,
@@ -268,89 +344,77 @@ pub fn build_and_keep(loaded: &Loaded, opts: &BuildOptions) -> Result<(Report, B
         .collect();
     let copied: Vec<Option<Object>> = copies
         .par_iter()
-        .map(|(key, src)| {
+        .map(|&(key, src)| {
             let result = match src {
                 StaticSource::Site(path) => sink.copy(path, key),
                 StaticSource::Theme(ThemeFile::Disk(path)) => sink.copy(path, key),
                 StaticSource::Theme(ThemeFile::Builtin(bytes)) => sink.write(key, bytes),
             };
-            result
-                .map_err(|e| diags.push(Diagnostic::new(key.clone(), format!("cannot copy: {e}"))))
-                .ok()
+            written(result, key, "copy", diags)
         })
         .collect();
-
     let generated_keys = generated.iter().map(|o| o.key.clone()).collect();
-    let objects: Vec<Object> = rendered
+    let objects = rendered
         .into_iter()
         .chain(copied.into_iter().flatten())
         .chain(generated)
         .chain(fingerprinted)
         .chain(redirected)
         .collect();
-    let mut links = 0;
-    let mut external = std::collections::BTreeMap::new();
-    let keys: std::collections::HashSet<String> = objects.iter().map(|o| o.key.clone()).collect();
-    let pages: HashMap<String, linkcheck::Page> = link_pages
-        .into_iter()
-        .flatten()
-        .map(|p| (p.key.clone(), p))
-        .collect();
-    if prepared.check_links && diags.is_empty() {
-        let report = linkcheck::check(
-            pages.values(),
-            &|k| pages.get(k),
-            &keys,
-            &loaded.config.site.base_url,
-        );
-        report_broken(&report, &diags);
-        links = report.internal;
-        external = report.external;
-        tracing::debug!("links checked at {:?}", started.elapsed());
+    Written {
+        objects,
+        link_pages,
+        generated_keys,
+        static_files: copies.len(),
     }
-    if !diags.is_empty() {
-        return Err(Problems(diags.into_sorted()).into());
-    }
-    let bytes = objects.iter().map(|o| o.size).sum();
+}
+
+/// The object written, or a problem naming its key.
+fn written(
+    result: std::io::Result<Object>,
+    key: &str,
+    verb: &str,
+    diags: &Collector,
+) -> Option<Object> {
+    result
+        .map_err(|e| {
+            diags.push(Diagnostic::new(
+                key.to_string(),
+                format!("cannot {verb}: {e}"),
+            ))
+        })
+        .ok()
+}
+
+/// The counts `tusk build` reports.
+fn report(
+    site: &Site,
+    objects: &[Object],
+    static_files: usize,
+    links: Option<linkcheck::Report>,
+) -> Report {
     let count = |k: Kind| {
         site.documents
             .iter()
             .filter(|d| d.kind == k && d.output.is_some())
             .count()
     };
-    let report = Report {
+    let (links_checked, external_links) = match links {
+        Some(r) => (r.internal, r.external),
+        None => (0, Default::default()),
+    };
+    Report {
         pages: count(Kind::Page),
         posts: count(Kind::Post),
         documents: count(Kind::Document),
-        static_files: copies.len(),
+        static_files,
         objects: objects.len(),
-        bytes,
-        output: staging.as_ref().map(|_| output_dir.display().to_string()),
-        links_checked: links,
-        external_links: external,
+        bytes: objects.iter().map(|o| o.size).sum(),
+        output: None,
+        links_checked,
+        external_links,
         duration_ms: 0,
-    };
-    tracing::debug!("static files copied at {:?}", started.elapsed());
-    let tree = Tree::new("build", objects);
-    if let Some(staging) = staging {
-        tree.write(staging.path())?;
-        staging.commit()?;
     }
-    let report = Report {
-        duration_ms: started.elapsed().as_millis(),
-        ..report
-    };
-    let built = Built {
-        prepared,
-        tree,
-        pages,
-        keys,
-        generated_keys,
-        output_dir,
-        load_opts,
-        stale: false,
-    };
-    Ok((report, built))
 }
 
 /// The theme's templates, the site's `_templates/` over them, and the
@@ -424,7 +488,7 @@ impl Prepared {
             .filter(|p| matches!(p.job, Job::TaxonomyList { .. } | Job::Term { .. }))
             .map(|p| p.url.as_str())
             .collect();
-        crate::generate::extras(
+        self::generate::extras(
             &self.loaded,
             &self.site,
             &self.taxonomies,
@@ -1155,7 +1219,7 @@ fn without_lists(site: &Value) -> Value {
     match site {
         Value::Object(m) => Value::Object(
             m.iter()
-                .filter(|(k, _)| !crate::render::LIST_KEYS.contains(&k.as_str()))
+                .filter(|(k, _)| !self::render::LIST_KEYS.contains(&k.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         ),

@@ -6,6 +6,9 @@
 //! policy from the files. Keeping this one serde type shared is what lets the
 //! data flow one way: build/snapshot -> tree -> publish -> store -> cdn/edge.
 
+pub(crate) mod key;
+pub(crate) mod write;
+
 use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -126,14 +129,6 @@ impl Tree {
             created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             objects,
         }
-    }
-
-    /// Find an object by key (objects are sorted by key).
-    pub fn get(&self, key: &str) -> Option<&Object> {
-        self.objects
-            .binary_search_by(|o| o.key.as_str().cmp(key))
-            .ok()
-            .map(|i| &self.objects[i])
     }
 
     /// Write the manifest into `dir`.

@@ -33,7 +33,7 @@ pub fn invalidation_paths<'a>(
 ) -> Vec<String> {
     let mut paths = BTreeSet::new();
     for key in keys {
-        let escaped = crate::content::permalink::escape_path(key);
+        let escaped = crate::tree::key::escape_path(key);
         paths.insert(format!("/{escaped}"));
         if let Some(dir) = escaped.strip_suffix("index.html") {
             paths.insert(format!("/{dir}"));

@@ -18,12 +18,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use crate::build::linkcheck;
+use crate::build::listing::Job;
 use crate::build::Built;
 use crate::content::{self, Document, Kind, LoadOptions};
 use crate::diag::{Collector, Diagnostic, Problems};
-use crate::linkcheck;
-use crate::listing::Job;
-use crate::output::{self, Sink};
+use crate::tree::write::{self, Sink};
 use crate::tree::Object;
 
 /// What [`Built::update`] did.
@@ -273,7 +273,7 @@ impl Built {
             self.prepared
                 .taxonomies
                 .iter()
-                .map(|t| crate::listing::terms_of(d, &t.name))
+                .map(|t| crate::build::listing::terms_of(d, &t.name))
                 .collect::<Vec<_>>()
         };
         if (old.kind, &old.collection, old.draft) != (new.kind, &new.collection, new.draft) {
@@ -386,11 +386,7 @@ impl Built {
             if self.keys.contains(&fp.key) {
                 continue;
             }
-            let copied = match &fp.source {
-                crate::assets::Source::Path(path) => sink.copy(path, &fp.key),
-                crate::assets::Source::Bytes(bytes) => sink.write(&fp.key, bytes),
-            };
-            match copied {
+            match fp.write(&sink) {
                 Ok(_) => {
                     fingerprinted.insert(fp.key.clone());
                 }
@@ -467,7 +463,7 @@ impl Built {
                     continue; // Rendered the same: leave the file alone.
                 }
             }
-            output::replace(&self.output_dir, &key, &body).map_err(|e| {
+            write::replace(&self.output_dir, &key, &body).map_err(|e| {
                 Problems(vec![Diagnostic::new(
                     key.clone(),
                     format!("cannot write: {e}"),

@@ -18,10 +18,10 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use super::desired::Desired;
+use super::distribution::Distribution;
+use super::route::{self, Request, Target};
 use crate::cdn::audit;
-use crate::cdn::desired::Desired;
-use crate::cdn::distribution::Distribution;
-use crate::cdn::route::{self, Request, Target};
 use crate::config::Loaded;
 use crate::health::{Checker, Hysteresis, Round};
 
@@ -114,11 +114,7 @@ pub async fn run(loaded: &Loaded, opts: &WatchOptions) -> Result<()> {
     let config = &loaded.config;
     let desired = Desired::from_config(loaded)?;
     let dist = Distribution::open(&config.cdn).await?;
-    let origin = if config.edge.origin.is_empty() {
-        &config.snapshot.origin
-    } else {
-        &config.edge.origin
-    };
+    let origin = config.origin().unwrap_or_default();
     let checker = Checker::new(&config.health, origin)?;
     let log = match audit::Log::open(loaded).await {
         Ok(log) => Some(log),

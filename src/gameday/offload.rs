@@ -127,7 +127,7 @@ pub async fn offload(loaded: &Loaded, opts: &OffloadOptions) -> Result<Report> {
 /// The files of one source, each as (name for messages, raw bytes).
 async fn read_source(loaded: &Loaded, source: &str) -> Result<Vec<(String, Vec<u8>)>> {
     if source.starts_with("s3://") {
-        let store = crate::store::open(source, &loaded.root, &loaded.config.publish.s3).await?;
+        let store = crate::store::open(loaded, source).await?;
         let mut listed = store
             .list()
             .await
@@ -136,7 +136,7 @@ async fn read_source(loaded: &Loaded, source: &str) -> Result<Vec<(String, Vec<u
         let mut out = Vec::new();
         for l in listed {
             let name = format!("{}/{}", source.trim_end_matches('/'), l.key);
-            let found = crate::publish::with_retries(|| store.get(&l.key))
+            let found = crate::store::with_retries(|| store.get(&l.key))
                 .await
                 .with_context(|| format!("cannot read {name}"))?;
             if let Some(f) = found {

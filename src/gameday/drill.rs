@@ -131,14 +131,14 @@ pub async fn drill(loaded: &Loaded, opts: &DrillOptions) -> Result<Report> {
     let sample = pick(&expected, wanted, seed);
 
     let mut checks = Vec::new();
-    let store = crate::store::open(&cfg.publish.target, &loaded.root, &cfg.publish.s3).await;
+    let store = crate::store::open(loaded, &cfg.publish.target).await;
     match &store {
         Ok(store) => checks.push(check_bucket(store.as_ref(), &expected, concurrency).await),
         Err(e) => checks.push(Check::failed("bucket", &cfg.publish.target, e)),
     }
     checks.push(check_redirects(&expected));
     checks.push(check_snapshot(loaded));
-    if cfg.cdn.provider == "cloudfront" && opts.edge.is_none() {
+    if crate::cdn::manages_routes(&cfg.cdn) && opts.edge.is_none() {
         checks.push(match &store {
             Ok(store) => check_cloudfront(loaded, store.as_ref(), &sample, concurrency).await,
             Err(_) => Check::skipped("cloudfront", "no bucket to read the sample from"),
@@ -206,7 +206,7 @@ async fn check_bucket(store: &dyn Store, expected: &[Expected], concurrency: usi
     let headers: Vec<Gap> = stream::iter(present)
         .map(|e| async move {
             let key = &e.object.key;
-            match crate::publish::with_retries(|| store.head(key)).await {
+            match crate::store::with_retries(|| store.head(key)).await {
                 Ok(Some(meta)) => header_gaps(key, &e.meta, &meta),
                 Ok(None) => vec![Gap {
                     item: key.clone(),
@@ -535,72 +535,30 @@ async fn request_all(base: &str, sample: &[&Expected], concurrency: usize) -> Ve
     gaps
 }
 
-/// CloudFront routes the behaviours through the origin group (origin
-/// first, the bucket second) as `[cdn]` asks, and the bucket the group
-/// falls back to holds each sampled object.
+/// The CDN routes the behaviours through the origin group (origin first,
+/// the bucket second) as `[cdn]` asks, and the bucket the group falls
+/// back to holds each sampled object.
 async fn check_cloudfront(
     loaded: &Loaded,
     store: &dyn Store,
     sample: &[&Expected],
     concurrency: usize,
 ) -> Check {
-    use crate::cdn::{desired, distribution::Distribution, route};
-    let cdn = &loaded.config.cdn;
-    let d = match desired::Desired::from_config(loaded) {
-        Ok(d) => d,
-        Err(e) => return Check::failed("cloudfront", "[cdn]", &e),
+    let (item, route_text, problems) = match crate::cdn::inspect(loaded).await {
+        Ok(i) => (i.item, i.route, i.problems),
+        Err(e) => return Check::failed("cloudfront", &loaded.config.cdn.distribution_id, &e),
     };
-    let live = match Distribution::open(cdn).await {
-        Ok(dist) => dist.read().await,
-        Err(e) => Err(e),
-    };
-    let live = match live {
-        Ok(l) => l,
-        Err(e) => return Check::failed("cloudfront", &cdn.distribution_id, &e),
-    };
-    let mut gaps = Vec::new();
-    let item = format!("distribution {}", cdn.distribution_id);
-    match desired::plan(&live.config, &d) {
-        Ok(plan) => gaps.extend(plan.changes.iter().map(|c| Gap {
+    let mut gaps: Vec<Gap> = problems
+        .into_iter()
+        .map(|problem| Gap {
             item: item.clone(),
-            problem: format!(
-                "{} is {}, should be {} (run `tusk cdn apply`)",
-                c.what,
-                c.from.as_deref().unwrap_or("missing"),
-                c.to
-            ),
-        })),
-        Err(e) => gaps.push(Gap {
-            item: item.clone(),
-            problem: format!("{e:#}"),
-        }),
-    }
-    let route_text = match route::of(&live.config, &d) {
-        Ok(r) => {
-            match r.target {
-                route::Target::OriginGroup | route::Target::Bucket => {}
-                other => gaps.push(Gap {
-                    item: item.clone(),
-                    problem: format!(
-                        "the routed behaviours go to the {} alone: no fallback to the bucket (run `tusk failback`)",
-                        other.as_str()
-                    ),
-                }),
-            }
-            route::describe(&r)
-        }
-        Err(e) => {
-            gaps.push(Gap {
-                item: item.clone(),
-                problem: format!("{e:#}"),
-            });
-            "unknown".into()
-        }
-    };
+            problem,
+        })
+        .collect();
     let served: Vec<Gap> = stream::iter(sample)
         .map(|e| async move {
             let key = &e.object.key;
-            let problem = match crate::publish::with_retries(|| store.get(key)).await {
+            let problem = match crate::store::with_retries(|| store.get(key)).await {
                 Err(err) => Some(format!("cannot read it: {err:#}")),
                 Ok(None) => Some("missing from the bucket".to_string()),
                 Ok(Some(found)) => {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::content::safe_output_key;
+use super::key::safe_output_key;
 use crate::tree::{Hashes, Object};
 
 /// Where rendered objects go.

@@ -13,6 +13,9 @@ use std::sync::{Arc, Mutex};
 use base64::Engine;
 use sha2::{Digest, Sha256, Sha384};
 
+use crate::tree::write::Sink;
+use crate::tree::{CacheClass, Object};
+
 /// Where a static file's bytes are.
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -37,6 +40,18 @@ pub struct Fingerprint {
     /// `sha384-...`, for `integrity=`.
     pub sri: String,
     pub source: Source,
+}
+
+impl Fingerprint {
+    /// Write the hashed copy into the output, marked immutable in the tree.
+    pub fn write(&self, sink: &Sink) -> std::io::Result<Object> {
+        let mut object = match &self.source {
+            Source::Path(path) => sink.copy(path, &self.key),
+            Source::Bytes(bytes) => sink.write(&self.key, bytes),
+        }?;
+        object.cache_class = CacheClass::Fingerprinted;
+        Ok(object)
+    }
 }
 
 /// The static files templates may fingerprint, and those they did.

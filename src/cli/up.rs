@@ -35,9 +35,9 @@ pub async fn up(loaded: &Loaded, edge: &EdgeOptions, quiet: bool) -> Result<()> 
 
     let origin = edge
         .origin
-        .clone()
-        .or_else(|| Some(loaded.config.edge.origin.clone()).filter(|o| !o.is_empty()))
-        .or_else(|| Some(loaded.config.snapshot.origin.clone()).filter(|o| !o.is_empty()));
+        .as_deref()
+        .or_else(|| loaded.config.origin())
+        .map(str::to_string);
     let origin_up = match &origin {
         Some(origin) if answers(origin).await => {
             let opts = SnapshotOptions {
@@ -68,7 +68,6 @@ pub async fn up(loaded: &Loaded, edge: &EdgeOptions, quiet: bool) -> Result<()> 
     };
 
     let opts = PublishOptions {
-        no_invalidate: true,
         quiet: true,
         ..PublishOptions::default()
     };

@@ -207,7 +207,7 @@ impl Renderer {
     }
 
     /// Make `asset_url` and `asset_sri` available to every template.
-    pub fn register_assets(&mut self, assets: &std::sync::Arc<crate::assets::Assets>) {
+    pub fn register_assets(&mut self, assets: &std::sync::Arc<crate::build::assets::Assets>) {
         assets.register(&mut self.tera);
     }
 

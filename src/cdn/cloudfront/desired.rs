@@ -44,12 +44,6 @@ impl Desired {
     pub fn from_config(loaded: &Loaded) -> Result<Desired> {
         let config = &loaded.config;
         let cdn = &config.cdn;
-        if cdn.provider != "cloudfront" {
-            bail!(
-                "cdn.provider is {:?}: set it to \"cloudfront\" (with cdn.distribution_id) to manage the CDN",
-                cdn.provider
-            );
-        }
         if cdn.distribution_id.is_empty() {
             bail!("cdn.distribution_id is empty: set it to the CloudFront distribution's id");
         }

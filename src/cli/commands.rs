@@ -1,0 +1,352 @@
+//! One function per command: turn the parsed arguments into the options of
+//! a stage, run it, and hand its report to [`super::report`] (or print its
+//! JSON). Async commands run on the one runtime [`block_on`] makes.
+
+use std::future::Future;
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use serde_json::json;
+
+use super::report::{self, plural, Reported};
+use super::*;
+use crate::build::{self, BuildOptions};
+use crate::config::Loaded;
+
+/// What a command needs besides its own arguments.
+pub(super) struct Ctx {
+    pub loaded: Loaded,
+    pub env: Option<String>,
+    pub quiet: bool,
+}
+
+/// The runtime of every async command, made in this one place.
+pub(super) fn block_on<F: Future>(f: F) -> Result<F::Output> {
+    Ok(tokio::runtime::Runtime::new()?.block_on(f))
+}
+
+/// Pretty JSON on stdout, the `--json` output of every command.
+fn print_json<T: Serialize>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+impl BuildArgs {
+    fn options(&self, dry_run: bool) -> BuildOptions {
+        BuildOptions {
+            drafts: self.drafts,
+            future: self.future,
+            dry_run,
+        }
+    }
+}
+
+pub(super) fn build(ctx: &mut Ctx, args: &BuildArgs) -> Result<()> {
+    if let Some(out) = &args.output {
+        ctx.loaded.config.build.output = out.clone();
+    }
+    let report = build::build(&ctx.loaded, &args.options(false))?;
+    if args.json {
+        print_json(&report)?;
+    } else if !ctx.quiet {
+        report::print_build(&report);
+    }
+    Ok(())
+}
+
+pub(super) fn check(ctx: &Ctx, args: &CheckArgs) -> Result<()> {
+    let report = build::build(&ctx.loaded, &args.build.options(true))?;
+    let external = if args.external {
+        build::linkcheck::external_blocking(
+            &report.external_links,
+            args.concurrency,
+            Duration::from_secs(args.timeout),
+        )?
+    } else {
+        Vec::new()
+    };
+    let failed =
+        |e: &build::linkcheck::Checked| e.is_broken() || (args.strict && e.is_unreachable());
+    let failures = external.iter().filter(|e| failed(e)).count();
+    if args.build.json {
+        print_json(&json!({
+            "ok": failures == 0,
+            "report": report,
+            "external": external,
+        }))?;
+    } else if !ctx.quiet {
+        report::print_check(&report, &external, args.external, failed);
+    }
+    if failures > 0 {
+        let message = format!("{failures} external link{} failed", plural(failures));
+        return Err(Reported(message).into());
+    }
+    Ok(())
+}
+
+pub(super) fn list(ctx: &Ctx, args: &BuildArgs) -> Result<()> {
+    let docs = build::list(&ctx.loaded, &args.options(true))?;
+    if args.json {
+        return print_json(&docs);
+    }
+    for d in docs {
+        println!("{}\t{}", d.source, d.url);
+    }
+    Ok(())
+}
+
+pub(super) fn serve(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
+    let opts = build::serve::ServeOptions {
+        listen: args.listen.clone(),
+        drafts: !args.no_drafts,
+        future: !args.no_future,
+    };
+    block_on(build::serve::run(
+        &ctx.loaded.root,
+        ctx.env.as_deref(),
+        &opts,
+    ))?
+}
+
+pub(super) fn new(ctx: &Ctx, what: &NewCommand) -> Result<()> {
+    use crate::content::new::{self, New};
+    let (kind, opts) = match what {
+        NewCommand::Post { title, draft, opts } => (
+            New::Post {
+                title,
+                draft: *draft,
+            },
+            opts,
+        ),
+        NewCommand::Page { path, opts } => (New::Page { path }, opts),
+    };
+    let now = new::date(&ctx.loaded, opts.date.as_deref())?;
+    let path = new::create(&ctx.loaded, kind, now)?;
+    if opts.json {
+        println!("{}", json!({ "path": path }));
+    } else {
+        println!("{}", path.display());
+    }
+    Ok(())
+}
+
+pub(super) fn snapshot(ctx: &mut Ctx, args: &SnapshotArgs) -> Result<()> {
+    if let Some(n) = args.concurrency {
+        ctx.loaded.config.snapshot.concurrency = n;
+    }
+    let opts = crate::snapshot::SnapshotOptions {
+        origin: args.origin.clone(),
+        full: args.full,
+    };
+    let report = block_on(crate::snapshot::snapshot(&ctx.loaded, &opts))??;
+    if args.json {
+        print_json(&report)?;
+    } else if !ctx.quiet {
+        report::print_snapshot(&report);
+    }
+    Ok(())
+}
+
+/// The publish report with the CDN invalidation made after it.
+#[derive(Serialize)]
+struct Published {
+    #[serde(flatten)]
+    report: crate::publish::Report,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invalidation: Option<crate::cdn::Invalidated>,
+}
+
+pub(super) fn publish(ctx: &Ctx, args: &PublishArgs) -> Result<()> {
+    if args.history {
+        return history(ctx, args);
+    }
+    let opts = crate::publish::PublishOptions {
+        dry_run: args.dry_run,
+        force: args.force,
+        max_deletes: args.max_deletes,
+        target: args.target.clone(),
+        rollback: args.rollback.clone(),
+        progress_bar: std::io::stderr().is_terminal(),
+        quiet: ctx.quiet,
+    };
+    let published = block_on(async {
+        let report = crate::publish::publish(&ctx.loaded, &opts).await?;
+        let invalidation = if args.no_invalidate || report.dry_run {
+            None
+        } else {
+            crate::cdn::invalidate(&ctx.loaded.config.cdn, &report.stale, &report.plan_hash)
+                .await
+                .context("the publish succeeded but the CDN invalidation failed; re-run `tusk publish` to retry it")?
+        };
+        anyhow::Ok(Published {
+            report,
+            invalidation,
+        })
+    })??;
+    if args.json {
+        print_json(&published)?;
+    } else if !ctx.quiet {
+        report::print_publish(&published.report, published.invalidation.as_ref());
+    }
+    Ok(())
+}
+
+fn history(ctx: &Ctx, args: &PublishArgs) -> Result<()> {
+    let ids = block_on(crate::publish::history(&ctx.loaded, args.target.as_deref()))??;
+    if args.json {
+        return print_json(&ids);
+    }
+    for id in ids {
+        println!("{id}");
+    }
+    Ok(())
+}
+
+pub(super) fn edge(ctx: &Ctx, args: &EdgeArgs) -> Result<()> {
+    block_on(crate::edge::run(
+        &ctx.loaded,
+        &edge_options(args),
+        |state, addr| {
+            println!(
+                "edge: http://{addr}/ (origin {}; fallback {})",
+                state.origin().unwrap_or("none"),
+                state.fallback()
+            );
+        },
+    ))?
+}
+
+pub(super) fn up(ctx: &Ctx, args: &EdgeArgs) -> Result<()> {
+    block_on(super::up::up(&ctx.loaded, &edge_options(args), ctx.quiet))?
+}
+
+fn edge_options(args: &EdgeArgs) -> crate::edge::EdgeOptions {
+    crate::edge::EdgeOptions {
+        listen: args.listen.clone(),
+        origin: args.origin.clone(),
+    }
+}
+
+/// Ops commands talk to the CDN when one is configured, unless `--edge`
+/// names an edge.
+fn on_cdn(ctx: &Ctx, ops: &OpsArgs) -> bool {
+    ops.edge.is_none() && crate::cdn::manages_routes(&ctx.loaded.config.cdn)
+}
+
+pub(super) fn status(ctx: &Ctx, args: &OpsArgs) -> Result<()> {
+    let cdn = on_cdn(ctx, args);
+    let status = if cdn {
+        block_on(crate::cdn::status(&ctx.loaded))??
+    } else {
+        let admin = crate::edge::client::Admin::locate(&ctx.loaded, args.edge.as_deref())?;
+        block_on(admin.status())??
+    };
+    if args.json {
+        print_json(&status)?;
+    } else if cdn {
+        report::print_cdn_status(&status);
+    } else {
+        report::print_status(&status);
+    }
+    Ok(())
+}
+
+/// `tusk failover` (`failover`) and `tusk failback`.
+pub(super) fn switch(
+    ctx: &Ctx,
+    ops: &OpsArgs,
+    failover: bool,
+    pin: bool,
+    reason: Option<&str>,
+) -> Result<()> {
+    let cdn = on_cdn(ctx, ops);
+    let answer = if cdn {
+        let default = if failover {
+            "manual failover"
+        } else {
+            "manual failback"
+        };
+        let reason = reason.unwrap_or(default);
+        block_on(crate::cdn::switch(&ctx.loaded, failover, pin, reason))??
+    } else {
+        if pin {
+            anyhow::bail!("--pin applies to the CDN (cdn.provider = \"cloudfront\"), not the edge");
+        }
+        let admin = crate::edge::client::Admin::locate(&ctx.loaded, ops.edge.as_deref())?;
+        block_on(admin.switch(failover, reason))??
+    };
+    if ops.json {
+        return print_json(&answer);
+    }
+    if !ctx.quiet {
+        let changed = answer["changed"].as_bool().unwrap_or(false);
+        report::print_switch(failover, changed, pin);
+        if cdn {
+            report::print_cdn_status(&answer["status"]);
+        } else {
+            report::print_status(&answer["status"]);
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn cdn(ctx: &Ctx, what: &CdnCommand) -> Result<()> {
+    let (apply, args) = match what {
+        CdnCommand::Plan(a) => (false, a),
+        CdnCommand::Apply(a) => (true, a),
+    };
+    let report = block_on(crate::cdn::plan(&ctx.loaded, apply))??;
+    if args.json {
+        print_json(&report)?;
+    } else if !ctx.quiet {
+        report::print_plan(&report, apply);
+    }
+    Ok(())
+}
+
+pub(super) fn watch(ctx: &Ctx, args: &WatchArgs) -> Result<()> {
+    let opts = crate::cdn::WatchOptions {
+        metrics_listen: Some(args.metrics.clone()).filter(|m| m != "off"),
+        rounds: args.rounds,
+    };
+    block_on(crate::cdn::watch(&ctx.loaded, &opts))?
+}
+
+pub(super) fn drill(ctx: &Ctx, args: &DrillArgs) -> Result<()> {
+    let opts = crate::gameday::drill::DrillOptions {
+        sample: args.sample,
+        seed: args.seed,
+        edge: args.edge.clone(),
+    };
+    let report = block_on(crate::gameday::drill::drill(&ctx.loaded, &opts))??;
+    if args.json {
+        print_json(&report)?;
+    } else if !ctx.quiet {
+        report::print_drill(&report);
+    }
+    if !report.ok {
+        let message = format!(
+            "the drill found {} gap{}: the fallback would not serve everything",
+            report.gaps,
+            plural(report.gaps)
+        );
+        return Err(Reported(message).into());
+    }
+    Ok(())
+}
+
+pub(super) fn offload(ctx: &Ctx, args: &OffloadArgs) -> Result<()> {
+    let opts = crate::gameday::offload::OffloadOptions {
+        sources: args.sources.clone(),
+        top: args.top,
+    };
+    let report = block_on(crate::gameday::offload::offload(&ctx.loaded, &opts))??;
+    if args.json {
+        print_json(&report)?;
+    } else if !ctx.quiet {
+        report::print_offload(&report);
+    }
+    Ok(())
+}

@@ -1,0 +1,379 @@
+//! Command line: the arguments (clap types) and the dispatch to one
+//! function per command in [`commands`]; what they print is in [`report`].
+
+mod commands;
+mod report;
+mod up;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config;
+
+#[derive(Parser, Debug)]
+#[command(name = "tusk", version, about = "A resilient static-site publisher")]
+pub struct Cli {
+    /// Project root: the folder holding config/, site/ and themes/.
+    #[arg(long, global = true, default_value = ".")]
+    pub root: PathBuf,
+    /// Configuration overlay: config/<ENV>.toml over config/tusk.toml.
+    #[arg(long, global = true, env = "TUSK_ENV")]
+    pub env: Option<String>,
+    /// More log output (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Log line format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Build the site into the output folder (default public/) and write its tree manifest.
+    Build(BuildArgs),
+    /// Build without writing anything and report every problem, broken links included.
+    Check(CheckArgs),
+    /// List every page, post and collection document with its URL.
+    List(BuildArgs),
+    /// Build drafts and all, serve on 127.0.0.1:1111, rebuild on every change and reload open tabs.
+    Serve(ServeArgs),
+    /// Create a post or page with its front matter filled in and print its path.
+    #[command(subcommand)]
+    New(NewCommand),
+    /// Crawl the dynamic origin and save a static, servable copy of it.
+    Snapshot(SnapshotArgs),
+    /// Mirror the build (and the snapshot, when present) to the publish target.
+    Publish(PublishArgs),
+    /// Run the caching edge: origin first, the published bucket when it fails.
+    Edge(EdgeArgs),
+    /// Build, snapshot (if the origin answers), publish to the bucket and run the edge.
+    Up(EdgeArgs),
+    /// Where traffic goes now, the origin's health and the last switch
+    /// (CloudFront when cdn.provider says so, else the running edge).
+    Status(OpsArgs),
+    /// Send all traffic to the bucket copy and pin it there (the health checks won't undo it).
+    Failover(FailoverArgs),
+    /// Unpin: traffic goes to the origin again while its health checks pass.
+    Failback(FailbackArgs),
+    /// Set up CloudFront's failover to the bucket from [cdn]: plan shows, apply writes.
+    #[command(subcommand)]
+    Cdn(CdnCommand),
+    /// Health-check the origin; route CloudFront to the bucket while it is down, back when it recovers.
+    Watch(WatchArgs),
+    /// Game day: prove the bucket copy would serve the site if the origin died now (exit 1 on any gap).
+    Drill(DrillArgs),
+    /// Report how much traffic the cache kept from the origin, from CloudFront or edge access logs.
+    Offload(OffloadArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct OffloadArgs {
+    /// CloudFront standard log files (gzip or plain), folders of them, or
+    /// s3://bucket/prefix; default: the edge's access log (edge.access_log).
+    pub sources: Vec<String>,
+    /// How many of the most-missed URLs to list.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DrillArgs {
+    /// Request this many random objects through the fallback (default drill.sample; 0: all).
+    #[arg(long, value_name = "N")]
+    pub sample: Option<usize>,
+    /// Seed of the random sample (printed by every drill), to repeat one.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Drill the edge at this URL, even when CloudFront is configured.
+    #[arg(long, value_name = "URL")]
+    pub edge: Option<String>,
+    /// Machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CdnCommand {
+    /// Show how the live distribution differs from [cdn]; change nothing.
+    Plan(JsonArg),
+    /// Write the difference (conditional on the config read, re-planned on conflict).
+    Apply(JsonArg),
+}
+
+#[derive(Args, Debug)]
+pub struct JsonArg {
+    /// Machine-readable output on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// Address for the Prometheus /metrics endpoint; "off" for none.
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    pub metrics: String,
+    /// Stop after this many health-check rounds (default: run until stopped).
+    #[arg(long, hide = true)]
+    pub rounds: Option<u64>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NewCommand {
+    /// A post: site/_posts/YYYY-MM-DD-<slug>.md dated now (never overwrites).
+    Post {
+        /// The post's title; the file name's slug is made from it.
+        title: String,
+        /// Create it in site/_drafts/ instead (built with --drafts).
+        #[arg(long)]
+        draft: bool,
+        #[command(flatten)]
+        opts: NewOptions,
+    },
+    /// A page at a path inside site/, e.g. about/team.md (never overwrites).
+    Page {
+        /// Path inside the content folder; .md is added without an extension.
+        path: PathBuf,
+        #[command(flatten)]
+        opts: NewOptions,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct NewOptions {
+    /// Date for the front matter (and a post's file name): YYYY-MM-DD or
+    /// RFC 3339; default now, in site.timezone.
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Machine-readable output on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct EdgeArgs {
+    /// Address to listen on (overrides edge.listen, default 127.0.0.1:8080).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Origin base URL (overrides edge.origin and snapshot.origin).
+    #[arg(long)]
+    pub origin: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct OpsArgs {
+    /// The edge's URL (default: the one in .tusk/edge.json, else edge.listen).
+    #[arg(long, value_name = "URL")]
+    pub edge: Option<String>,
+    /// Machine-readable output on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct FailoverArgs {
+    /// Why: recorded with the switch and shown by `tusk status`.
+    #[arg(long)]
+    pub reason: Option<String>,
+    #[command(flatten)]
+    pub ops: OpsArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to serve on.
+    #[arg(long, default_value = "127.0.0.1:1111")]
+    pub listen: String,
+    /// Leave drafts (_drafts/, `draft: true`) out.
+    #[arg(long)]
+    pub no_drafts: bool,
+    /// Leave posts dated in the future out.
+    #[arg(long)]
+    pub no_future: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct FailbackArgs {
+    /// Also pin the route to the origin group (CloudFront): the watcher
+    /// will not fail over until the next `tusk failback`.
+    #[arg(long)]
+    pub pin: bool,
+    /// Why: recorded with the switch.
+    #[arg(long)]
+    pub reason: Option<String>,
+    #[command(flatten)]
+    pub ops: OpsArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct SnapshotArgs {
+    /// Origin base URL (overrides snapshot.origin).
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// Fetch everything again: no conditional requests.
+    #[arg(long)]
+    pub full: bool,
+    /// Requests in flight (overrides snapshot.concurrency).
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Machine-readable summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PublishArgs {
+    /// Print the plan (uploads by reason, deletes, retained) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Upload every object, changed or not.
+    #[arg(long)]
+    pub force: bool,
+    /// Refuse to delete more objects than this (default: publish.max_deletes, 256).
+    #[arg(long)]
+    pub max_deletes: Option<usize>,
+    /// Do not invalidate the CDN after publishing.
+    #[arg(long)]
+    pub no_invalidate: bool,
+    /// Target URL (overrides publish.target): file://<folder> or s3://<bucket>/<prefix>.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Restore the tree of an earlier publish (its record id, or a unique prefix of it).
+    #[arg(long, value_name = "ID", conflicts_with = "history")]
+    pub rollback: Option<String>,
+    /// List the publish records in the target (oldest first) and exit.
+    #[arg(long)]
+    pub history: bool,
+    /// Machine-readable summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// Include drafts from _drafts/.
+    #[arg(long)]
+    pub drafts: bool,
+    /// Include documents dated in the future.
+    #[arg(long)]
+    pub future: bool,
+    /// Output folder (overrides build.output).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Machine-readable output on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+    /// Also request every external link (HEAD, then GET); HTTP errors fail the check.
+    #[arg(long)]
+    pub external: bool,
+    /// With --external: unreachable hosts and timeouts fail the check too (default: warnings).
+    #[arg(long, requires = "external")]
+    pub strict: bool,
+    /// With --external: seconds to wait for each link.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+    /// With --external: links requested at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    let json = match &cli.command {
+        Command::Build(a) | Command::List(a) => a.json,
+        Command::Check(a) => a.build.json,
+        Command::Publish(a) => a.json,
+        Command::Snapshot(a) => a.json,
+        Command::Status(a) => a.json,
+        Command::Failover(a) => a.ops.json,
+        Command::Failback(a) => a.ops.json,
+        Command::Cdn(CdnCommand::Plan(a) | CdnCommand::Apply(a)) => a.json,
+        Command::Drill(a) => a.json,
+        Command::Offload(a) => a.json,
+        Command::Edge(_) | Command::Up(_) | Command::Watch(_) | Command::Serve(_) => false,
+        Command::New(NewCommand::Post { opts, .. } | NewCommand::Page { opts, .. }) => opts.json,
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            report::report_error(&err, json);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(cli: &Cli) {
+    let level = if cli.quiet {
+        "error"
+    } else {
+        match cli.verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TUSK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("tusk={level}")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false);
+    let _ = match cli.log_format {
+        LogFormat::Text => builder.without_time().try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Load the configuration once, then run the command.
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let env = config::selected_env(cli.env.clone());
+    let loaded = config::load(&cli.root, env.as_deref())?;
+    let mut ctx = commands::Ctx {
+        loaded,
+        env,
+        quiet: cli.quiet,
+    };
+    let ctx = &mut ctx;
+    match &cli.command {
+        Command::Build(a) => commands::build(ctx, a),
+        Command::Check(a) => commands::check(ctx, a),
+        Command::List(a) => commands::list(ctx, a),
+        Command::Serve(a) => commands::serve(ctx, a),
+        Command::New(a) => commands::new(ctx, a),
+        Command::Snapshot(a) => commands::snapshot(ctx, a),
+        Command::Publish(a) => commands::publish(ctx, a),
+        Command::Edge(a) => commands::edge(ctx, a),
+        Command::Up(a) => commands::up(ctx, a),
+        Command::Status(a) => commands::status(ctx, a),
+        Command::Failover(a) => commands::switch(ctx, &a.ops, true, false, a.reason.as_deref()),
+        Command::Failback(a) => commands::switch(ctx, &a.ops, false, a.pin, a.reason.as_deref()),
+        Command::Cdn(a) => commands::cdn(ctx, a),
+        Command::Watch(a) => commands::watch(ctx, a),
+        Command::Drill(a) => commands::drill(ctx, a),
+        Command::Offload(a) => commands::offload(ctx, a),
+    }
+}

@@ -1,0 +1,59 @@
+//! Keys: the relative paths every stage names objects by. One set of rules
+//! for what a key may be, so no stage can write outside its folder whatever
+//! a URL, permalink or manifest says, and one way to turn a key into a URL
+//! path.
+
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+/// Whether a relative output key stays inside the output folder.
+pub fn safe_output_key(key: &str) -> bool {
+    !key.is_empty()
+        && !key.starts_with('/')
+        && !key.contains('\\')
+        && !key.contains('\0')
+        && key
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+}
+
+/// The folder name the local store keeps each object's headers under
+/// (`store::layout`), so no tree key may use it.
+pub const META_DIR: &str = ".tusk-meta";
+
+/// Whether a key is safe to map onto a file system path and stays clear
+/// of the local store's header files: the rule for every key a tree holds.
+pub fn valid_key(key: &str) -> bool {
+    safe_output_key(key) && !key.split('/').any(|s| s.starts_with(META_DIR))
+}
+
+/// Characters a URL path segment may hold unescaped (RFC 3986 `pchar` plus
+/// `/`), as in Jekyll's `URL.escape_path`.
+const PATH_UNSAFE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@')
+    .remove(b'/');
+
+/// A key or path as it appears in a URL (`café` -> `caf%C3%A9`).
+pub fn escape_path(path: &str) -> String {
+    utf8_percent_encode(path, PATH_UNSAFE).to_string()
+}
+
+/// The key a URL path names.
+pub fn unescape_path(path: &str) -> String {
+    percent_decode_str(path).decode_utf8_lossy().into_owned()
+}
