@@ -11,24 +11,26 @@
 //!    still point at them), and refusing mass deletions;
 //! 5. write a publish record last (unless nothing changed).
 
+mod desired;
 pub(crate) mod encode;
+mod plan;
+mod rollback;
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use desired::{desired_tree, encode_all, Body, CacheRules, Desired};
+pub(crate) use desired::{expected, Conflict, Expected};
+pub(crate) use plan::{Planned, Reason};
+pub(crate) use rollback::history;
+
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use futures::stream::{self, StreamExt};
-use globset::{Glob, GlobMatcher};
-use regex::Regex;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::config::{Loaded, PublishConfig};
-use crate::publish::encode::Encoded;
-use crate::store::layout::{ARCHIVE_PREFIX, RECORDS_PREFIX, RESERVED_PREFIX, RETAINED_KEY};
+use crate::config::Loaded;
+use crate::store::layout::RETAINED_KEY;
 use crate::store::{with_retries, Listed, Meta, Store};
-use crate::tree::{CacheClass, Object, Tree};
+use crate::tree::CacheClass;
 
 #[derive(Debug, Clone, Default)]
 pub struct PublishOptions {
@@ -42,63 +44,6 @@ pub struct PublishOptions {
     pub progress_bar: bool,
     /// No progress output at all.
     pub quiet: bool,
-}
-
-/// Where the bytes of an object to upload come from.
-#[derive(Debug, Clone)]
-enum Body {
-    /// A file of a tree folder (build or snapshot output).
-    File(PathBuf),
-    /// A redirect: no body.
-    Empty,
-    /// An object already in the store with the same stored bytes
-    /// (rollback): copied server-side, never downloaded.
-    Copy(String),
-}
-
-/// One object of the desired tree, its headers and where its body is.
-#[derive(Debug, Clone)]
-struct Desired {
-    object: Object,
-    body: Body,
-    meta: Meta,
-    /// Set when the object is stored precompressed.
-    encoded: Option<Encoded>,
-}
-
-impl Desired {
-    /// MD5 of the bytes as stored (encoded, when precompressed).
-    fn stored_md5(&self) -> &str {
-        self.encoded
-            .as_ref()
-            .map_or(&self.object.md5, |e| e.md5.as_str())
-    }
-
-    fn stored_size(&self) -> u64 {
-        self.encoded.as_ref().map_or(self.object.size, |e| e.size)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Reason {
-    New,
-    Changed,
-    Forced,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Planned {
-    pub key: String,
-    pub reason: Reason,
-    pub size: u64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Conflict {
-    pub key: String,
-    /// The snapshot object the build's object replaced.
-    pub dropped: String,
 }
 
 /// What a publish did (or, with `--dry-run`, would do).
@@ -133,178 +78,50 @@ pub struct Report {
     pub plan_hash: String,
 }
 
-/// The state kept for removed fingerprinted assets: key -> removal time.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Retained(BTreeMap<String, String>);
-
-/// The record written after every publish that changed something.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Record {
-    pub id: String,
-    pub time: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub git_commit: Option<String>,
-    pub target: String,
-    pub tree: Tree,
-    /// Objects stored precompressed: key -> encoding and stored MD5.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub encoded: BTreeMap<String, Encoded>,
-}
-
-/// An object as the store holds it after a successful publish (for
-/// `tusk drill`): its tree entry, the MD5 of the stored bytes (encoded,
-/// when precompressed) and its headers.
-#[derive(Debug, Clone)]
-pub struct Expected {
-    pub object: Object,
-    pub stored_md5: String,
-    pub meta: Meta,
-}
-
-/// The desired tree (build + snapshot) as `publish` would store it.
-pub fn expected(loaded: &Loaded) -> Result<Vec<Expected>> {
-    let rules = CacheRules::new(&loaded.config.publish)?;
-    let (mut desired, _) = desired_tree(loaded, &rules)?;
-    encode_all(loaded, &mut desired)?;
-    Ok(desired
-        .into_values()
-        .map(|d| Expected {
-            stored_md5: d.stored_md5().to_string(),
-            object: d.object,
-            meta: d.meta,
-        })
-        .collect())
-}
-
 /// One listing of the store with the MD5 of every object's stored bytes.
 pub async fn stored(store: &dyn Store, concurrency: usize) -> Result<Vec<Listed>> {
     list_stored_md5s(store, concurrency).await
 }
 
-/// The ids of the publish records in the target, oldest first.
-pub async fn history(loaded: &Loaded, target: Option<&str>) -> Result<Vec<String>> {
-    let cfg = &loaded.config.publish;
-    let target = target.unwrap_or(&cfg.target);
-    let store = crate::store::open(loaded, target).await?;
-    let listing = store.list().await.context("cannot list the target")?;
-    Ok(record_ids(&listing))
-}
-
-fn record_ids(listing: &[Listed]) -> Vec<String> {
-    let mut ids: Vec<String> = listing
-        .iter()
-        .filter_map(|l| l.key.strip_prefix(RECORDS_PREFIX)?.strip_suffix(".json"))
-        .map(str::to_string)
-        .collect();
-    ids.sort();
-    ids
-}
-
+/// Publish as a list of steps: what should be there, what differs, keep
+/// what is replaced, upload assets then pages, delete, record.
 pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
     let started = Instant::now();
     let cfg = &loaded.config.publish;
-    let target = opts.target.clone().unwrap_or_else(|| cfg.target.clone());
-    let store = crate::store::open(loaded, &target).await?;
-    let rules = CacheRules::new(cfg)?;
-
-    let listing = list_stored_md5s(store.as_ref(), cfg.concurrency).await?;
+    let target = opts.target.as_deref().unwrap_or(&cfg.target);
+    let store = crate::store::open(loaded, target).await?;
+    let store = store.as_ref();
+    let listing = list_stored_md5s(store, cfg.concurrency).await?;
     let (desired, conflicts, rollback_of) = match &opts.rollback {
         None => {
+            let rules = CacheRules::new(cfg)?;
             let (mut desired, conflicts) = desired_tree(loaded, &rules)?;
             encode_all(loaded, &mut desired)?;
             (desired, conflicts, None)
         }
         Some(id) => {
-            let (id, desired) = rollback_tree(loaded, store.as_ref(), &listing, id, &rules).await?;
+            let rules = CacheRules::new(cfg)?;
+            let (id, desired) = rollback::tree(loaded, store, &listing, id, &rules).await?;
             (desired, Vec::new(), Some(id))
         }
     };
-    let remote: HashMap<&str, &Listed> = listing.iter().map(|l| (l.key.as_str(), l)).collect();
-
-    let mut uploads: Vec<&Desired> = Vec::new();
-    let mut planned = Vec::new();
-    let mut unchanged = 0;
-    for d in desired.values() {
-        let reason = match remote.get(d.object.key.as_str()) {
-            None => Some(Reason::New),
-            Some(r) if r.md5 != d.stored_md5() => Some(Reason::Changed),
-            Some(_) if opts.force => Some(Reason::Forced),
-            Some(_) => None,
-        };
-        match reason {
-            Some(reason) => {
-                planned.push(Planned {
-                    key: d.object.key.clone(),
-                    reason,
-                    size: d.stored_size(),
-                });
-                uploads.push(d);
-            }
-            None => unchanged += 1,
-        }
-    }
-
-    // Deletions: remote objects no longer desired, except tusk's own and
-    // recently removed fingerprinted assets.
-    let candidates: Vec<&str> = listing
-        .iter()
-        .map(|l| l.key.as_str())
-        .filter(|k| !k.starts_with(RESERVED_PREFIX) && !desired.contains_key(*k))
-        .collect();
+    let uploads = plan::uploads(&desired, &listing, opts.force);
     let now = chrono::Utc::now();
-    let window = chrono::Duration::days(i64::from(cfg.retain_days));
-    let mut retained_state = if candidates.iter().any(|k| is_fingerprinted(k)) {
-        read_retained(store.as_ref()).await?
-    } else {
-        Retained::default()
-    };
-    let before_state = serde_json::to_string(&retained_state)?;
-    retained_state
-        .0
-        .retain(|k, _| !desired.contains_key(k) && remote.contains_key(k.as_str()));
-    let mut deletes = Vec::new();
-    let mut retained = Vec::new();
-    for key in candidates {
-        if !is_fingerprinted(key) {
-            deletes.push(key.to_string());
-            continue;
-        }
-        let since = retained_state
-            .0
-            .entry(key.to_string())
-            .or_insert_with(|| now.to_rfc3339());
-        let removed = chrono::DateTime::parse_from_rfc3339(since)
-            .map(|t| t.with_timezone(&chrono::Utc))
-            .unwrap_or(now);
-        if now - removed >= window {
-            deletes.push(key.to_string());
-        } else {
-            retained.push(key.to_string());
-        }
-    }
-    retained_state.0.retain(|k, _| !deletes.contains(k));
-
-    let max_deletes = opts.max_deletes.unwrap_or(cfg.max_deletes);
-    if deletes.len() > max_deletes {
-        bail!(
-            "refusing to delete {} objects from {} (more than --max-deletes {}); nothing was changed. \
-             If this is intended, re-run with --max-deletes {}",
-            deletes.len(),
-            store.describe(),
-            max_deletes,
-            deletes.len()
-        );
-    }
-
+    let removals = plan::removals(store, &desired, &listing, cfg.retain_days, now).await?;
+    plan::guard_deletes(
+        &removals.deletes,
+        opts.max_deletes.unwrap_or(cfg.max_deletes),
+        store,
+    )?;
     let mut report = Report {
         target: store.describe(),
         dry_run: opts.dry_run,
         rollback_of,
         desired: desired.len(),
-        unchanged,
-        uploads: planned,
-        deletes,
-        retained,
+        unchanged: uploads.unchanged,
+        uploads: uploads.planned,
+        deletes: removals.deletes,
+        retained: removals.retained,
         conflicts,
         bytes_uploaded: 0,
         archived: 0,
@@ -318,132 +135,50 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
         report.duration_ms = started.elapsed().as_millis();
         return Ok(report);
     }
-
-    // Keep what is about to be replaced or deleted, for --rollback.
     if cfg.rollback_days > 0 {
-        let replaced = report
-            .uploads
-            .iter()
-            .filter(|u| u.reason == Reason::Changed)
-            .map(|u| u.key.as_str());
-        let to_archive = archive_plan(
-            &listing,
-            replaced.chain(report.deletes.iter().map(String::as_str)),
-        );
-        report.archived = to_archive.len();
-        stream::iter(to_archive.into_iter().map(|(from, to)| {
-            let store = store.as_ref();
-            async move {
-                let meta = Meta {
-                    content_type: "application/octet-stream".into(),
-                    cache_control: "no-store".into(),
-                    ..Meta::default()
-                };
-                with_retries(|| store.copy(&from, &to, &meta))
-                    .await
-                    .with_context(|| format!("cannot keep a copy of {from} for rollback"))
-            }
-        }))
-        .buffer_unordered(cfg.concurrency.max(1))
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<Vec<_>>>()?;
+        report.archived = rollback::archive(store, &listing, &report, cfg.concurrency).await?;
     }
-
-    // Assets first, pages second: a page never goes live before what it uses.
-    let (pages, assets): (Vec<&Desired>, Vec<&Desired>) = uploads
-        .into_iter()
-        .partition(|d| d.object.cache_class == CacheClass::Html);
-    let progress = Progress::new(opts, (pages.len() + assets.len()) as u64);
-    let concurrency = cfg.concurrency.max(1);
-    for phase in [assets, pages] {
-        report.bytes_uploaded += upload_all(store.as_ref(), &phase, concurrency, &progress).await?;
-    }
-    progress.finish();
+    report.bytes_uploaded = upload_in_order(store, uploads.todo, opts, cfg.concurrency).await?;
     for key in &report.deletes {
         with_retries(|| store.delete(key))
             .await
             .with_context(|| format!("cannot delete {key}"))?;
     }
-    if serde_json::to_string(&retained_state)? != before_state {
-        put_json(store.as_ref(), RETAINED_KEY, &retained_state).await?;
+    if removals.state_changed {
+        put_json(store, RETAINED_KEY, &removals.state).await?;
     }
-
     // A no-op publish costs only the listing: the previous record already
     // describes this tree.
     if report.uploads.is_empty() && report.deletes.is_empty() {
         report.duration_ms = started.elapsed().as_millis();
         return Ok(report);
     }
-    let expired = expired_archive(&listing, now, cfg.rollback_days);
-    for key in &expired {
-        with_retries(|| store.delete(key))
-            .await
-            .with_context(|| format!("cannot prune {key}"))?;
-    }
-    report.pruned = expired.len();
-    let objects: Vec<Object> = desired.values().map(|d| d.object.clone()).collect();
-    let record = Record {
-        id: record_id(&objects),
-        time: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        git_commit: git_commit(&loaded.root),
-        target: store.describe(),
-        tree: Tree::new("publish", objects),
-        encoded: desired
-            .values()
-            .filter_map(|d| Some((d.object.key.clone(), d.encoded.clone()?)))
-            .collect(),
-    };
-    let key = format!("{RECORDS_PREFIX}{}.json", record.id);
-    put_json(store.as_ref(), &key, &record).await?;
-    report.record = Some(key);
-
-    report.stale = stale_pages(&report, &desired);
-    report.plan_hash = plan_hash(&report, &desired);
+    report.pruned = rollback::prune(store, &listing, now, cfg.rollback_days).await?;
+    report.record = Some(rollback::record(loaded, store, &desired, now).await?);
+    report.stale = plan::stale_pages(&report, &desired);
+    report.plan_hash = plan::plan_hash(&report, &desired);
     report.duration_ms = started.elapsed().as_millis();
     Ok(report)
 }
 
-/// Server-side copies (`from`, `to`) that keep the current bodies of
-/// `keys` in the archive, one per distinct body not archived yet.
-fn archive_plan<'a>(
-    listing: &[Listed],
-    keys: impl Iterator<Item = &'a str>,
-) -> Vec<(String, String)> {
-    let by_key: HashMap<&str, &Listed> = listing.iter().map(|l| (l.key.as_str(), l)).collect();
-    let mut seen: std::collections::HashSet<String> = listing
-        .iter()
-        .filter_map(|l| l.key.strip_prefix(ARCHIVE_PREFIX))
-        .map(str::to_string)
-        .collect();
-    let mut copies = Vec::new();
-    for key in keys {
-        if let Some(l) = by_key.get(key) {
-            if seen.insert(l.md5.clone()) {
-                copies.push((key.to_string(), format!("{ARCHIVE_PREFIX}{}", l.md5)));
-            }
-        }
+/// Assets first, pages second: a page never goes live before what it
+/// uses. Returns the bytes sent.
+async fn upload_in_order(
+    store: &dyn Store,
+    uploads: Vec<&Desired>,
+    opts: &PublishOptions,
+    concurrency: usize,
+) -> Result<u64> {
+    let (pages, assets): (Vec<&Desired>, Vec<&Desired>) = uploads
+        .into_iter()
+        .partition(|d| d.object.cache_class == CacheClass::Html);
+    let progress = Progress::new(opts, (pages.len() + assets.len()) as u64);
+    let mut sent = 0;
+    for phase in [assets, pages] {
+        sent += upload_all(store, &phase, concurrency.max(1), &progress).await?;
     }
-    copies
-}
-
-/// Archive entries older than `days`.
-fn expired_archive(
-    listing: &[Listed],
-    now: chrono::DateTime<chrono::Utc>,
-    days: u32,
-) -> Vec<String> {
-    let window = chrono::Duration::days(i64::from(days.max(1)));
-    listing
-        .iter()
-        .filter(|l| l.key.starts_with(ARCHIVE_PREFIX))
-        .filter(|l| {
-            chrono::DateTime::parse_from_rfc3339(&l.modified)
-                .is_ok_and(|t| now - t.with_timezone(&chrono::Utc) >= window)
-        })
-        .map(|l| l.key.clone())
-        .collect()
+    progress.finish();
+    Ok(sent)
 }
 
 /// One listing of the store. Multipart uploads have ETags that are not
@@ -475,169 +210,6 @@ async fn list_stored_md5s(store: &dyn Store, concurrency: usize) -> Result<Vec<L
         }
     }
     Ok(listing)
-}
-
-/// Decide which objects are stored precompressed and compute their
-/// encoded MD5s (cached by content hash, so a no-op publish is cheap).
-fn encode_all(loaded: &Loaded, desired: &mut BTreeMap<String, Desired>) -> Result<()> {
-    use rayon::prelude::*;
-    let encoding = loaded.config.publish.compress.as_str();
-    if encoding == "none" {
-        return Ok(());
-    }
-    let mut cache = crate::publish::encode::Cache::load(&loaded.root);
-    let todo: Vec<(String, PathBuf, String)> = desired
-        .values()
-        .filter(|d| crate::publish::encode::compressible(&d.object.content_type, d.object.size))
-        .filter_map(|d| match &d.body {
-            Body::File(path) if cache.get(encoding, &d.object.sha256).is_none() => {
-                Some((d.object.sha256.clone(), path.clone(), d.object.md5.clone()))
-            }
-            _ => None,
-        })
-        .collect();
-    let computed: Vec<(String, Encoded)> = todo
-        .par_iter()
-        .map(|(sha256, path, _)| {
-            let body =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            let encoded = crate::publish::encode::encode(encoding, &body)?;
-            Ok((
-                sha256.clone(),
-                Encoded {
-                    encoding: encoding.to_string(),
-                    md5: crate::tree::md5_hex(&encoded),
-                    size: encoded.len() as u64,
-                },
-            ))
-        })
-        .collect::<Result<_>>()?;
-    for (sha256, encoded) in computed {
-        cache.insert(&sha256, encoded);
-    }
-    for d in desired.values_mut() {
-        if !crate::publish::encode::compressible(&d.object.content_type, d.object.size) {
-            continue;
-        }
-        if let Some(encoded) = cache.get(encoding, &d.object.sha256) {
-            d.meta.content_encoding = Some(encoding.to_string());
-            d.meta.user.insert("md5".into(), encoded.md5.clone());
-            d.encoded = Some(encoded.clone());
-        }
-    }
-    let live = desired.values().map(|d| d.object.sha256.as_str()).collect();
-    if let Err(e) = cache.save(&live) {
-        tracing::warn!("cannot save the compression cache: {e:#}");
-    }
-    Ok(())
-}
-
-/// The desired tree of a publish record, with each body found where it
-/// still is: under its own key, under another key with the same stored
-/// bytes (copied server-side), or in the local build or snapshot. Fails
-/// before changing anything when some body is nowhere.
-async fn rollback_tree(
-    loaded: &Loaded,
-    store: &dyn Store,
-    listing: &[Listed],
-    id: &str,
-    rules: &CacheRules,
-) -> Result<(String, BTreeMap<String, Desired>)> {
-    let ids = record_ids(listing);
-    let matching: Vec<&String> = ids.iter().filter(|i| i.starts_with(id)).collect();
-    let id = match matching.as_slice() {
-        [one] => (*one).clone(),
-        [] => bail!(
-            "no publish record {id:?} in {}; the records are: {}",
-            store.describe(),
-            if ids.is_empty() {
-                "none".to_string()
-            } else {
-                ids.join(", ")
-            }
-        ),
-        many => bail!(
-            "{id:?} matches {} publish records: {}",
-            many.len(),
-            many.iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
-    let key = format!("{RECORDS_PREFIX}{id}.json");
-    let fetched = store
-        .get(&key)
-        .await?
-        .with_context(|| format!("{key} vanished from {}", store.describe()))?;
-    let record: Record = serde_json::from_slice(&fetched.body)
-        .with_context(|| format!("{key} in {} is corrupt", store.describe()))?;
-
-    let cfg = &loaded.config.publish;
-    let by_md5: HashMap<&str, &str> = listing
-        .iter()
-        .filter(|l| !l.key.starts_with(RESERVED_PREFIX) || l.key.starts_with(ARCHIVE_PREFIX))
-        .map(|l| (l.md5.as_str(), l.key.as_str()))
-        .collect();
-    let remote: HashMap<&str, &str> = listing
-        .iter()
-        .map(|l| (l.key.as_str(), l.md5.as_str()))
-        .collect();
-    let local_dirs = [
-        (cfg.build_prefix.as_str(), loaded.output_dir()),
-        (
-            cfg.snapshot_prefix.as_str(),
-            loaded.root.join(&loaded.config.snapshot.output),
-        ),
-    ];
-    let mut desired = BTreeMap::new();
-    let mut missing = Vec::new();
-    for object in &record.tree.objects {
-        let encoded = record.encoded.get(&object.key).cloned();
-        let stored_md5 = encoded.as_ref().map_or(&object.md5, |e| &e.md5);
-        let body = if object.redirect.is_some() && object.size == 0 {
-            Some(Body::Empty)
-        } else if remote.get(object.key.as_str()) == Some(&stored_md5.as_str()) {
-            Some(Body::Copy(object.key.clone()))
-        } else if let Some(from) = by_md5.get(stored_md5.as_str()) {
-            Some(Body::Copy(from.to_string()))
-        } else {
-            local_dirs.iter().find_map(|(prefix, dir)| {
-                let rel = strip_prefix(prefix, &object.key)?;
-                let path = dir.join(rel);
-                let bytes = std::fs::read(&path).ok()?;
-                (crate::tree::md5_hex(&bytes) == object.md5).then_some(Body::File(path))
-            })
-        };
-        let Some(body) = body else {
-            missing.push(object.key.clone());
-            continue;
-        };
-        let mut meta = meta_for(object, rules);
-        if let Some(e) = &encoded {
-            meta.content_encoding = Some(e.encoding.clone());
-            meta.user.insert("md5".into(), e.md5.clone());
-        }
-        desired.insert(
-            object.key.clone(),
-            Desired {
-                object: object.clone(),
-                body,
-                meta,
-                encoded,
-            },
-        );
-    }
-    if !missing.is_empty() {
-        missing.truncate(20);
-        bail!(
-            "cannot roll back to {id}: {} object(s) of that publish are neither in {} nor in the local build or snapshot (for example {}); nothing was changed",
-            record.tree.objects.len() - desired.len(),
-            store.describe(),
-            missing.join(", ")
-        );
-    }
-    Ok((id, desired))
 }
 
 /// Progress of the uploads: a bar on a terminal, a line per tenth in logs.
@@ -778,251 +350,4 @@ async fn put_json<T: Serialize>(store: &dyn Store, key: &str, value: &T) -> Resu
     with_retries(|| store.put(key, body.clone(), &md5, &meta))
         .await
         .with_context(|| format!("cannot write {key}"))
-}
-
-async fn read_retained(store: &dyn Store) -> Result<Retained> {
-    match store.get(RETAINED_KEY).await? {
-        Some(f) => serde_json::from_slice(&f.body)
-            .with_context(|| format!("{RETAINED_KEY} in the target is corrupt")),
-        None => Ok(Retained::default()),
-    }
-}
-
-/// Content-hashed file names (`site.3f2a1b9c.css`): immutable, and kept for
-/// a while after they leave the tree.
-pub fn is_fingerprinted(key: &str) -> bool {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"\.[0-9a-f]{8,64}\.[A-Za-z0-9]+$").unwrap())
-        .is_match(key)
-}
-
-/// The build tree (and the snapshot tree, when there is one) as one map
-/// keyed by published key. The build wins conflicts; they are reported.
-fn desired_tree(
-    loaded: &Loaded,
-    rules: &CacheRules,
-) -> Result<(BTreeMap<String, Desired>, Vec<Conflict>)> {
-    let cfg = &loaded.config.publish;
-    let build_dir = loaded.output_dir();
-    let build = Tree::read(&build_dir).with_context(|| {
-        format!(
-            "no build to publish in {}: run `tusk build` first",
-            build_dir.display()
-        )
-    })?;
-    let mut desired = BTreeMap::new();
-    let mut conflicts = Vec::new();
-    let snapshot_dir = loaded.root.join(&loaded.config.snapshot.output);
-    if snapshot_dir.join(crate::tree::MANIFEST_NAME).is_file() {
-        let snapshot = Tree::read(&snapshot_dir)?;
-        mount(
-            &mut desired,
-            &snapshot,
-            &snapshot_dir,
-            &cfg.snapshot_prefix,
-            rules,
-        )?;
-    }
-    let before: BTreeMap<String, String> = desired.keys().map(|k| (k.clone(), k.clone())).collect();
-    for o in &build.objects {
-        let key = join_prefix(&cfg.build_prefix, &o.key);
-        if before.contains_key(&key) {
-            conflicts.push(Conflict {
-                key: key.clone(),
-                dropped: format!("snapshot:{}", o.key),
-            });
-        }
-    }
-    mount(&mut desired, &build, &build_dir, &cfg.build_prefix, rules)?;
-    Ok((desired, conflicts))
-}
-
-fn mount(
-    desired: &mut BTreeMap<String, Desired>,
-    tree: &Tree,
-    dir: &Path,
-    prefix: &str,
-    rules: &CacheRules,
-) -> Result<()> {
-    for o in &tree.objects {
-        let key = join_prefix(prefix, &o.key);
-        if !crate::store::valid_key(&key) || key.starts_with(RESERVED_PREFIX) {
-            bail!(
-                "{}: invalid key {:?} in the tree manifest",
-                dir.display(),
-                o.key
-            );
-        }
-        let mut object = o.clone();
-        object.key = key.clone();
-        let body = if o.redirect.is_some() && o.size == 0 {
-            Body::Empty
-        } else {
-            Body::File(dir.join(&o.key))
-        };
-        let meta = meta_for(&object, rules);
-        desired.insert(
-            key,
-            Desired {
-                object,
-                body,
-                meta,
-                encoded: None,
-            },
-        );
-    }
-    Ok(())
-}
-
-/// The headers of an object (before any precompression).
-fn meta_for(object: &Object, rules: &CacheRules) -> Meta {
-    Meta {
-        content_type: object.content_type.clone(),
-        cache_control: rules.for_object(object),
-        content_encoding: None,
-        redirect: object.redirect.clone(),
-        user: BTreeMap::from([
-            ("md5".to_string(), object.md5.clone()),
-            ("sha256".to_string(), object.sha256.clone()),
-        ]),
-    }
-}
-
-/// `key` relative to a mount `prefix`, if it is under it.
-fn strip_prefix<'a>(prefix: &str, key: &'a str) -> Option<&'a str> {
-    let prefix = prefix.trim_matches('/');
-    if prefix.is_empty() {
-        Some(key)
-    } else {
-        key.strip_prefix(prefix)?.strip_prefix('/')
-    }
-}
-
-fn join_prefix(prefix: &str, key: &str) -> String {
-    let prefix = prefix.trim_matches('/');
-    if prefix.is_empty() {
-        key.to_string()
-    } else {
-        format!("{prefix}/{key}")
-    }
-}
-
-/// Cache-Control per object: the first matching glob rule, else the
-/// default for its cache class.
-struct CacheRules {
-    rules: Vec<(GlobMatcher, String)>,
-    classes: HashMap<CacheClass, String>,
-}
-
-impl CacheRules {
-    fn new(cfg: &PublishConfig) -> Result<CacheRules> {
-        let mut rules = Vec::new();
-        for r in &cfg.rules {
-            let glob = Glob::new(&r.glob)
-                .with_context(|| format!("publish.rules: invalid glob {:?}", r.glob))?;
-            rules.push((glob.compile_matcher(), r.cache_control.clone()));
-        }
-        let c = &cfg.cache_control;
-        let classes = HashMap::from([
-            (CacheClass::Html, c.html.clone()),
-            (CacheClass::Fingerprinted, c.fingerprinted.clone()),
-            (CacheClass::Asset, c.asset.clone()),
-            (CacheClass::Feed, c.feed.clone()),
-            (CacheClass::Redirect, c.redirect.clone()),
-        ]);
-        Ok(CacheRules { rules, classes })
-    }
-
-    fn for_object(&self, o: &Object) -> String {
-        if let Some((_, cc)) = self.rules.iter().find(|(m, _)| m.is_match(&o.key)) {
-            return cc.clone();
-        }
-        let class = if o.cache_class == CacheClass::Asset && is_fingerprinted(&o.key) {
-            CacheClass::Fingerprinted
-        } else {
-            o.cache_class
-        };
-        self.classes[&class].clone()
-    }
-}
-
-/// A hash of what a publish changes: the same plan gives the same hash.
-/// Changed and deleted pages only: new ones were never cached, and
-/// assets change name when they change.
-fn stale_pages(report: &Report, desired: &BTreeMap<String, Desired>) -> Vec<String> {
-    let changed = report
-        .uploads
-        .iter()
-        .filter(|u| u.reason != Reason::New)
-        .filter(|u| desired[&u.key].object.cache_class == CacheClass::Html)
-        .map(|u| u.key.clone());
-    let deleted = report
-        .deletes
-        .iter()
-        .filter(|k| crate::tree::cache_class_for(k) == CacheClass::Html)
-        .cloned();
-    changed.chain(deleted).collect()
-}
-
-fn plan_hash(report: &Report, desired: &BTreeMap<String, Desired>) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for u in &report.uploads {
-        h.update(u.key.as_bytes());
-        h.update(desired[&u.key].stored_md5().as_bytes());
-    }
-    h.update(b"\0deletes\0");
-    for d in &report.deletes {
-        h.update(d.as_bytes());
-        h.update(b"\n");
-    }
-    hex::encode(h.finalize())
-}
-
-/// A stable id: time plus a hash of the tree, so two publishes of the same
-/// tree in the same second share it.
-fn record_id(objects: &[Object]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for o in objects {
-        h.update(o.key.as_bytes());
-        h.update(o.sha256.as_bytes());
-    }
-    let hash = hex::encode(h.finalize());
-    format!(
-        "{}-{}",
-        chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
-        &hash[..12]
-    )
-}
-
-fn git_commit(root: &Path) -> Option<String> {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["rev-parse", "HEAD"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-        .filter(|s| !s.is_empty())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fingerprinted_names() {
-        assert!(is_fingerprinted("css/site.3f2a1b9c.css"));
-        assert!(!is_fingerprinted("css/site.css"));
-        assert!(!is_fingerprinted("2024/01/05/hello.html"));
-    }
-
-    #[test]
-    fn prefixes_join() {
-        assert_eq!(join_prefix("", "a/b"), "a/b");
-        assert_eq!(join_prefix("/live/", "a"), "live/a");
-    }
 }

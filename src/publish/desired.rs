@@ -1,0 +1,300 @@
+//! The desired tree: the build and the snapshot merged (build wins), each
+//! object with the headers it is stored with (cache classes, content
+//! types) and, when precompressed, its encoded form.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use globset::{Glob, GlobMatcher};
+use serde::Serialize;
+
+use super::encode::Encoded;
+use super::plan::is_fingerprinted;
+use crate::config::{Loaded, PublishConfig};
+use crate::store::layout::RESERVED_PREFIX;
+use crate::store::Meta;
+use crate::tree::{CacheClass, Object, Tree};
+
+/// Where the bytes of an object to upload come from.
+#[derive(Debug, Clone)]
+pub(super) enum Body {
+    /// A file of a tree folder (build or snapshot output).
+    File(PathBuf),
+    /// A redirect: no body.
+    Empty,
+    /// An object already in the store with the same stored bytes
+    /// (rollback): copied server-side, never downloaded.
+    Copy(String),
+}
+
+/// One object of the desired tree, its headers and where its body is.
+#[derive(Debug, Clone)]
+pub(super) struct Desired {
+    pub(super) object: Object,
+    pub(super) body: Body,
+    pub(super) meta: Meta,
+    /// Set when the object is stored precompressed.
+    pub(super) encoded: Option<Encoded>,
+}
+
+impl Desired {
+    /// MD5 of the bytes as stored (encoded, when precompressed).
+    pub(super) fn stored_md5(&self) -> &str {
+        self.encoded
+            .as_ref()
+            .map_or(&self.object.md5, |e| e.md5.as_str())
+    }
+
+    pub(super) fn stored_size(&self) -> u64 {
+        self.encoded.as_ref().map_or(self.object.size, |e| e.size)
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Conflict {
+    pub key: String,
+    /// The snapshot object the build's object replaced.
+    pub dropped: String,
+}
+
+/// An object as the store holds it after a successful publish (for
+/// `tusk drill`): its tree entry, the MD5 of the stored bytes (encoded,
+/// when precompressed) and its headers.
+#[derive(Debug, Clone)]
+pub struct Expected {
+    pub object: Object,
+    pub stored_md5: String,
+    pub meta: Meta,
+}
+
+/// The desired tree (build + snapshot) as `publish` would store it.
+pub fn expected(loaded: &Loaded) -> Result<Vec<Expected>> {
+    let rules = CacheRules::new(&loaded.config.publish)?;
+    let (mut desired, _) = desired_tree(loaded, &rules)?;
+    encode_all(loaded, &mut desired)?;
+    Ok(desired
+        .into_values()
+        .map(|d| Expected {
+            stored_md5: d.stored_md5().to_string(),
+            object: d.object,
+            meta: d.meta,
+        })
+        .collect())
+}
+
+/// Decide which objects are stored precompressed and compute their
+/// encoded MD5s (cached by content hash, so a no-op publish is cheap).
+pub(super) fn encode_all(loaded: &Loaded, desired: &mut BTreeMap<String, Desired>) -> Result<()> {
+    use rayon::prelude::*;
+    let encoding = loaded.config.publish.compress.as_str();
+    if encoding == "none" {
+        return Ok(());
+    }
+    let mut cache = crate::publish::encode::Cache::load(&loaded.root);
+    let todo: Vec<(String, PathBuf, String)> = desired
+        .values()
+        .filter(|d| crate::publish::encode::compressible(&d.object.content_type, d.object.size))
+        .filter_map(|d| match &d.body {
+            Body::File(path) if cache.get(encoding, &d.object.sha256).is_none() => {
+                Some((d.object.sha256.clone(), path.clone(), d.object.md5.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let computed: Vec<(String, Encoded)> = todo
+        .par_iter()
+        .map(|(sha256, path, _)| {
+            let body =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let encoded = crate::publish::encode::encode(encoding, &body)?;
+            Ok((
+                sha256.clone(),
+                Encoded {
+                    encoding: encoding.to_string(),
+                    md5: crate::tree::md5_hex(&encoded),
+                    size: encoded.len() as u64,
+                },
+            ))
+        })
+        .collect::<Result<_>>()?;
+    for (sha256, encoded) in computed {
+        cache.insert(&sha256, encoded);
+    }
+    for d in desired.values_mut() {
+        if !crate::publish::encode::compressible(&d.object.content_type, d.object.size) {
+            continue;
+        }
+        if let Some(encoded) = cache.get(encoding, &d.object.sha256) {
+            d.meta.content_encoding = Some(encoding.to_string());
+            d.meta.user.insert("md5".into(), encoded.md5.clone());
+            d.encoded = Some(encoded.clone());
+        }
+    }
+    let live = desired.values().map(|d| d.object.sha256.as_str()).collect();
+    if let Err(e) = cache.save(&live) {
+        tracing::warn!("cannot save the compression cache: {e:#}");
+    }
+    Ok(())
+}
+
+/// The build tree (and the snapshot tree, when there is one) as one map
+/// keyed by published key. The build wins conflicts; they are reported.
+pub(super) fn desired_tree(
+    loaded: &Loaded,
+    rules: &CacheRules,
+) -> Result<(BTreeMap<String, Desired>, Vec<Conflict>)> {
+    let cfg = &loaded.config.publish;
+    let build_dir = loaded.output_dir();
+    let build = Tree::read(&build_dir).with_context(|| {
+        format!(
+            "no build to publish in {}: run `tusk build` first",
+            build_dir.display()
+        )
+    })?;
+    let mut desired = BTreeMap::new();
+    let mut conflicts = Vec::new();
+    let snapshot_dir = loaded.root.join(&loaded.config.snapshot.output);
+    if snapshot_dir.join(crate::tree::MANIFEST_NAME).is_file() {
+        let snapshot = Tree::read(&snapshot_dir)?;
+        mount(
+            &mut desired,
+            &snapshot,
+            &snapshot_dir,
+            &cfg.snapshot_prefix,
+            rules,
+        )?;
+    }
+    let before: BTreeMap<String, String> = desired.keys().map(|k| (k.clone(), k.clone())).collect();
+    for o in &build.objects {
+        let key = join_prefix(&cfg.build_prefix, &o.key);
+        if before.contains_key(&key) {
+            conflicts.push(Conflict {
+                key: key.clone(),
+                dropped: format!("snapshot:{}", o.key),
+            });
+        }
+    }
+    mount(&mut desired, &build, &build_dir, &cfg.build_prefix, rules)?;
+    Ok((desired, conflicts))
+}
+
+pub(super) fn mount(
+    desired: &mut BTreeMap<String, Desired>,
+    tree: &Tree,
+    dir: &Path,
+    prefix: &str,
+    rules: &CacheRules,
+) -> Result<()> {
+    for o in &tree.objects {
+        let key = join_prefix(prefix, &o.key);
+        if !crate::store::valid_key(&key) || key.starts_with(RESERVED_PREFIX) {
+            bail!(
+                "{}: invalid key {:?} in the tree manifest",
+                dir.display(),
+                o.key
+            );
+        }
+        let mut object = o.clone();
+        object.key = key.clone();
+        let body = if o.redirect.is_some() && o.size == 0 {
+            Body::Empty
+        } else {
+            Body::File(dir.join(&o.key))
+        };
+        let meta = meta_for(&object, rules);
+        desired.insert(
+            key,
+            Desired {
+                object,
+                body,
+                meta,
+                encoded: None,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// The headers of an object (before any precompression).
+pub(super) fn meta_for(object: &Object, rules: &CacheRules) -> Meta {
+    Meta {
+        content_type: object.content_type.clone(),
+        cache_control: rules.for_object(object),
+        content_encoding: None,
+        redirect: object.redirect.clone(),
+        user: BTreeMap::from([
+            ("md5".to_string(), object.md5.clone()),
+            ("sha256".to_string(), object.sha256.clone()),
+        ]),
+    }
+}
+
+/// `key` relative to a mount `prefix`, if it is under it.
+pub(super) fn strip_prefix<'a>(prefix: &str, key: &'a str) -> Option<&'a str> {
+    let prefix = prefix.trim_matches('/');
+    if prefix.is_empty() {
+        Some(key)
+    } else {
+        key.strip_prefix(prefix)?.strip_prefix('/')
+    }
+}
+
+pub(super) fn join_prefix(prefix: &str, key: &str) -> String {
+    let prefix = prefix.trim_matches('/');
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}/{key}")
+    }
+}
+
+/// Cache-Control per object: the first matching glob rule, else the
+/// default for its cache class.
+pub(super) struct CacheRules {
+    pub(super) rules: Vec<(GlobMatcher, String)>,
+    pub(super) classes: HashMap<CacheClass, String>,
+}
+
+impl CacheRules {
+    pub(super) fn new(cfg: &PublishConfig) -> Result<CacheRules> {
+        let mut rules = Vec::new();
+        for r in &cfg.rules {
+            let glob = Glob::new(&r.glob)
+                .with_context(|| format!("publish.rules: invalid glob {:?}", r.glob))?;
+            rules.push((glob.compile_matcher(), r.cache_control.clone()));
+        }
+        let c = &cfg.cache_control;
+        let classes = HashMap::from([
+            (CacheClass::Html, c.html.clone()),
+            (CacheClass::Fingerprinted, c.fingerprinted.clone()),
+            (CacheClass::Asset, c.asset.clone()),
+            (CacheClass::Feed, c.feed.clone()),
+            (CacheClass::Redirect, c.redirect.clone()),
+        ]);
+        Ok(CacheRules { rules, classes })
+    }
+
+    pub(super) fn for_object(&self, o: &Object) -> String {
+        if let Some((_, cc)) = self.rules.iter().find(|(m, _)| m.is_match(&o.key)) {
+            return cc.clone();
+        }
+        let class = if o.cache_class == CacheClass::Asset && is_fingerprinted(&o.key) {
+            CacheClass::Fingerprinted
+        } else {
+            o.cache_class
+        };
+        self.classes[&class].clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_join() {
+        assert_eq!(join_prefix("", "a/b"), "a/b");
+        assert_eq!(join_prefix("/live/", "a"), "live/a");
+    }
+}

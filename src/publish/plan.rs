@@ -1,0 +1,215 @@
+//! Planning a publish against one listing of the store: which objects to
+//! upload and why, which to delete, and which removed fingerprinted assets
+//! to keep for a while (cached pages may still point at them).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
+
+use anyhow::{bail, Context, Result};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use super::desired::Desired;
+use super::Report;
+use crate::store::layout::{RESERVED_PREFIX, RETAINED_KEY};
+use crate::store::{Listed, Store};
+use crate::tree::CacheClass;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reason {
+    New,
+    Changed,
+    Forced,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Planned {
+    pub key: String,
+    pub reason: Reason,
+    pub size: u64,
+}
+
+/// The state kept for removed fingerprinted assets: key -> removal time.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(super) struct Retained(pub(super) BTreeMap<String, String>);
+
+pub(super) async fn read_retained(store: &dyn Store) -> Result<Retained> {
+    match store.get(RETAINED_KEY).await? {
+        Some(f) => serde_json::from_slice(&f.body)
+            .with_context(|| format!("{RETAINED_KEY} in the target is corrupt")),
+        None => Ok(Retained::default()),
+    }
+}
+
+/// Content-hashed file names (`site.3f2a1b9c.css`): immutable, and kept for
+/// a while after they leave the tree.
+pub fn is_fingerprinted(key: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"\.[0-9a-f]{8,64}\.[A-Za-z0-9]+$").unwrap())
+        .is_match(key)
+}
+
+/// A hash of what a publish changes: the same plan gives the same hash.
+/// Changed and deleted pages only: new ones were never cached, and
+/// assets change name when they change.
+pub(super) fn stale_pages(report: &Report, desired: &BTreeMap<String, Desired>) -> Vec<String> {
+    let changed = report
+        .uploads
+        .iter()
+        .filter(|u| u.reason != Reason::New)
+        .filter(|u| desired[&u.key].object.cache_class == CacheClass::Html)
+        .map(|u| u.key.clone());
+    let deleted = report
+        .deletes
+        .iter()
+        .filter(|k| crate::tree::cache_class_for(k) == CacheClass::Html)
+        .cloned();
+    changed.chain(deleted).collect()
+}
+
+pub(super) fn plan_hash(report: &Report, desired: &BTreeMap<String, Desired>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for u in &report.uploads {
+        h.update(u.key.as_bytes());
+        h.update(desired[&u.key].stored_md5().as_bytes());
+    }
+    h.update(b"\0deletes\0");
+    for d in &report.deletes {
+        h.update(d.as_bytes());
+        h.update(b"\n");
+    }
+    hex::encode(h.finalize())
+}
+
+/// The uploads a publish makes, and how many objects are already there.
+pub(super) struct Uploads<'a> {
+    pub todo: Vec<&'a Desired>,
+    pub planned: Vec<Planned>,
+    pub unchanged: usize,
+}
+
+/// Compare content hashes (never times, so a fresh CI clone with new
+/// mtimes uploads nothing that did not change).
+pub(super) fn uploads<'a>(
+    desired: &'a BTreeMap<String, Desired>,
+    listing: &[Listed],
+    force: bool,
+) -> Uploads<'a> {
+    let remote: HashMap<&str, &Listed> = listing.iter().map(|l| (l.key.as_str(), l)).collect();
+    let mut out = Uploads {
+        todo: Vec::new(),
+        planned: Vec::new(),
+        unchanged: 0,
+    };
+    for d in desired.values() {
+        let reason = match remote.get(d.object.key.as_str()) {
+            None => Some(Reason::New),
+            Some(r) if r.md5 != d.stored_md5() => Some(Reason::Changed),
+            Some(_) if force => Some(Reason::Forced),
+            Some(_) => None,
+        };
+        match reason {
+            Some(reason) => {
+                out.planned.push(Planned {
+                    key: d.object.key.clone(),
+                    reason,
+                    size: d.stored_size(),
+                });
+                out.todo.push(d);
+            }
+            None => out.unchanged += 1,
+        }
+    }
+    out
+}
+
+/// What leaves the live site, and the retention state to store after.
+pub(super) struct Removals {
+    pub deletes: Vec<String>,
+    pub retained: Vec<String>,
+    pub state: Retained,
+    pub state_changed: bool,
+}
+
+/// Remote objects no longer desired, except tusk's own and fingerprinted
+/// assets removed less than `retain_days` ago.
+pub(super) async fn removals(
+    store: &dyn Store,
+    desired: &BTreeMap<String, Desired>,
+    listing: &[Listed],
+    retain_days: u32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Removals> {
+    let candidates: Vec<&str> = listing
+        .iter()
+        .map(|l| l.key.as_str())
+        .filter(|k| !k.starts_with(RESERVED_PREFIX) && !desired.contains_key(*k))
+        .collect();
+    let window = chrono::Duration::days(i64::from(retain_days));
+    let mut state = if candidates.iter().any(|k| is_fingerprinted(k)) {
+        read_retained(store).await?
+    } else {
+        Retained::default()
+    };
+    let before = serde_json::to_string(&state)?;
+    let listed: std::collections::HashSet<&str> = listing.iter().map(|l| l.key.as_str()).collect();
+    state
+        .0
+        .retain(|k, _| !desired.contains_key(k) && listed.contains(k.as_str()));
+    let (mut deletes, mut retained) = (Vec::new(), Vec::new());
+    for key in candidates {
+        if !is_fingerprinted(key) {
+            deletes.push(key.to_string());
+            continue;
+        }
+        let since = state
+            .0
+            .entry(key.to_string())
+            .or_insert_with(|| now.to_rfc3339());
+        let removed = chrono::DateTime::parse_from_rfc3339(since)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or(now);
+        if now - removed >= window {
+            deletes.push(key.to_string());
+        } else {
+            retained.push(key.to_string());
+        }
+    }
+    state.0.retain(|k, _| !deletes.contains(k));
+    let state_changed = serde_json::to_string(&state)? != before;
+    Ok(Removals {
+        deletes,
+        retained,
+        state,
+        state_changed,
+    })
+}
+
+/// Refuse a mass deletion before anything changed.
+pub(super) fn guard_deletes(deletes: &[String], max: usize, store: &dyn Store) -> Result<()> {
+    if deletes.len() > max {
+        bail!(
+            "refusing to delete {} objects from {} (more than --max-deletes {}); nothing was changed. \
+             If this is intended, re-run with --max-deletes {}",
+            deletes.len(),
+            store.describe(),
+            max,
+            deletes.len()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprinted_names() {
+        assert!(is_fingerprinted("css/site.3f2a1b9c.css"));
+        assert!(!is_fingerprinted("css/site.css"));
+        assert!(!is_fingerprinted("2024/01/05/hello.html"));
+    }
+}
