@@ -113,7 +113,7 @@ pub(crate) struct Prepared {
 /// [`build`], keeping the decisions for incremental rebuilds. A list of
 /// named steps, each timed at debug level (`TUSK_LOG=debug`).
 pub fn build_and_keep(loaded: &Loaded, opts: &BuildOptions) -> Result<(Report, Built)> {
-    let started = Instant::now();
+    let steps = Steps(Instant::now());
     let output_dir = loaded.output_dir();
     check_output_location(loaded)?;
     let diags = Collector::default();
@@ -122,8 +122,8 @@ pub fn build_and_keep(loaded: &Loaded, opts: &BuildOptions) -> Result<(Report, B
         future: opts.future || loaded.config.build.future,
         now: chrono::Utc::now(),
     };
-    let site = timed("load", || content::load(loaded, &load_opts, &diags));
-    let plan = timed("plan", || plan(loaded, site, opts, &diags))?;
+    let site = steps.run("load", || content::load(loaded, &load_opts, &diags));
+    let plan = steps.run("plan", || plan(loaded, site, opts, &diags))?;
     let staging = match opts.dry_run {
         true => None,
         false => Some(Staging::new(&output_dir)?),
@@ -132,7 +132,7 @@ pub fn build_and_keep(loaded: &Loaded, opts: &BuildOptions) -> Result<(Report, B
         Some(s) => Sink::dir(s.path().to_path_buf()),
         None => Sink::Discard,
     };
-    let written = timed("render + write", || write_all(&plan, &sink, &diags));
+    let written = steps.run("render + write", || write_all(&plan, &sink, &diags));
     let keys: HashSet<String> = written.objects.iter().map(|o| o.key.clone()).collect();
     let pages: HashMap<String, linkcheck::Page> = written
         .link_pages
@@ -141,7 +141,7 @@ pub fn build_and_keep(loaded: &Loaded, opts: &BuildOptions) -> Result<(Report, B
         .map(|p| (p.key.clone(), p))
         .collect();
     let prepared = plan.prepared;
-    let links = timed("link check", || {
+    let links = steps.run("link check", || {
         (prepared.check_links && diags.is_empty()).then(|| {
             let base_url = &loaded.config.site.base_url;
             let report = linkcheck::check(pages.values(), &|k| pages.get(k), &keys, base_url);
@@ -161,12 +161,12 @@ pub fn build_and_keep(loaded: &Loaded, opts: &BuildOptions) -> Result<(Report, B
     report.output = staging.as_ref().map(|_| output_dir.display().to_string());
     let tree = Tree::new("build", written.objects);
     if let Some(staging) = staging {
-        timed("commit", || {
+        steps.run("commit", || {
             tree.write(staging.path())?;
             staging.commit()
         })?;
     }
-    report.duration_ms = started.elapsed().as_millis();
+    report.duration_ms = steps.0.elapsed().as_millis();
     let built = Built {
         prepared,
         tree,
@@ -180,12 +180,21 @@ pub fn build_and_keep(loaded: &Loaded, opts: &BuildOptions) -> Result<(Report, B
     Ok((report, built))
 }
 
-/// Run one step of the build, logging how long it took.
-fn timed<T>(step: &str, f: impl FnOnce() -> T) -> T {
-    let started = Instant::now();
-    let out = f();
-    tracing::debug!("build: {step} in {:?}", started.elapsed());
-    out
+/// The clock of one build: each step logs how long it took and when it
+/// ended, so a slow phase shows in `TUSK_LOG=debug tusk build`.
+struct Steps(Instant);
+
+impl Steps {
+    fn run<T>(&self, step: &str, f: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
+        let out = f();
+        tracing::debug!(
+            "build: {step} took {:?} (done {:?} after the start)",
+            started.elapsed(),
+            self.0.elapsed()
+        );
+        out
+    }
 }
 
 /// What the build decided before writing anything: the prepared site, the

@@ -433,142 +433,189 @@ impl ParseContext<'_> {
         true
     }
 
+    /// One file of `site/` as a document (or a static file): read it,
+    /// split its front matter, then work out in order its kind, date,
+    /// taxonomy lists, URL, output key and layout.
     fn document(&self, rel: &str, path: &Path, entry: Entry) -> Result<Parsed, Diagnostic> {
-        let shown = self.shown(path);
-        let name = rel.rsplit('/').next().unwrap_or(rel);
-        let (stem, ext) = match name.rfind('.') {
-            Some(i) if i > 0 => (&name[..i], &name[i..]),
-            _ => (name, ""),
-        };
-
         // Pages and collection files without front matter are static files;
         // peek at the first line instead of reading whole images.
         if matches!(entry, Entry::Page | Entry::CollectionDoc { .. }) && !starts_with_fence(path) {
-            return match entry {
-                Entry::CollectionDoc { collection } => {
-                    if self.config.build.collections[&collection].output {
-                        let inner = rel.split_once('/').map_or(rel, |(_, r)| r);
-                        Ok(Parsed::Static(format!("{collection}/{inner}")))
-                    } else {
-                        Ok(Parsed::Document(None))
-                    }
-                }
-                _ => Ok(Parsed::Static(rel.to_string())),
-            };
+            return Ok(self.without_front_matter(rel, &entry));
         }
         if matches!(entry, Entry::Post { draft: true, .. }) && !self.opts.drafts {
             return Ok(Parsed::Document(None));
         }
-
-        let limit = self
-            .config
-            .build
-            .max_document_mb
-            .saturating_mul(1024 * 1024);
-        let size = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        if size > limit {
-            return Err(Diagnostic::new(
-                shown.clone(),
-                format!(
-                    "{:.1} MB is larger than build.max_document_mb = {} (rendering it would take memory out of proportion; large files belong in static files)",
-                    size as f64 / 1e6,
-                    self.config.build.max_document_mb
-                ),
-            ));
-        }
-        let bytes = fs::read(path)
-            .map_err(|e| Diagnostic::new(shown.clone(), format!("cannot read: {e}")))?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            let valid = e.utf8_error().valid_up_to();
-            let prefix = String::from_utf8_lossy(&e.as_bytes()[..valid]).into_owned();
-            let (line, col) = line_col(&prefix, prefix.len());
-            Diagnostic::new(shown.clone(), "invalid UTF-8 (tusk reads content as UTF-8)")
-                .at(line, Some(col))
-        })?;
-        let split = match front_matter::parse(&text) {
-            Ok(Some(split)) => split,
-            Ok(None) => front_matter::Split {
-                data: Map::new(),
-                body: &text,
-                body_line: 1,
-            },
-            Err(e) => {
-                let mut d = Diagnostic::new(shown, e.message);
-                d.line = e.line;
-                d.column = e.column;
-                return Err(d);
-            }
-        };
-        let front = split.data;
+        let shown = self.shown(path);
+        let text = self.read_text(path, &shown)?;
+        let front_matter::Split {
+            data: front,
+            body,
+            body_line,
+        } = split_front_matter(&text, &shown)?;
         let at_key = |key: &str, message: String| {
-            let line = key_line(&text, key);
             let d = Diagnostic::new(shown.clone(), message);
-            match line {
+            match key_line(&text, key) {
                 Some(l) => d.at(l, None),
                 None => d,
             }
         };
-
-        let markdown =
-            MARKDOWN_EXTS.contains(&ext.trim_start_matches('.').to_ascii_lowercase().as_str());
-        let converter_ext = if markdown {
-            ".html".to_string()
-        } else {
-            ext.to_string()
-        };
+        let file = FileName::new(rel, &shown)?;
+        let markdown = MARKDOWN_EXTS.contains(
+            &file
+                .ext
+                .trim_start_matches('.')
+                .to_ascii_lowercase()
+                .as_str(),
+        );
         let permalink = match front.get("permalink") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(_) => return Err(at_key("permalink", "permalink must be a string".into())),
         };
-        // Jekyll: a permalink with an extension decides the output extension.
-        let output_ext = permalink
-            .as_deref()
-            .filter(|p| !p.ends_with('/'))
-            .and_then(|p| {
-                let last = p.rsplit('/').next().unwrap_or(p);
-                last.rfind('.').map(|i| last[i..].to_string())
-            })
-            .filter(|e| e.len() > 1)
-            .unwrap_or(converter_ext);
-
-        // Date and slug from a `YYYY-MM-DD-slug.ext` file name.
-        let (file_date, file_slug) = match date_from_file_name(name) {
-            Some((y, m, d, slug)) => match NaiveDate::from_ymd_opt(y, m, d) {
-                Some(date) => (Some(date), slug.to_string()),
-                None => {
-                    return Err(Diagnostic::new(
-                        shown,
-                        format!("invalid date {y:04}-{m:02}-{d:02} in the file name"),
-                    ))
-                }
-            },
-            None => (None, stem.to_string()),
+        let output_ext = output_ext(permalink.as_deref(), markdown, file.ext);
+        let Some((kind, collection, categories, draft)) = kind_of(&entry, &file, &shown) else {
+            return Ok(Parsed::Document(None));
         };
-        let file_slug = file_slug.trim_end_matches('.').to_string();
-
-        let (kind, collection, mut categories, draft) = match &entry {
-            Entry::Page => (Kind::Page, None, Vec::new(), false),
-            Entry::Post { categories, draft } => {
-                if file_date.is_none() && !draft {
-                    tracing::warn!("{shown}: posts need a YYYY-MM-DD- file name prefix; skipped");
-                    return Ok(Parsed::Document(None));
-                }
-                (
-                    Kind::Post,
-                    Some("posts".to_string()),
-                    categories.clone(),
-                    *draft,
-                )
+        let date = self.date_of(&front, &file, draft, path, &at_key)?;
+        let (categories, tags) = taxonomy_lists(&front, categories);
+        let slug = match front.get("slug") {
+            Some(Value::String(s)) => s.clone(),
+            Some(v) if !v.is_null() => v.to_string(),
+            _ => file.slug.clone(),
+        };
+        let title = match front.get("title") {
+            Some(Value::String(s)) => s.clone(),
+            Some(v) if !v.is_null() => v.to_string().trim_matches('"').to_string(),
+            _ if kind != Kind::Page => titleize(&file.slug),
+            _ => String::new(),
+        };
+        let url = match kind {
+            Kind::Page => page_url(
+                rel,
+                &file,
+                &output_ext,
+                &self.config.build.permalink,
+                permalink.as_deref(),
+            ),
+            Kind::Post | Kind::Document => {
+                let url_date =
+                    date.unwrap_or_else(|| self.opts.now.with_timezone(&self.tz).fixed_offset());
+                let label = collection.as_deref().unwrap_or("posts");
+                let inputs = DocumentUrl {
+                    collection: label,
+                    basename_without_ext: file.stem,
+                    cleaned_relative_path: &cleaned_path(rel, &file, kind, draft, label),
+                    output_ext: &output_ext,
+                    slug: &slug,
+                    categories: &categories,
+                    date: url_date,
+                };
+                let template = self.url_template(permalink.as_deref(), kind, label);
+                inputs.url(&template).map_err(|e| at_key("permalink", e))?
             }
+        };
+        let renders = match &entry {
+            Entry::CollectionDoc { collection } => self.config.build.collections[collection].output,
+            _ => true,
+        };
+        let output = match renders {
+            true => Some(output_key(&url, &output_ext).map_err(|e| at_key("permalink", e))?),
+            false => None,
+        };
+        let (layout, layout_explicit) = layout_of(
+            front.get("layout"),
+            kind,
+            collection.as_deref(),
+            &output_ext,
+        )
+        .map_err(|e| at_key("layout", e))?;
+        let excerpt_separator = match front.get("excerpt_separator") {
+            Some(Value::String(s)) => s.clone(),
+            _ => self.config.build.excerpt_separator.clone(),
+        };
+        let word_count = word_count(body);
+        let (body, excerpt) = if markdown {
+            let source = markdown::excerpt_source(body, &excerpt_separator);
+            (String::new(), markdown::render_fragment(source))
+        } else {
+            (body.to_string(), String::new())
+        };
+        Ok(Parsed::Document(Some(Box::new(Document {
+            kind,
+            collection,
+            source: rel.to_string(),
+            path: path.to_path_buf(),
+            front,
+            body,
+            body_line,
+            excerpt,
+            word_count,
+            markdown,
+            title,
+            slug,
+            date,
+            categories,
+            tags,
+            layout,
+            layout_explicit,
+            url,
+            output,
+            draft,
+        }))))
+    }
+
+    /// A page or collection file without front matter: a static file
+    /// (or nothing, in a collection that is not output).
+    fn without_front_matter(&self, rel: &str, entry: &Entry) -> Parsed {
+        match entry {
             Entry::CollectionDoc { collection } => {
-                (Kind::Document, Some(collection.clone()), Vec::new(), false)
+                if self.config.build.collections[collection].output {
+                    let inner = rel.split_once('/').map_or(rel, |(_, r)| r);
+                    Parsed::Static(format!("{collection}/{inner}"))
+                } else {
+                    Parsed::Document(None)
+                }
             }
-            Entry::Data => unreachable!("not a document"),
-        };
+            _ => Parsed::Static(rel.to_string()),
+        }
+    }
 
-        let date = match front.get("date") {
-            None | Some(Value::Null) => match file_date {
+    /// The file as UTF-8 text, refusing documents over `build.max_document_mb`.
+    fn read_text(&self, path: &Path, shown: &str) -> Result<String, Diagnostic> {
+        let max_mb = self.config.build.max_document_mb;
+        let size = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if size > max_mb.saturating_mul(1024 * 1024) {
+            return Err(Diagnostic::new(
+                shown,
+                format!(
+                    "{:.1} MB is larger than build.max_document_mb = {max_mb} (rendering it would take memory out of proportion; large files belong in static files)",
+                    size as f64 / 1e6,
+                ),
+            ));
+        }
+        let bytes =
+            fs::read(path).map_err(|e| Diagnostic::new(shown, format!("cannot read: {e}")))?;
+        String::from_utf8(bytes).map_err(|e| {
+            let valid = e.utf8_error().valid_up_to();
+            let prefix = String::from_utf8_lossy(&e.as_bytes()[..valid]).into_owned();
+            let (line, col) = line_col(&prefix, prefix.len());
+            Diagnostic::new(shown, "invalid UTF-8 (tusk reads content as UTF-8)")
+                .at(line, Some(col))
+        })
+    }
+
+    /// The front matter's `date`, else the file name's, else (drafts) the
+    /// file's modification time.
+    fn date_of(
+        &self,
+        front: &Map<String, Value>,
+        file: &FileName,
+        draft: bool,
+        path: &Path,
+        at_key: &dyn Fn(&str, String) -> Diagnostic,
+    ) -> Result<Option<DateTime<FixedOffset>>, Diagnostic> {
+        Ok(match front.get("date") {
+            None | Some(Value::Null) => match file.date {
                 Some(d) => Some(self.localize(d.and_hms_opt(0, 0, 0).expect("midnight"))),
                 None if draft => fs::metadata(path).and_then(|m| m.modified()).ok().map(|t| {
                     DateTime::<Utc>::from(t)
@@ -599,151 +646,20 @@ impl ParseContext<'_> {
                     ),
                 ))
             }
-        };
+        })
+    }
 
-        // Categories: folder ones first, then front matter (Jekyll's merge).
-        merge_list(&mut categories, front.get("categories"));
-        if let Some(v) = front.get("category") {
-            merge_list(&mut categories, Some(v));
-        }
-        let mut tags = Vec::new();
-        match front.get("tag") {
-            Some(v) if !v.is_null() => merge_list(&mut tags, Some(v)),
-            _ => merge_list(&mut tags, front.get("tags")),
-        }
-
-        let slug = match front.get("slug") {
-            Some(Value::String(s)) => s.clone(),
-            Some(v) if !v.is_null() => v.to_string(),
-            _ => file_slug.clone(),
-        };
-        let title = match front.get("title") {
-            Some(Value::String(s)) => s.clone(),
-            Some(v) if !v.is_null() => v.to_string().trim_matches('"').to_string(),
-            _ if kind != Kind::Page => titleize(&file_slug),
-            _ => String::new(),
-        };
-
+    /// The permalink template of a post or collection document.
+    fn url_template(&self, permalink: Option<&str>, kind: Kind, label: &str) -> String {
         let style = self.config.build.permalink.as_str();
-        let url = match kind {
-            Kind::Page => {
-                let dir = rel
-                    .rsplit_once('/')
-                    .map_or(String::new(), |(d, _)| format!("/{d}"));
-                let basename = stem.trim_end_matches('.');
-                permalink::page_url(&dir, basename, &output_ext, style, permalink.as_deref())
-            }
-            Kind::Post | Kind::Document => {
-                let label = collection.as_deref().unwrap_or("posts");
-                let template = match (&permalink, kind) {
-                    (Some(p), _) => p.clone(),
-                    (None, Kind::Post) => permalink::style_to_permalink(style),
-                    (None, _) => self.config.build.collections[label]
-                        .permalink
-                        .clone()
-                        .unwrap_or_else(|| {
-                            permalink::add_permalink_suffix("/:collection/:path", style)
-                        }),
-                };
-                let relative_dir = if kind == Kind::Post {
-                    if draft { "_drafts" } else { "_posts" }.to_string()
-                } else {
-                    format!("_{label}")
-                };
-                let without_ext = &rel[..rel.len() - ext.len()];
-                let cleaned = without_ext
-                    .replacen(&relative_dir, "", 1)
-                    .trim_end_matches('.')
-                    .to_string();
-                let url_date =
-                    date.unwrap_or_else(|| self.opts.now.with_timezone(&self.tz).fixed_offset());
-                let inputs = DocumentUrl {
-                    collection: label,
-                    basename_without_ext: stem,
-                    cleaned_relative_path: &cleaned,
-                    output_ext: &output_ext,
-                    slug: &slug,
-                    categories: &categories,
-                    date: url_date,
-                };
-                inputs.url(&template).map_err(|e| at_key("permalink", e))?
-            }
-        };
-
-        let renders = match &entry {
-            Entry::CollectionDoc { collection } => self.config.build.collections[collection].output,
-            _ => true,
-        };
-        let output = if renders {
-            let out = permalink::output_path(&url, &output_ext);
-            if !safe_output_key(&out) {
-                return Err(at_key(
-                    "permalink",
-                    format!("URL {url:?} would write outside the output folder"),
-                ));
-            }
-            Some(out)
-        } else {
-            None
-        };
-
-        let (layout, layout_explicit) = match front.get("layout") {
-            Some(Value::String(s)) if s == "none" || s == "null" || s.is_empty() => (None, true),
-            Some(Value::Null) | Some(Value::Bool(false)) => (None, true),
-            Some(Value::String(s)) => (Some(template_name(s)), true),
-            Some(other) => {
-                return Err(at_key(
-                    "layout",
-                    format!("layout must be a name, found {other}"),
-                ))
-            }
-            // Only HTML gets a default layout; a feed or robots.txt is
-            // output as its own body.
-            None if !permalink::is_html_ext(&output_ext) => (None, false),
-            None => (
-                Some(match kind {
-                    Kind::Page => "page.html".to_string(),
-                    Kind::Post => "post.html".to_string(),
-                    Kind::Document => format!("{}.html", collection.as_deref().unwrap_or("page")),
-                }),
-                false,
-            ),
-        };
-        let excerpt_separator = match front.get("excerpt_separator") {
-            Some(Value::String(s)) => s.clone(),
-            _ => self.config.build.excerpt_separator.clone(),
-        };
-
-        let body_line = split.body_line;
-        let word_count = word_count(split.body);
-        let (body, excerpt) = if markdown {
-            let source = markdown::excerpt_source(split.body, &excerpt_separator);
-            (String::new(), markdown::render_fragment(source))
-        } else {
-            (split.body.to_string(), String::new())
-        };
-        Ok(Parsed::Document(Some(Box::new(Document {
-            kind,
-            collection,
-            source: rel.to_string(),
-            path: path.to_path_buf(),
-            front,
-            body,
-            body_line,
-            excerpt,
-            word_count,
-            markdown,
-            title,
-            slug,
-            date,
-            categories,
-            tags,
-            layout,
-            layout_explicit,
-            url,
-            output,
-            draft,
-        }))))
+        match (permalink, kind) {
+            (Some(p), _) => p.to_string(),
+            (None, Kind::Post) => permalink::style_to_permalink(style),
+            (None, _) => self.config.build.collections[label]
+                .permalink
+                .clone()
+                .unwrap_or_else(|| permalink::add_permalink_suffix("/:collection/:path", style)),
+        }
     }
 
     fn localize(&self, naive: NaiveDateTime) -> DateTime<FixedOffset> {
@@ -876,6 +792,187 @@ pub fn template_name(layout: &str) -> String {
     } else {
         format!("{layout}.html")
     }
+}
+
+/// What a document's file name says: `2024-01-05-launch.md` is dated and
+/// slugged `launch`.
+struct FileName<'a> {
+    stem: &'a str,
+    ext: &'a str,
+    date: Option<NaiveDate>,
+    slug: String,
+}
+
+impl<'a> FileName<'a> {
+    fn new(rel: &'a str, shown: &str) -> Result<FileName<'a>, Diagnostic> {
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        let (stem, ext) = match name.rfind('.') {
+            Some(i) if i > 0 => (&name[..i], &name[i..]),
+            _ => (name, ""),
+        };
+        let (date, slug) = match date_from_file_name(name) {
+            Some((y, m, d, slug)) => match NaiveDate::from_ymd_opt(y, m, d) {
+                Some(date) => (Some(date), slug),
+                None => {
+                    return Err(Diagnostic::new(
+                        shown,
+                        format!("invalid date {y:04}-{m:02}-{d:02} in the file name"),
+                    ))
+                }
+            },
+            None => (None, stem),
+        };
+        Ok(FileName {
+            stem,
+            ext,
+            date,
+            slug: slug.trim_end_matches('.').to_string(),
+        })
+    }
+}
+
+/// The front matter and body, or the whole text as the body.
+fn split_front_matter<'t>(
+    text: &'t str,
+    shown: &str,
+) -> Result<front_matter::Split<'t>, Diagnostic> {
+    match front_matter::parse(text) {
+        Ok(Some(split)) => Ok(split),
+        Ok(None) => Ok(front_matter::Split {
+            data: Map::new(),
+            body: text,
+            body_line: 1,
+        }),
+        Err(e) => {
+            let mut d = Diagnostic::new(shown, e.message);
+            d.line = e.line;
+            d.column = e.column;
+            Err(d)
+        }
+    }
+}
+
+/// Jekyll: a permalink with an extension decides the output extension;
+/// otherwise Markdown becomes `.html` and anything else keeps its own.
+fn output_ext(permalink: Option<&str>, markdown: bool, ext: &str) -> String {
+    let converter_ext = if markdown { ".html" } else { ext };
+    permalink
+        .filter(|p| !p.ends_with('/'))
+        .and_then(|p| {
+            let last = p.rsplit('/').next().unwrap_or(p);
+            last.rfind('.').map(|i| last[i..].to_string())
+        })
+        .filter(|e| e.len() > 1)
+        .unwrap_or_else(|| converter_ext.to_string())
+}
+
+/// Kind, collection, folder categories and draft flag; `None` for a post
+/// without a date in its file name (skipped, as Jekyll does).
+fn kind_of(
+    entry: &Entry,
+    file: &FileName,
+    shown: &str,
+) -> Option<(Kind, Option<String>, Vec<String>, bool)> {
+    Some(match entry {
+        Entry::Page => (Kind::Page, None, Vec::new(), false),
+        Entry::Post { categories, draft } => {
+            if file.date.is_none() && !draft {
+                tracing::warn!("{shown}: posts need a YYYY-MM-DD- file name prefix; skipped");
+                return None;
+            }
+            (
+                Kind::Post,
+                Some("posts".to_string()),
+                categories.clone(),
+                *draft,
+            )
+        }
+        Entry::CollectionDoc { collection } => {
+            (Kind::Document, Some(collection.clone()), Vec::new(), false)
+        }
+        Entry::Data => unreachable!("not a document"),
+    })
+}
+
+/// Categories (folder ones first, then front matter: Jekyll's merge) and tags.
+fn taxonomy_lists(
+    front: &Map<String, Value>,
+    mut categories: Vec<String>,
+) -> (Vec<String>, Vec<String>) {
+    merge_list(&mut categories, front.get("categories"));
+    if let Some(v) = front.get("category") {
+        merge_list(&mut categories, Some(v));
+    }
+    let mut tags = Vec::new();
+    match front.get("tag") {
+        Some(v) if !v.is_null() => merge_list(&mut tags, Some(v)),
+        _ => merge_list(&mut tags, front.get("tags")),
+    }
+    (categories, tags)
+}
+
+/// A page's URL: its folder and name under the permalink style.
+fn page_url(
+    rel: &str,
+    file: &FileName,
+    output_ext: &str,
+    style: &str,
+    permalink: Option<&str>,
+) -> String {
+    let dir = rel
+        .rsplit_once('/')
+        .map_or(String::new(), |(d, _)| format!("/{d}"));
+    let basename = file.stem.trim_end_matches('.');
+    permalink::page_url(&dir, basename, output_ext, style, permalink)
+}
+
+/// The path a post or document's `:path` placeholder uses: relative to its
+/// collection folder, without the extension.
+fn cleaned_path(rel: &str, file: &FileName, kind: Kind, draft: bool, label: &str) -> String {
+    let relative_dir = match (kind, draft) {
+        (Kind::Post, true) => "_drafts".to_string(),
+        (Kind::Post, false) => "_posts".to_string(),
+        _ => format!("_{label}"),
+    };
+    let without_ext = &rel[..rel.len() - file.ext.len()];
+    without_ext
+        .replacen(&relative_dir, "", 1)
+        .trim_end_matches('.')
+        .to_string()
+}
+
+/// The output key of a URL, refused when it would leave the output folder.
+fn output_key(url: &str, output_ext: &str) -> Result<String, String> {
+    let out = permalink::output_path(url, output_ext);
+    if !safe_output_key(&out) {
+        return Err(format!("URL {url:?} would write outside the output folder"));
+    }
+    Ok(out)
+}
+
+/// The layout and whether the front matter chose it. Only HTML gets a
+/// default layout; a feed or robots.txt is output as its own body.
+fn layout_of(
+    value: Option<&Value>,
+    kind: Kind,
+    collection: Option<&str>,
+    output_ext: &str,
+) -> Result<(Option<String>, bool), String> {
+    Ok(match value {
+        Some(Value::String(s)) if s == "none" || s == "null" || s.is_empty() => (None, true),
+        Some(Value::Null) | Some(Value::Bool(false)) => (None, true),
+        Some(Value::String(s)) => (Some(template_name(s)), true),
+        Some(other) => return Err(format!("layout must be a name, found {other}")),
+        None if !permalink::is_html_ext(output_ext) => (None, false),
+        None => {
+            let name = match kind {
+                Kind::Page => "page.html".to_string(),
+                Kind::Post => "post.html".to_string(),
+                Kind::Document => format!("{}.html", collection.unwrap_or("page")),
+            };
+            (Some(name), false)
+        }
+    })
 }
 
 /// Line (1-based) of `key:` or `key =` in the front matter, for messages.
