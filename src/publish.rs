@@ -918,7 +918,7 @@ fn mount(
 
 /// The headers of an object (before any precompression).
 fn meta_for(object: &Object, rules: &CacheRules) -> Meta {
-    Meta {
+    let mut meta = Meta {
         content_type: object.content_type.clone(),
         cache_control: rules.for_object(object),
         content_encoding: None,
@@ -927,7 +927,12 @@ fn meta_for(object: &Object, rules: &CacheRules) -> Meta {
             ("md5".to_string(), object.md5.clone()),
             ("sha256".to_string(), object.sha256.clone()),
         ]),
+    };
+    if let Some(status) = object.redirect_status {
+        meta.user
+            .insert(crate::store::REDIRECT_STATUS.into(), status.to_string());
     }
+    meta
 }
 
 /// `key` relative to a mount `prefix`, if it is under it.

@@ -5,7 +5,12 @@
 //! Each test runs the real `tusk` binary and proves one refusal.
 
 mod common;
+use std::collections::BTreeMap;
+
+use common::edge::Edge;
+use common::origin::{Origin, Route};
 use common::Project;
+use serde_json::Value;
 
 /// Every file under `dir` whose bytes contain `needle`.
 fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
@@ -13,6 +18,16 @@ fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
         .into_iter()
         .filter(|(_, bytes)| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
         .map(|(rel, _)| rel)
+        .collect()
+}
+
+fn tree_objects(p: &Project, rel: &str) -> BTreeMap<String, Value> {
+    let tree: Value = serde_json::from_str(&p.read(rel)).unwrap();
+    tree["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["key"].as_str().unwrap().to_string(), o.clone()))
         .collect()
 }
 
@@ -36,4 +51,106 @@ fn templates_cannot_read_the_environment() {
         "the secret was written to {:?}",
         files_containing(p.root(), secret)
     );
+}
+
+#[test]
+fn private_and_non_http_redirects_are_not_snapshotted_and_temporary_ones_stay_temporary() {
+    let origin = Origin::start(Vec::new(), |_| None);
+    let links = [
+        "/cookie.html",
+        "/private.html",
+        "/nostore.html",
+        "/js.html",
+        "/data.html",
+        "/temp.html",
+        "/temp307.html",
+        "/perm.html",
+    ];
+    let home: String = links
+        .iter()
+        .map(|l| format!("<a href=\"{l}\">x</a>"))
+        .collect();
+    origin.set("/", Route::html(&home));
+    origin.set("/about", Route::html("<h1>About</h1>"));
+    origin.set(
+        "/cookie.html",
+        Route::redirect(302, "/about").header("set-cookie", "session=abc"),
+    );
+    origin.set(
+        "/private.html",
+        Route::redirect(302, "/about").header("cache-control", "private"),
+    );
+    origin.set(
+        "/nostore.html",
+        Route::redirect(301, "/about").header("cache-control", "no-store"),
+    );
+    origin.set("/js.html", Route::redirect(302, "javascript:alert(1)"));
+    origin.set(
+        "/data.html",
+        Route::redirect(301, "data:text/html,<script>alert(1)</script>"),
+    );
+    origin.set("/temp.html", Route::redirect(302, "/about"));
+    origin.set("/temp307.html", Route::redirect(307, "/about"));
+    origin.set("/perm.html", Route::redirect(301, "/about"));
+
+    let p = Project::new();
+    p.write(
+        "config/tusk.toml",
+        &format!(
+            "[site]\ntitle = \"T\"\n[publish]\ntarget = \"file://bucket\"\n[snapshot]\norigin = \"{}\"\n",
+            origin.url
+        ),
+    );
+    let report = p.run(&["snapshot", "--json"]).success().json();
+    let tree = tree_objects(&p, ".tusk/snapshot/.tusk-tree.json");
+    for refused in [
+        "cookie.html",
+        "private.html",
+        "nostore.html",
+        "js.html",
+        "data.html",
+    ] {
+        assert!(
+            !tree.contains_key(refused),
+            "{refused} was stored: {:#}",
+            tree[refused]
+        );
+        let url = format!("{}/{refused}", origin.url);
+        assert!(
+            report["skipped"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["url"] == url.as_str()),
+            "{url} not reported as skipped: {report:#}"
+        );
+    }
+    assert_eq!(tree["temp.html"]["redirect"], "/about");
+    assert_eq!(tree["temp.html"]["redirect_status"], 302);
+    assert_eq!(tree["temp307.html"]["redirect_status"], 307);
+    assert!(tree["perm.html"].get("redirect_status").is_none());
+
+    // Published to the local bucket and served by the edge's fallback.
+    p.run(&["build"]).success();
+    p.run(&["publish"]).success();
+    p.write(
+        "config/tusk.toml",
+        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"file://bucket\"\n",
+    );
+    let edge = Edge::start(&p, "edge", &[]);
+    for (path, status) in [
+        ("/temp.html", 302),
+        ("/temp307.html", 307),
+        ("/perm.html", 301),
+    ] {
+        let a = edge.get(path);
+        assert_eq!(
+            (a.status, a.header("location")),
+            (status, "/about"),
+            "{path}"
+        );
+    }
+    for path in ["/js.html", "/data.html", "/cookie.html"] {
+        assert_eq!(edge.get(path).status, 404, "{path}");
+    }
 }

@@ -468,7 +468,7 @@ impl Crawl<'_> {
         match status {
             304 => self.keep_previous(&job),
             200 => self.save(&job, &headers, body),
-            301 | 302 | 303 | 307 | 308 => self.redirect(&job, &headers),
+            301 | 302 | 303 | 307 | 308 => self.redirect(&job, status, &headers),
             404 | 410 if job.kind == Kind::NotFoundProbe => {
                 if is_html(&headers) && private_reason(&headers).is_none() {
                     self.write_object(&job, "404.html", &headers, body)?;
@@ -509,11 +509,8 @@ impl Crawl<'_> {
 
     /// A 200: check it may be public, give it a key, rewrite, save.
     fn save(&mut self, job: &Job, headers: &HeaderMap, body: Vec<u8>) -> Result<()> {
-        if let Some(reason) = private_reason(headers) {
-            if !self.site.allow_private.is_match(job.url.path()) {
-                self.skip(&job.url, format!("private: {reason}"));
-                return Ok(());
-            }
+        if self.refused_as_private(job, headers) {
+            return Ok(());
         }
         let key = match keys::key_for(&job.url, is_html(headers), self.site.hashed_query) {
             Ok(k) => k,
@@ -534,6 +531,19 @@ impl Crawl<'_> {
             );
         }
         Ok(())
+    }
+
+    /// Whether a private answer (page or redirect) was skipped, unless
+    /// `snapshot.allow_private` lets it through.
+    fn refused_as_private(&mut self, job: &Job, headers: &HeaderMap) -> bool {
+        let Some(reason) = private_reason(headers) else {
+            return false;
+        };
+        if self.site.allow_private.is_match(job.url.path()) {
+            return false;
+        }
+        self.skip(&job.url, format!("private: {reason}"));
+        true
     }
 
     /// Rewrite (HTML, CSS), follow links, write under `key`. Returns
@@ -619,7 +629,10 @@ impl Crawl<'_> {
     }
 
     /// A 3xx: a redirect entry in the tree, and the target is followed.
-    fn redirect(&mut self, job: &Job, headers: &HeaderMap) -> Result<()> {
+    fn redirect(&mut self, job: &Job, status: u16, headers: &HeaderMap) -> Result<()> {
+        if self.refused_as_private(job, headers) {
+            return Ok(());
+        }
         let Some(location) = header_str(headers, header::LOCATION) else {
             self.skip(&job.url, "redirect without Location");
             return Ok(());
@@ -628,6 +641,11 @@ impl Crawl<'_> {
             self.skip(&job.url, format!("redirect to an invalid URL {location:?}"));
             return Ok(());
         };
+        if !matches!(target.scheme(), "http" | "https") {
+            let scheme = target.scheme();
+            self.skip(&job.url, format!("redirect to a non-HTTP URL ({scheme}:)"));
+            return Ok(());
+        }
         let (stored_target, internal) = match self.site.canonical(&target) {
             Some(t) => {
                 let mut rel = t.path().to_string();
@@ -668,8 +686,9 @@ impl Crawl<'_> {
         if self.claim(&key, &job.url, true).is_some() {
             return Ok(());
         }
-        self.objects
-            .insert(key.clone(), Object::redirect(&key, &stored_target));
+        let mut object = Object::redirect(&key, &stored_target);
+        object.redirect_status = (status != 301).then_some(status);
+        self.objects.insert(key.clone(), object);
         self.report.redirects += 1;
         Ok(())
     }
