@@ -6,6 +6,7 @@
 
 mod common;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use common::edge::Edge;
 use common::origin::{Origin, Route};
@@ -19,6 +20,17 @@ fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
         .filter(|(_, bytes)| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
         .map(|(rel, _)| rel)
         .collect()
+}
+
+fn edge_project() -> Project {
+    Project::bare(
+        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"file://bucket\"\n\
+         [health]\nurls = [\"/healthz\"]\ninterval_ms = 60000\n",
+    )
+}
+
+fn edge_origin() -> Origin {
+    Origin::start(vec![("/healthz", Route::html("ok"))], |_| None)
 }
 
 fn tree_objects(p: &Project, rel: &str) -> BTreeMap<String, Value> {
@@ -153,4 +165,50 @@ fn private_and_non_http_redirects_are_not_snapshotted_and_temporary_ones_stay_te
     for path in ["/js.html", "/data.html", "/cookie.html"] {
         assert_eq!(edge.get(path).status, 404, "{path}");
     }
+}
+
+#[test]
+fn overflowing_freshness_values_never_crash_the_edge() {
+    let origin = edge_origin();
+    let huge = "18446744073709551615";
+    origin.set(
+        "/swr",
+        Route::html("swr body").header(
+            "cache-control",
+            &format!("max-age=1, stale-while-revalidate={huge}"),
+        ),
+    );
+    origin.set(
+        "/sie",
+        Route::html("sie body").header(
+            "cache-control",
+            &format!("max-age=1, stale-if-error={huge}"),
+        ),
+    );
+    origin.set(
+        "/both",
+        Route::html("both body").header(
+            "cache-control",
+            &format!("max-age={huge}, s-maxage={huge}, stale-while-revalidate={huge}, stale-if-error={huge}"),
+        ),
+    );
+    let p = edge_project();
+    let edge = Edge::start(&p, "edge", &["--origin", &origin.url]);
+    for path in ["/swr", "/sie", "/both"] {
+        assert_eq!(edge.get(path).status, 200, "{path}");
+    }
+    origin.set("/sie", Route::new(500, "text/plain", "down"));
+    std::thread::sleep(Duration::from_millis(1100));
+    for (path, body) in [
+        ("/swr", "swr body"),
+        ("/sie", "sie body"),
+        ("/both", "both body"),
+    ] {
+        for _ in 0..2 {
+            let a = edge.get(path);
+            assert_eq!((a.status, a.text().as_str()), (200, body), "{path}");
+        }
+    }
+    // Still alive and answering its admin API.
+    assert!(edge.status()["requests"]["total"].as_u64().unwrap() >= 9);
 }
