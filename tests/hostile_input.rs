@@ -212,3 +212,68 @@ fn overflowing_freshness_values_never_crash_the_edge() {
     // Still alive and answering its admin API.
     assert!(edge.status()["requests"]["total"].as_u64().unwrap() >= 9);
 }
+
+#[test]
+fn clients_without_validators_never_get_a_304() {
+    let origin = edge_origin();
+    let p = edge_project();
+    let edge = Edge::start(&p, "edge", &["--origin", &origin.url]);
+    let variants = [
+        ("/cookie", ("set-cookie", "session=abc")),
+        ("/private", ("cache-control", "private")),
+        ("/vary", ("vary", "Cookie")),
+    ];
+    for (path, _) in variants {
+        origin.set(
+            path,
+            Route::html(&format!("body of {path}"))
+                .header("cache-control", "max-age=1")
+                .header("etag", "\"v1\""),
+        );
+        assert_eq!(edge.get(path).status, 200);
+    }
+    // The origin answers the edge's own revalidation with a 304 that makes
+    // the response uncacheable.
+    for (path, (name, value)) in variants {
+        origin.set(
+            path,
+            Route {
+                status: 304,
+                headers: vec![
+                    ("etag".into(), "\"v1\"".into()),
+                    (name.into(), value.into()),
+                ],
+                body: Vec::new(),
+            },
+        );
+    }
+    // And one that answers 304 to requests that were never conditional.
+    origin.set(
+        "/always304",
+        Route {
+            status: 304,
+            headers: vec![("etag".into(), "\"x\"".into())],
+            body: Vec::new(),
+        },
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    for (path, _) in variants {
+        let a = edge.get(path);
+        assert_eq!(a.status, 200, "{path}: {:?}", a.headers);
+        assert_eq!(a.text(), format!("body of {path}"));
+    }
+    let a = edge.get("/always304");
+    assert_ne!(a.status, 304, "{:?}", a.headers);
+    // A client's own validator still gets its 304 from a cached copy.
+    origin.set(
+        "/fine",
+        Route::html("fine")
+            .header("cache-control", "max-age=60")
+            .header("etag", "\"f\""),
+    );
+    assert_eq!(edge.get("/fine").status, 200);
+    let conditional = edge
+        .http
+        .get(&format!("{}/fine", edge.url), &[("if-none-match", "\"f\"")]);
+    assert_eq!(conditional.status, 304);
+}

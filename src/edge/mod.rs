@@ -427,6 +427,9 @@ impl State {
             .client
             .get(format!("{origin}{key}"))
             .header(header::VIA, "1.1 tusk");
+        let conditional = cached.as_ref().is_some_and(|e| {
+            e.headers.contains_key(header::ETAG) || e.headers.contains_key(header::LAST_MODIFIED)
+        });
         if let Some(entry) = &cached {
             if let Some(etag) = entry.headers.get(header::ETAG) {
                 request = request.header(header::IF_NONE_MATCH, etag.clone());
@@ -455,29 +458,7 @@ impl State {
         let class = class_for(key);
         let stale_if_error = self.cfg.stale_if_error_secs;
         if status == 304 {
-            if let Some(old) = cached {
-                let mut merged = old.headers.clone();
-                for (name, value) in headers.iter() {
-                    merged.insert(name.clone(), value.clone());
-                }
-                if let Some(freshness) = cache::freshness(
-                    old.status,
-                    &merged,
-                    class,
-                    &self.cfg.default_ttl,
-                    stale_if_error,
-                ) {
-                    let entry = Arc::new(Entry {
-                        status: old.status,
-                        headers: merged,
-                        body: old.body.clone(),
-                        stored: Instant::now(),
-                        freshness,
-                    });
-                    self.cache.insert(key, entry.clone());
-                    return Fetched::Stored(entry, "RefreshHit");
-                }
-            }
+            return self.revalidated(key, cached.filter(|_| conditional), &headers, class);
         }
         let freshness = cache::freshness(
             status,
@@ -507,6 +488,52 @@ impl State {
                 self.cache.remove(key);
                 Fetched::Passed(entry)
             }
+        }
+    }
+
+    /// The origin's 304: the cached copy with the new headers, stored again
+    /// if they allow it, else passed on whole. The client's request had no
+    /// validator, so it never gets the 304 itself; a 304 to a request that
+    /// was not conditional is a failure.
+    fn revalidated(
+        &self,
+        key: &str,
+        old: Option<Arc<Entry>>,
+        headers: &HeaderMap,
+        class: crate::tree::CacheClass,
+    ) -> Fetched {
+        let Some(old) = old else {
+            return self
+                .origin_failed("304 Not Modified to a request that was not conditional".into());
+        };
+        let mut merged = old.headers.clone();
+        for (name, value) in headers.iter() {
+            merged.insert(name.clone(), value.clone());
+        }
+        let freshness = cache::freshness(
+            old.status,
+            &merged,
+            class,
+            &self.cfg.default_ttl,
+            self.cfg.stale_if_error_secs,
+        );
+        let entry = Arc::new(Entry {
+            status: old.status,
+            headers: merged,
+            body: old.body.clone(),
+            stored: Instant::now(),
+            freshness: freshness.unwrap_or(cache::Freshness {
+                ttl: Duration::ZERO,
+                while_revalidate: Duration::ZERO,
+                if_error: Duration::ZERO,
+            }),
+        });
+        if freshness.is_some() {
+            self.cache.insert(key, entry.clone());
+            Fetched::Stored(entry, "RefreshHit")
+        } else {
+            self.cache.remove(key);
+            Fetched::Passed(entry)
         }
     }
 
@@ -581,7 +608,11 @@ impl State {
             .body(body)
             .send()
             .await;
+        let unasked_304 = |r: &reqwest::Response| {
+            r.status() == StatusCode::NOT_MODIFIED && !asked_conditionally(&parts.headers)
+        };
         let answer = match sent {
+            Ok(response) if unasked_304(&response) => None,
             Ok(response) if response.status().as_u16() < 500 || !read_only => {
                 let status = response.status();
                 let headers = end_to_end(response.headers());
@@ -835,6 +866,11 @@ fn respond(
         .insert(header::AGE, HeaderValue::from(entry.age(now).as_secs()));
     label(&mut response, how);
     response
+}
+
+/// Whether a request carries a validator, the only case a 304 answers.
+fn asked_conditionally(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::IF_NONE_MATCH) || headers.contains_key(header::IF_MODIFIED_SINCE)
 }
 
 fn wants_no_cache(headers: &HeaderMap) -> bool {
