@@ -615,6 +615,12 @@ async fn rollback_tree(
     let mut desired = BTreeMap::new();
     let mut missing = Vec::new();
     for object in &record.tree.objects {
+        if !crate::store::valid_key(&object.key) || object.key.starts_with(RESERVED_PREFIX) {
+            bail!(
+                "cannot roll back to {id}: invalid key {:?} in its record; nothing was changed",
+                object.key
+            );
+        }
         let encoded = record.encoded.get(&object.key).cloned();
         let stored_md5 = encoded.as_ref().map_or(&object.md5, |e| &e.md5);
         let body = if object.redirect.is_some() && object.size == 0 {

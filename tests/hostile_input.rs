@@ -277,3 +277,63 @@ fn clients_without_validators_never_get_a_304() {
         .get(&format!("{}/fine", edge.url), &[("if-none-match", "\"f\"")]);
     assert_eq!(conditional.status, 304);
 }
+
+#[test]
+fn tampered_snapshot_state_cannot_write_outside_the_project() {
+    let origin = Origin::start(Vec::new(), |_| None);
+    origin.set(
+        "/",
+        Route::html("<a href=\"/page.html\">p</a>").header("etag", "\"home\""),
+    );
+    origin.set(
+        "/page.html",
+        Route::html("<p>page</p>").header("etag", "\"page\""),
+    );
+    let p = Project::new();
+    p.write(
+        "config/tusk.toml",
+        &format!(
+            "[site]\ntitle = \"T\"\n[snapshot]\norigin = \"{}\"\n",
+            origin.url
+        ),
+    );
+    p.run(&["snapshot"]).success();
+
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    // From .tusk/snapshot/ up to the common temporary folder, then down.
+    let evil = format!(
+        "../../../{}/victim.txt",
+        outside.path().file_name().unwrap().to_str().unwrap()
+    );
+    assert!(p.path(".tusk/snapshot").join(&evil).is_file(), "{evil}");
+    let state_path = ".tusk/snapshot/.tusk-snapshot.json";
+    let mut state: Value = serde_json::from_str(&p.read(state_path)).unwrap();
+    for (_, v) in state["entries"].as_object_mut().unwrap() {
+        v["key"] = Value::String(evil.clone());
+    }
+    p.write(state_path, &serde_json::to_string(&state).unwrap());
+    let tree_path = ".tusk/snapshot/.tusk-tree.json";
+    let mut tree: Value = serde_json::from_str(&p.read(tree_path)).unwrap();
+    tree["objects"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "key": evil, "size": 8, "md5": "x", "sha256": "x",
+            "content_type": "text/html", "cache_class": "html"
+        }));
+    p.write(tree_path, &serde_json::to_string(&tree).unwrap());
+
+    let run = p.run(&["snapshot", "--json"]);
+    assert!(run.ok(), "{}", run.stderr());
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
+    let keys = tree_objects(&p, tree_path);
+    assert!(
+        keys.contains_key("index.html") && keys.contains_key("page.html"),
+        "{keys:?}"
+    );
+    assert!(keys.keys().all(|k| !k.contains("..")), "{keys:?}");
+    assert!(run.stderr().contains("invalid key"), "{}", run.stderr());
+}

@@ -348,16 +348,33 @@ impl Previous {
         if state.origin != site.origin.as_str() {
             return None;
         }
+        let mut state = state;
+        let shown = dir.join(STATE_NAME);
+        state
+            .entries
+            .retain(|url, v| valid_previous_key(&shown, &v.key, url));
+        let shown = dir.join(crate::tree::MANIFEST_NAME);
         Some(Previous {
             dir: dir.to_path_buf(),
             tree: tree
                 .objects
                 .into_iter()
+                .filter(|o| valid_previous_key(&shown, &o.key, "an object"))
                 .map(|o| (o.key.clone(), o))
                 .collect(),
             state,
         })
     }
+}
+
+/// Keys read back from disk obey the rules new keys do: a tampered file
+/// must not make a 304 read or write outside the snapshot.
+fn valid_previous_key(file: &Path, key: &str, what: &str) -> bool {
+    let valid = crate::store::valid_key(key);
+    if !valid {
+        tracing::warn!("{}: invalid key {key:?} for {what} ignored", file.display());
+    }
+    valid
 }
 
 /// The crawl's state, owned by the loop that handles each response.
