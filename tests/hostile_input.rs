@@ -337,3 +337,53 @@ fn tampered_snapshot_state_cannot_write_outside_the_project() {
     assert!(keys.keys().all(|k| !k.contains("..")), "{keys:?}");
     assert!(run.stderr().contains("invalid key"), "{}", run.stderr());
 }
+
+#[test]
+fn an_unsolicited_304_is_a_failed_fetch_not_a_crash() {
+    let origin = Origin::start(Vec::new(), |_| None);
+    origin.set("/", Route::html("<a href=\"/odd.html\">odd</a>"));
+    origin.set(
+        "/odd.html",
+        Route {
+            status: 304,
+            headers: Vec::new(),
+            body: Vec::new(),
+        },
+    );
+    let p = Project::new();
+    p.write(
+        "config/tusk.toml",
+        &format!(
+            "[site]\ntitle = \"T\"\n[snapshot]\norigin = \"{}\"\n",
+            origin.url
+        ),
+    );
+    let run = p.run(&["snapshot", "--json"]);
+    assert!(run.ok(), "{:?}: {}", run.code(), run.stderr());
+    let report = run.json();
+    let url = format!("{}/odd.html", origin.url);
+    let error = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["url"] == url.as_str())
+        .unwrap_or_else(|| panic!("{url} not reported: {report:#}"));
+    assert!(error["error"].as_str().unwrap().contains("304"), "{error}");
+
+    // A seed answering so fails the run, naming the URL, without a panic.
+    origin.set(
+        "/",
+        Route {
+            status: 304,
+            headers: Vec::new(),
+            body: Vec::new(),
+        },
+    );
+    let run = p.run(&["snapshot", "--full"]);
+    assert_eq!(run.code(), Some(1), "{}", run.stderr());
+    assert!(
+        run.stderr().contains(&format!("{}/", origin.url)) && run.stderr().contains("304"),
+        "{}",
+        run.stderr()
+    );
+}

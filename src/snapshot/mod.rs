@@ -461,7 +461,13 @@ impl Crawl<'_> {
                 status,
                 headers,
                 body,
-            } => (status, headers, body),
+            } if status != 304 || self.validators_for(&job.url).is_some() => {
+                (status, headers, body)
+            }
+            Fetched::Response { .. } => {
+                let error = "answered 304 Not Modified to a request that was not conditional";
+                return self.handle(job, Fetched::Failed(error.into()));
+            }
             Fetched::TooLarge => {
                 self.skip(&job.url, "larger than snapshot.max_response_mb");
                 return Ok(());
@@ -611,7 +617,9 @@ impl Crawl<'_> {
 
     /// A 304: the previous copy is still right; link it into the new folder.
     fn keep_previous(&mut self, job: &Job) -> Result<()> {
-        let prev = self.previous.expect("304 only after a conditional request");
+        let Some(prev) = self.previous else {
+            return Ok(());
+        };
         let Some(v) = prev.state.entries.get(job.url.as_str()).cloned() else {
             return Ok(());
         };
