@@ -6,7 +6,8 @@
 
 mod common;
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use common::edge::Edge;
 use common::origin::{Origin, Route};
@@ -20,6 +21,39 @@ fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
         .filter(|(_, bytes)| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
         .map(|(rel, _)| rel)
         .collect()
+}
+
+/// Run tusk with a deadline: a command that should refuse to start must
+/// not hang the test when it starts anyway.
+fn run_briefly(p: &Project, args: &[&str], secs: u64) -> (Option<i32>, String, String) {
+    let mut child = common::tusk()
+        .arg("--root")
+        .arg(p.root())
+        .args(args)
+        .env_remove("TUSK_ENV")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tusk");
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let still_running = child.try_wait().unwrap().is_none();
+    if still_running {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap();
+    let code = if still_running {
+        None
+    } else {
+        out.status.code()
+    };
+    (
+        code,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn edge_project() -> Project {
@@ -386,4 +420,38 @@ fn an_unsolicited_304_is_a_failed_fetch_not_a_crash() {
         "{}",
         run.stderr()
     );
+}
+
+#[test]
+fn edge_origins_with_credentials_are_refused() {
+    let password = "hunter2-pw";
+    let p = edge_project();
+    let (code, out, err) = run_briefly(
+        &p,
+        &[
+            "edge",
+            "--listen",
+            "127.0.0.1:0",
+            "--origin",
+            &format!("http://user:{password}@127.0.0.1:9"),
+        ],
+        20,
+    );
+    assert_eq!(code, Some(1), "the edge started:\n{out}\n{err}");
+    assert!(err.contains("credentials"), "{err}");
+    assert!(!err.contains(password) && !out.contains(password), "{err}");
+
+    p.write(
+        "config/tusk.toml",
+        &format!(
+            "[site]\ntitle = \"T\"\n[edge]\norigin = \"https://admin:{password}@origin.example\"\n"
+        ),
+    );
+    let (code, out, err) = run_briefly(&p, &["edge", "--listen", "127.0.0.1:0"], 20);
+    assert_eq!(code, Some(1), "the edge started:\n{out}\n{err}");
+    assert!(
+        err.contains("edge.origin") && err.contains("credentials"),
+        "{err}"
+    );
+    assert!(!err.contains(password) && !out.contains(password), "{err}");
 }

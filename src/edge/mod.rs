@@ -191,7 +191,7 @@ impl State {
             .or_else(|| Some(config.snapshot.origin.clone()).filter(|o| !o.is_empty()))
             .map(|o| o.trim_end_matches('/').to_string());
         if let Some(o) = &origin {
-            url::Url::parse(o).with_context(|| format!("edge origin {o:?} is not a URL"))?;
+            crate::config::check_origin("the edge's origin", o)?;
         }
         let target = if cfg.fallback.is_empty() {
             config.publish.target.clone()

@@ -143,14 +143,7 @@ struct Site {
 
 impl Site {
     fn new(origin: &str, cfg: &SnapshotConfig) -> Result<Site> {
-        let origin = Url::parse(origin)
-            .with_context(|| format!("snapshot.origin {origin:?} is not a URL"))?;
-        if !matches!(origin.scheme(), "http" | "https") || origin.host_str().is_none() {
-            bail!("snapshot.origin must be an http:// or https:// URL with a host");
-        }
-        if !origin.username().is_empty() || origin.password().is_some() {
-            bail!("snapshot.origin must not carry credentials: a snapshot is public");
-        }
+        let origin = crate::config::check_origin("snapshot.origin", origin)?;
         let mut hosts: HashSet<String> = cfg.hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
         hosts.insert(origin.host_str().unwrap_or_default().to_ascii_lowercase());
         let globs = |name: &str, list: &[String]| -> Result<GlobSet> {
