@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::edge::Edge;
+use common::edge::{Edge, Http};
 use common::origin::{Origin, Route};
+use common::serve::Serve;
 use common::Project;
 use serde_json::Value;
 
@@ -454,4 +455,44 @@ fn edge_origins_with_credentials_are_refused() {
         "{err}"
     );
     assert!(!err.contains(password) && !out.contains(password), "{err}");
+}
+
+#[test]
+fn folder_redirects_never_point_to_another_host() {
+    let p = Project::new();
+    p.write(
+        "config/tusk.toml",
+        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"file://bucket\"\n",
+    );
+    p.write("site/tags.md", "---\npermalink: /tags/\n---\nTags\n");
+    p.run(&["build"]).success();
+    p.run(&["publish"]).success();
+
+    let edge = Edge::start(&p, "edge", &[]);
+    let normal = edge.get("/tags");
+    assert_eq!((normal.status, normal.header("location")), (302, "/tags/"));
+    for path in ["//tags", "///tags", "//tags?x=1"] {
+        let a = edge.get(path);
+        let location = a.header("location");
+        assert!(
+            !location.starts_with("//") && !location.starts_with("/\\"),
+            "edge: {path} -> {} {location}",
+            a.status
+        );
+    }
+
+    let serve = Serve::start(&p, &[]);
+    let http = Http::new();
+    let normal = http.get(&format!("{}/tags", serve.url), &[]);
+    assert_eq!(normal.status, 301);
+    assert_eq!(normal.header("location"), "/tags/");
+    for path in ["//tags", "///tags"] {
+        let a = http.get(&format!("{}{path}", serve.url), &[]);
+        let location = a.header("location");
+        assert!(
+            !location.starts_with("//") && !location.starts_with("/\\"),
+            "serve: {path} -> {} {location}",
+            a.status
+        );
+    }
 }

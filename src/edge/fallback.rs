@@ -40,7 +40,7 @@ pub async fn answer(store: &dyn Store, path: &str) -> anyhow::Result<Answer> {
     // `/about` when only `about/index.html` exists: S3 answers 302 to `/about/`.
     if !path.ends_with('/') && store.head(&format!("{key}/index.html")).await?.is_some() {
         let mut headers = HeaderMap::new();
-        if let Ok(location) = HeaderValue::from_str(&format!("{path}/")) {
+        if let Ok(location) = HeaderValue::from_str(&folder_location(path)) {
             headers.insert(header::LOCATION, location);
         }
         return Ok(Answer {
@@ -50,6 +50,12 @@ pub async fn answer(store: &dyn Store, path: &str) -> anyhow::Result<Answer> {
         });
     }
     not_found(store).await
+}
+
+/// `path/`, for a folder asked for without its slash, with one leading
+/// slash: `//host/` in a Location is another site to a browser.
+pub fn folder_location(path: &str) -> String {
+    format!("/{}/", path.trim_start_matches(['/', '\\']))
 }
 
 fn object(found: Fetched) -> Answer {
@@ -135,5 +141,13 @@ mod tests {
         assert_eq!(key_for("/a/%2e%2e/%2e%2e/x"), None);
         assert_eq!(key_for("/.tusk/publishes/x.json"), None);
         assert_eq!(key_for("/.tusk-meta/a.json"), None);
+    }
+
+    #[test]
+    fn folder_redirects_stay_on_this_host() {
+        use super::folder_location;
+        assert_eq!(folder_location("/tags"), "/tags/");
+        assert_eq!(folder_location("//evil.example"), "/evil.example/");
+        assert_eq!(folder_location("/\\evil.example"), "/evil.example/");
     }
 }
