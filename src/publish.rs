@@ -632,6 +632,7 @@ async fn rollback_tree(
         } else {
             local_dirs.iter().find_map(|(prefix, dir)| {
                 let rel = strip_prefix(prefix, &object.key)?;
+                refuse_symlinks(dir, rel).ok()?;
                 let path = dir.join(rel);
                 let bytes = std::fs::read(&path).ok()?;
                 (crate::tree::md5_hex(&bytes) == object.md5).then_some(Body::File(path))
@@ -906,6 +907,7 @@ fn mount(
         let body = if o.redirect.is_some() && o.size == 0 {
             Body::Empty
         } else {
+            refuse_symlinks(dir, &o.key)?;
             Body::File(dir.join(&o.key))
         };
         let meta = meta_for(&object, rules);
@@ -918,6 +920,23 @@ fn mount(
                 encoded: None,
             },
         );
+    }
+    Ok(())
+}
+
+/// A symlink in a tree folder would upload whatever it points to, from
+/// anywhere on the machine.
+fn refuse_symlinks(dir: &Path, key: &str) -> Result<()> {
+    let mut path = dir.to_path_buf();
+    for segment in key.split('/') {
+        path.push(segment);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            bail!(
+                "{}: is a symlink; publish refuses symlinks in {} (they could upload files from outside it); nothing was uploaded",
+                path.display(),
+                dir.display()
+            );
+        }
     }
     Ok(())
 }

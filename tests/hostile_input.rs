@@ -496,3 +496,54 @@ fn folder_redirects_never_point_to_another_host() {
         );
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn publish_refuses_symlinks_in_the_output() {
+    use md5::Digest as _;
+    let p = Project::new();
+    p.write(
+        "config/tusk.toml",
+        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"file://bucket\"\n",
+    );
+    p.write("site/index.md", "---\ntitle: Home\n---\nHome\n");
+    p.run(&["build"]).success();
+
+    let outside = tempfile::tempdir().unwrap();
+    let secret = b"outside-secret-bytes";
+    std::fs::write(outside.path().join("secret.txt"), secret).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.txt"), p.path("public/leak.txt"))
+        .unwrap();
+    std::os::unix::fs::symlink(outside.path(), p.path("public/leakdir")).unwrap();
+    // A manifest that matches the link targets, as a tampered one would.
+    let mut tree = p.tree();
+    for key in ["leak.txt", "leakdir/secret.txt"] {
+        tree["objects"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "key": key,
+                "size": secret.len(),
+                "md5": hex::encode(md5::Md5::digest(secret)),
+                "sha256": hex::encode(sha2::Sha256::digest(secret)),
+                "content_type": "text/plain; charset=utf-8",
+                "cache_class": "asset"
+            }));
+    }
+    p.write(
+        "public/.tusk-tree.json",
+        &serde_json::to_string(&tree).unwrap(),
+    );
+
+    let run = p.run(&["publish"]);
+    assert_eq!(run.code(), Some(1), "{}\n{}", run.stdout(), run.stderr());
+    let err = run.stderr();
+    assert!(err.contains("symlink") && err.contains("leak"), "{err}");
+    assert!(
+        !p.path("bucket").exists() || common::snapshot_dir(&p.path("bucket")).is_empty(),
+        "something was uploaded: {:?}",
+        common::snapshot_dir(&p.path("bucket"))
+            .keys()
+            .collect::<Vec<_>>()
+    );
+}
