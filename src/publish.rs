@@ -941,6 +941,14 @@ fn refuse_symlinks(dir: &Path, key: &str) -> Result<()> {
     Ok(())
 }
 
+/// Keys tusk keeps for itself: its records (`.tusk/`), the manifest and
+/// the local bucket's sidecars. A page there would break every publish.
+pub fn reserved_key(key: &str) -> bool {
+    key.starts_with(RESERVED_PREFIX)
+        || key == crate::tree::MANIFEST_NAME
+        || !crate::store::valid_key(key)
+}
+
 /// The headers of an object (before any precompression).
 fn meta_for(object: &Object, rules: &CacheRules) -> Meta {
     let mut meta = Meta {

@@ -547,3 +547,28 @@ fn publish_refuses_symlinks_in_the_output() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn reserved_permalinks_are_refused_at_build_time() {
+    let p = Project::new();
+    p.write("site/index.md", "---\ntitle: Home\n---\nHome\n");
+    p.write(
+        "site/manifest.md",
+        "---\npermalink: /.tusk-tree.json\nlayout: none\n---\n{}\n",
+    );
+    p.write(
+        "site/records.md",
+        "---\npermalink: /.tusk/publishes/x.html\n---\nx\n",
+    );
+    p.write(
+        "site/meta.md",
+        "---\npermalink: /.tusk-meta/x.html\n---\nx\n",
+    );
+    let run = p.run(&["build"]);
+    assert_eq!(run.code(), Some(1), "{}", run.stderr());
+    let err = run.stderr();
+    for file in ["site/manifest.md", "site/records.md", "site/meta.md"] {
+        assert!(err.contains(file), "{file} not named in:\n{err}");
+    }
+    assert!(err.contains("reserved"), "{err}");
+}

@@ -679,6 +679,12 @@ impl ParseContext<'_> {
                     format!("URL {url:?} would write outside the output folder"),
                 ));
             }
+            if crate::publish::reserved_key(&out) {
+                return Err(at_key(
+                    "permalink",
+                    format!("URL {url:?} is reserved for tusk's own files ({out})"),
+                ));
+            }
             Some(out)
         } else {
             None
