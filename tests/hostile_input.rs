@@ -572,3 +572,39 @@ fn reserved_permalinks_are_refused_at_build_time() {
     }
     assert!(err.contains("reserved"), "{err}");
 }
+
+#[test]
+fn admin_auth_scheme_is_case_insensitive_and_options_star_is_answered() {
+    let origin = edge_origin();
+    let p = edge_project();
+    let edge = Edge::start(&p, "edge", &["--origin", &origin.url]);
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let a = edge.http.get(
+            &format!("{}/_tusk/status", edge.url),
+            &[("authorization", &format!("{scheme} {}", edge.token))],
+        );
+        assert_eq!(a.status, 200, "{scheme}: {}", a.text());
+    }
+    let wrong = edge.http.get(
+        &format!("{}/_tusk/status", edge.url),
+        &[("authorization", "bearer nope")],
+    );
+    assert_eq!(wrong.status, 401);
+
+    // `OPTIONS *` asks about the server itself, not a resource.
+    use std::io::{Read, Write};
+    let addr = edge.url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(b"OPTIONS * HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status_line = answer.lines().next().unwrap_or_default();
+    assert!(
+        status_line.contains(" 200 ") || status_line.contains(" 204 "),
+        "{answer}"
+    );
+    assert!(!answer.contains("origin is down"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("allow:"), "{answer}");
+}

@@ -263,6 +263,9 @@ impl State {
         if req.uri().path().starts_with("/_tusk/") {
             return admin::handle(self, req, remote).await;
         }
+        if req.method() == Method::OPTIONS && req.uri().path() == "*" {
+            return server_options();
+        }
         self.metrics.requests.inc();
         let cacheable = matches!(*req.method(), Method::GET | Method::HEAD)
             && !req.headers().contains_key(header::COOKIE)
@@ -895,6 +898,16 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// `OPTIONS *` asks about the edge itself, not a resource of the origin.
+fn server_options() -> Response<Body> {
+    let mut response = Response::new(Body::default());
+    response.headers_mut().insert(
+        header::ALLOW,
+        HeaderValue::from_static("GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"),
     );
     response
 }
