@@ -663,6 +663,12 @@ fn read_checked(file: &Path) -> Result<toml::Table> {
 }
 
 fn validate(config: &Config, last_file: &Path) -> Result<()> {
+    for (what, origin) in [
+        ("snapshot.origin", &config.snapshot.origin),
+        ("edge.origin", &config.edge.origin),
+    ] {
+        refuse_credentials(what, origin).with_context(|| last_file.display().to_string())?;
+    }
     let cdn = &config.cdn;
     if !matches!(config.publish.compress.as_str(), "none" | "gzip" | "br") {
         bail!(
@@ -756,6 +762,29 @@ fn validate(config: &Config, last_file: &Path) -> Result<()> {
                 "{}: collection name {name:?} must be letters, digits, '-' or '_'",
                 last_file.display()
             );
+        }
+    }
+    Ok(())
+}
+
+/// An origin URL (`snapshot.origin`, `edge.origin`, `--origin`): http(s),
+/// with a host, without credentials. Errors never repeat the URL, which
+/// may hold a password.
+pub fn check_origin(what: &str, origin: &str) -> Result<url::Url> {
+    refuse_credentials(what, origin)?;
+    let url = url::Url::parse(origin).map_err(|e| anyhow::anyhow!("{what} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        bail!("{what} must be an http:// or https:// URL with a host");
+    }
+    Ok(url)
+}
+
+/// `user:password@` in an origin would be printed, reported by the edge's
+/// status and sent to the origin; a snapshot made with it is public.
+fn refuse_credentials(what: &str, origin: &str) -> Result<()> {
+    if let Ok(url) = url::Url::parse(origin) {
+        if !url.username().is_empty() || url.password().is_some() {
+            bail!("{what} must not carry credentials (user:password@ in the URL)");
         }
     }
     Ok(())

@@ -51,7 +51,10 @@ pub fn from_front_matter(loaded: &Loaded, site: &Site, diags: &Collector) -> Vec
         for from in list {
             let from = from.trim().to_string();
             let key = output_path(&from, ".html");
-            if !from.starts_with('/') || !safe_output_key(&key) {
+            if !from.starts_with('/')
+                || !safe_output_key(&key)
+                || crate::tree::key::reserved_key(&key)
+            {
                 diags.push(Diagnostic::new(
                     shown.clone(),
                     format!(

@@ -169,6 +169,7 @@ impl Renderer {
         tera.autoescape_on(vec![".html", ".htm", ".xml"]);
         tera.set_escape_fn(escape_html);
         register_filters(&mut tera, base_url);
+        disable_env(&mut tera);
         let files: HashMap<String, String> = sources
             .iter()
             .map(|(name, _, shown)| (name.clone(), shown.clone()))
@@ -383,6 +384,17 @@ fn tera_diagnostic(file: &str, text: &str) -> Diagnostic {
         d = d.at(l.parse().unwrap_or(1), c.parse().ok());
     }
     d
+}
+
+/// Tera's built-in `get_env` hands any page the process environment (CI
+/// secrets included); a function of the same name replaces it.
+fn disable_env(tera: &mut Tera) {
+    tera.register_function(
+        "get_env",
+        |_: &HashMap<String, Value>| -> tera::Result<Value> {
+            Err("get_env is disabled: templates cannot read the environment".into())
+        },
+    );
 }
 
 /// Jekyll-style URL filters: `{{ "/about/" | absolute_url }}` and `relative_url`.

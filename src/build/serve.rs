@@ -298,7 +298,7 @@ fn resolve(output: &Path, url_path: &str) -> Resolved {
     }
     if path.is_dir() {
         if !decoded.ends_with('/') {
-            return Resolved::Redirect(format!("{url_path}/"));
+            return Resolved::Redirect(crate::tree::key::folder_location(url_path));
         }
         path.push("index.html");
     } else if !path.exists() && path.extension().is_none() {

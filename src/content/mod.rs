@@ -11,7 +11,7 @@ pub mod markdown;
 pub mod new;
 pub mod permalink;
 
-use crate::tree::key::safe_output_key;
+use crate::tree::key::{reserved_key, safe_output_key};
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -946,6 +946,11 @@ fn output_key(url: &str, output_ext: &str) -> Result<String, String> {
     let out = permalink::output_path(url, output_ext);
     if !safe_output_key(&out) {
         return Err(format!("URL {url:?} would write outside the output folder"));
+    }
+    if reserved_key(&out) {
+        return Err(format!(
+            "URL {url:?} is reserved for tusk's own files ({out})"
+        ));
     }
     Ok(out)
 }

@@ -85,7 +85,9 @@ pub async fn handle(
 fn authorized(header: Option<&HeaderValue>, token: &str) -> bool {
     let Some(given) = header
         .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token)
     else {
         return false;
     };

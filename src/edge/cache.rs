@@ -40,10 +40,14 @@ impl Entry {
         self.age(now) < self.freshness.ttl
     }
     pub fn can_serve_while_revalidating(&self, now: Instant) -> bool {
-        self.age(now) < self.freshness.ttl + self.freshness.while_revalidate
+        self.age(now)
+            < self
+                .freshness
+                .ttl
+                .saturating_add(self.freshness.while_revalidate)
     }
     pub fn can_serve_on_error(&self, now: Instant) -> bool {
-        self.age(now) < self.freshness.ttl + self.freshness.if_error
+        self.age(now) < self.freshness.ttl.saturating_add(self.freshness.if_error)
     }
     fn weight(&self, key: &str) -> usize {
         let headers: usize = self

@@ -1,8 +1,8 @@
 //! Answers from the published bucket the way S3 static website hosting
 //! does, because that is what CloudFront falls back to: `dir/` serves
 //! `dir/index.html`, `dir` redirects to `dir/` when only the index exists,
-//! redirect objects answer 301 with their location, misses get the
-//! bucket's `404.html`.
+//! redirect objects answer 301 with their location (or the temporary
+//! status they were published with), misses get the bucket's `404.html`.
 
 use bytes::Bytes;
 use hyper::header::{self, HeaderMap, HeaderValue};
@@ -40,7 +40,7 @@ pub async fn answer(store: &dyn Store, path: &str) -> anyhow::Result<Answer> {
     // `/about` when only `about/index.html` exists: S3 answers 302 to `/about/`.
     if !path.ends_with('/') && store.head(&format!("{key}/index.html")).await?.is_some() {
         let mut headers = HeaderMap::new();
-        if let Ok(location) = HeaderValue::from_str(&format!("{path}/")) {
+        if let Ok(location) = HeaderValue::from_str(&crate::tree::key::folder_location(path)) {
             headers.insert(header::LOCATION, location);
         }
         return Ok(Answer {
@@ -66,7 +66,7 @@ fn object(found: Fetched) -> Answer {
             set(header::CACHE_CONTROL, &meta.cache_control);
         }
         return Answer {
-            status: 301,
+            status: redirect_status(meta),
             headers,
             body: Bytes::new(),
         };
@@ -86,6 +86,15 @@ fn object(found: Fetched) -> Answer {
         headers,
         body: Bytes::from(found.body),
     }
+}
+
+/// 301 unless the object was published as a temporary redirect.
+fn redirect_status(meta: &crate::store::Meta) -> u16 {
+    meta.user
+        .get(crate::store::REDIRECT_STATUS)
+        .and_then(|s| s.parse().ok())
+        .filter(|s| matches!(s, 302 | 303 | 307 | 308))
+        .unwrap_or(301)
 }
 
 /// The error document, like a website bucket's `404.html`.
@@ -126,5 +135,13 @@ mod tests {
         assert_eq!(key_for("/a/%2e%2e/%2e%2e/x"), None);
         assert_eq!(key_for("/.tusk/publishes/x.json"), None);
         assert_eq!(key_for("/.tusk-meta/a.json"), None);
+    }
+
+    #[test]
+    fn folder_redirects_stay_on_this_host() {
+        use crate::tree::key::folder_location;
+        assert_eq!(folder_location("/tags"), "/tags/");
+        assert_eq!(folder_location("//evil.example"), "/evil.example/");
+        assert_eq!(folder_location("/\\evil.example"), "/evil.example/");
     }
 }

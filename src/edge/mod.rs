@@ -190,7 +190,7 @@ impl State {
             .or_else(|| config.origin())
             .map(|o| o.trim_end_matches('/').to_string());
         if let Some(o) = &origin {
-            url::Url::parse(o).with_context(|| format!("edge origin {o:?} is not a URL"))?;
+            crate::config::check_origin("the edge's origin", o)?;
         }
         let target = if cfg.fallback.is_empty() {
             config.publish.target.clone()
@@ -261,6 +261,9 @@ impl State {
     ) -> Response<Body> {
         if req.uri().path().starts_with("/_tusk/") {
             return admin::handle(self, req, remote).await;
+        }
+        if req.method() == Method::OPTIONS && req.uri().path() == "*" {
+            return server_options();
         }
         self.metrics.requests.inc();
         let cacheable = matches!(*req.method(), Method::GET | Method::HEAD)
@@ -426,6 +429,9 @@ impl State {
             .client
             .get(format!("{origin}{key}"))
             .header(header::VIA, "1.1 tusk");
+        let conditional = cached.as_ref().is_some_and(|e| {
+            e.headers.contains_key(header::ETAG) || e.headers.contains_key(header::LAST_MODIFIED)
+        });
         if let Some(entry) = &cached {
             if let Some(etag) = entry.headers.get(header::ETAG) {
                 request = request.header(header::IF_NONE_MATCH, etag.clone());
@@ -454,29 +460,7 @@ impl State {
         let class = class_for(key);
         let stale_if_error = self.cfg.stale_if_error_secs;
         if status == 304 {
-            if let Some(old) = cached {
-                let mut merged = old.headers.clone();
-                for (name, value) in headers.iter() {
-                    merged.insert(name.clone(), value.clone());
-                }
-                if let Some(freshness) = cache::freshness(
-                    old.status,
-                    &merged,
-                    class,
-                    &self.cfg.default_ttl,
-                    stale_if_error,
-                ) {
-                    let entry = Arc::new(Entry {
-                        status: old.status,
-                        headers: merged,
-                        body: old.body.clone(),
-                        stored: Instant::now(),
-                        freshness,
-                    });
-                    self.cache.insert(key, entry.clone());
-                    return Fetched::Stored(entry, "RefreshHit");
-                }
-            }
+            return self.revalidated(key, cached.filter(|_| conditional), &headers, class);
         }
         let freshness = cache::freshness(
             status,
@@ -506,6 +490,52 @@ impl State {
                 self.cache.remove(key);
                 Fetched::Passed(entry)
             }
+        }
+    }
+
+    /// The origin's 304: the cached copy with the new headers, stored again
+    /// if they allow it, else passed on whole. The client's request had no
+    /// validator, so it never gets the 304 itself; a 304 to a request that
+    /// was not conditional is a failure.
+    fn revalidated(
+        &self,
+        key: &str,
+        old: Option<Arc<Entry>>,
+        headers: &HeaderMap,
+        class: crate::tree::CacheClass,
+    ) -> Fetched {
+        let Some(old) = old else {
+            return self
+                .origin_failed("304 Not Modified to a request that was not conditional".into());
+        };
+        let mut merged = old.headers.clone();
+        for (name, value) in headers.iter() {
+            merged.insert(name.clone(), value.clone());
+        }
+        let freshness = cache::freshness(
+            old.status,
+            &merged,
+            class,
+            &self.cfg.default_ttl,
+            self.cfg.stale_if_error_secs,
+        );
+        let entry = Arc::new(Entry {
+            status: old.status,
+            headers: merged,
+            body: old.body.clone(),
+            stored: Instant::now(),
+            freshness: freshness.unwrap_or(cache::Freshness {
+                ttl: Duration::ZERO,
+                while_revalidate: Duration::ZERO,
+                if_error: Duration::ZERO,
+            }),
+        });
+        if freshness.is_some() {
+            self.cache.insert(key, entry.clone());
+            Fetched::Stored(entry, "RefreshHit")
+        } else {
+            self.cache.remove(key);
+            Fetched::Passed(entry)
         }
     }
 
@@ -580,7 +610,11 @@ impl State {
             .body(body)
             .send()
             .await;
+        let unasked_304 = |r: &reqwest::Response| {
+            r.status() == StatusCode::NOT_MODIFIED && !asked_conditionally(&parts.headers)
+        };
         let answer = match sent {
+            Ok(response) if unasked_304(&response) => None,
             Ok(response) if response.status().as_u16() < 500 || !read_only => {
                 let status = response.status();
                 let headers = end_to_end(response.headers());
@@ -836,6 +870,11 @@ fn respond(
     response
 }
 
+/// Whether a request carries a validator, the only case a 304 answers.
+fn asked_conditionally(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::IF_NONE_MATCH) || headers.contains_key(header::IF_MODIFIED_SINCE)
+}
+
 fn wants_no_cache(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::CACHE_CONTROL)
@@ -858,6 +897,16 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// `OPTIONS *` asks about the edge itself, not a resource of the origin.
+fn server_options() -> Response<Body> {
+    let mut response = Response::new(Body::default());
+    response.headers_mut().insert(
+        header::ALLOW,
+        HeaderValue::from_static("GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"),
     );
     response
 }

@@ -200,6 +200,7 @@ pub(super) fn mount(
         let body = if o.redirect.is_some() && o.size == 0 {
             Body::Empty
         } else {
+            refuse_symlinks(dir, &o.key)?;
             Body::File(dir.join(&o.key))
         };
         let meta = meta_for(&object, rules);
@@ -218,7 +219,7 @@ pub(super) fn mount(
 
 /// The headers of an object (before any precompression).
 pub(super) fn meta_for(object: &Object, rules: &CacheRules) -> Meta {
-    Meta {
+    let mut meta = Meta {
         content_type: object.content_type.clone(),
         cache_control: rules.for_object(object),
         content_encoding: None,
@@ -227,7 +228,29 @@ pub(super) fn meta_for(object: &Object, rules: &CacheRules) -> Meta {
             ("md5".to_string(), object.md5.clone()),
             ("sha256".to_string(), object.sha256.clone()),
         ]),
+    };
+    if let Some(status) = object.redirect_status {
+        meta.user
+            .insert(crate::store::REDIRECT_STATUS.into(), status.to_string());
     }
+    meta
+}
+
+/// A symlink in a tree folder would upload whatever it points to, from
+/// anywhere on the machine.
+pub(super) fn refuse_symlinks(dir: &Path, key: &str) -> Result<()> {
+    let mut path = dir.to_path_buf();
+    for segment in key.split('/') {
+        path.push(segment);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            bail!(
+                "{}: is a symlink; publish refuses symlinks in {} (they could upload files from outside it); nothing was uploaded",
+                path.display(),
+                dir.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `key` relative to a mount `prefix`, if it is under it.

@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
-use super::desired::{meta_for, strip_prefix, Body, CacheRules, Desired};
+use super::desired::{meta_for, refuse_symlinks, strip_prefix, Body, CacheRules, Desired};
 use super::encode::Encoded;
 use super::{put_json, Reason, Report};
 use crate::config::Loaded;
@@ -153,6 +153,12 @@ pub(super) async fn tree(
     let mut desired = BTreeMap::new();
     let mut missing = Vec::new();
     for object in &record.tree.objects {
+        if !crate::store::valid_key(&object.key) || object.key.starts_with(RESERVED_PREFIX) {
+            bail!(
+                "cannot roll back to {id}: invalid key {:?} in its record; nothing was changed",
+                object.key
+            );
+        }
         let encoded = record.encoded.get(&object.key).cloned();
         let stored_md5 = encoded.as_ref().map_or(&object.md5, |e| &e.md5);
         let body = if object.redirect.is_some() && object.size == 0 {
@@ -164,6 +170,7 @@ pub(super) async fn tree(
         } else {
             local_dirs.iter().find_map(|(prefix, dir)| {
                 let rel = strip_prefix(prefix, &object.key)?;
+                refuse_symlinks(dir, rel).ok()?;
                 let path = dir.join(rel);
                 let bytes = std::fs::read(&path).ok()?;
                 (crate::tree::md5_hex(&bytes) == object.md5).then_some(Body::File(path))

@@ -143,14 +143,7 @@ struct Site {
 
 impl Site {
     fn new(origin: &str, cfg: &SnapshotConfig) -> Result<Site> {
-        let origin = Url::parse(origin)
-            .with_context(|| format!("snapshot.origin {origin:?} is not a URL"))?;
-        if !matches!(origin.scheme(), "http" | "https") || origin.host_str().is_none() {
-            bail!("snapshot.origin must be an http:// or https:// URL with a host");
-        }
-        if !origin.username().is_empty() || origin.password().is_some() {
-            bail!("snapshot.origin must not carry credentials: a snapshot is public");
-        }
+        let origin = crate::config::check_origin("snapshot.origin", origin)?;
         let mut hosts: HashSet<String> = cfg.hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
         hosts.insert(origin.host_str().unwrap_or_default().to_ascii_lowercase());
         let globs = |name: &str, list: &[String]| -> Result<GlobSet> {
@@ -348,16 +341,33 @@ impl Previous {
         if state.origin != site.origin.as_str() {
             return None;
         }
+        let mut state = state;
+        let shown = dir.join(STATE_NAME);
+        state
+            .entries
+            .retain(|url, v| valid_previous_key(&shown, &v.key, url));
+        let shown = dir.join(crate::tree::MANIFEST_NAME);
         Some(Previous {
             dir: dir.to_path_buf(),
             tree: tree
                 .objects
                 .into_iter()
+                .filter(|o| valid_previous_key(&shown, &o.key, "an object"))
                 .map(|o| (o.key.clone(), o))
                 .collect(),
             state,
         })
     }
+}
+
+/// Keys read back from disk obey the rules new keys do: a tampered file
+/// must not make a 304 read or write outside the snapshot.
+fn valid_previous_key(file: &Path, key: &str, what: &str) -> bool {
+    let valid = crate::tree::key::valid_key(key);
+    if !valid {
+        tracing::warn!("{}: invalid key {key:?} for {what} ignored", file.display());
+    }
+    valid
 }
 
 /// The crawl's state, owned by the loop that handles each response.
@@ -444,7 +454,13 @@ impl Crawl<'_> {
                 status,
                 headers,
                 body,
-            } => (status, headers, body),
+            } if status != 304 || self.validators_for(&job.url).is_some() => {
+                (status, headers, body)
+            }
+            Fetched::Response { .. } => {
+                let error = "answered 304 Not Modified to a request that was not conditional";
+                return self.handle(job, Fetched::Failed(error.into()));
+            }
             Fetched::TooLarge => {
                 self.skip(&job.url, "larger than snapshot.max_response_mb");
                 return Ok(());
@@ -468,7 +484,7 @@ impl Crawl<'_> {
         match status {
             304 => self.keep_previous(&job),
             200 => self.save(&job, &headers, body),
-            301 | 302 | 303 | 307 | 308 => self.redirect(&job, &headers),
+            301 | 302 | 303 | 307 | 308 => self.redirect(&job, status, &headers),
             404 | 410 if job.kind == Kind::NotFoundProbe => {
                 if is_html(&headers) && private_reason(&headers).is_none() {
                     self.write_object(&job, "404.html", &headers, body)?;
@@ -509,11 +525,8 @@ impl Crawl<'_> {
 
     /// A 200: check it may be public, give it a key, rewrite, save.
     fn save(&mut self, job: &Job, headers: &HeaderMap, body: Vec<u8>) -> Result<()> {
-        if let Some(reason) = private_reason(headers) {
-            if !self.site.allow_private.is_match(job.url.path()) {
-                self.skip(&job.url, format!("private: {reason}"));
-                return Ok(());
-            }
+        if self.refused_as_private(job, headers) {
+            return Ok(());
         }
         let key = match keys::key_for(&job.url, is_html(headers), self.site.hashed_query) {
             Ok(k) => k,
@@ -534,6 +547,19 @@ impl Crawl<'_> {
             );
         }
         Ok(())
+    }
+
+    /// Whether a private answer (page or redirect) was skipped, unless
+    /// `snapshot.allow_private` lets it through.
+    fn refused_as_private(&mut self, job: &Job, headers: &HeaderMap) -> bool {
+        let Some(reason) = private_reason(headers) else {
+            return false;
+        };
+        if self.site.allow_private.is_match(job.url.path()) {
+            return false;
+        }
+        self.skip(&job.url, format!("private: {reason}"));
+        true
     }
 
     /// Rewrite (HTML, CSS), follow links, write under `key`. Returns
@@ -584,7 +610,9 @@ impl Crawl<'_> {
 
     /// A 304: the previous copy is still right; link it into the new folder.
     fn keep_previous(&mut self, job: &Job) -> Result<()> {
-        let prev = self.previous.expect("304 only after a conditional request");
+        let Some(prev) = self.previous else {
+            return Ok(());
+        };
         let Some(v) = prev.state.entries.get(job.url.as_str()).cloned() else {
             return Ok(());
         };
@@ -619,7 +647,10 @@ impl Crawl<'_> {
     }
 
     /// A 3xx: a redirect entry in the tree, and the target is followed.
-    fn redirect(&mut self, job: &Job, headers: &HeaderMap) -> Result<()> {
+    fn redirect(&mut self, job: &Job, status: u16, headers: &HeaderMap) -> Result<()> {
+        if self.refused_as_private(job, headers) {
+            return Ok(());
+        }
         let Some(location) = header_str(headers, header::LOCATION) else {
             self.skip(&job.url, "redirect without Location");
             return Ok(());
@@ -628,6 +659,11 @@ impl Crawl<'_> {
             self.skip(&job.url, format!("redirect to an invalid URL {location:?}"));
             return Ok(());
         };
+        if !matches!(target.scheme(), "http" | "https") {
+            let scheme = target.scheme();
+            self.skip(&job.url, format!("redirect to a non-HTTP URL ({scheme}:)"));
+            return Ok(());
+        }
         let (stored_target, internal) = match self.site.canonical(&target) {
             Some(t) => {
                 let mut rel = t.path().to_string();
@@ -668,8 +704,9 @@ impl Crawl<'_> {
         if self.claim(&key, &job.url, true).is_some() {
             return Ok(());
         }
-        self.objects
-            .insert(key.clone(), Object::redirect(&key, &stored_target));
+        let mut object = Object::redirect(&key, &stored_target);
+        object.redirect_status = (status != 301).then_some(status);
+        self.objects.insert(key.clone(), object);
         self.report.redirects += 1;
         Ok(())
     }

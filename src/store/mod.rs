@@ -49,6 +49,10 @@ pub struct Meta {
     pub user: BTreeMap<String, String>,
 }
 
+/// User metadata holding a temporary redirect's status (`302`), which
+/// [`Meta::redirect`] alone cannot say.
+pub const REDIRECT_STATUS: &str = "redirect-status";
+
 /// An object read back from a store.
 #[derive(Debug, Clone)]
 pub struct Fetched {

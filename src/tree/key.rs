@@ -16,6 +16,16 @@ pub fn safe_output_key(key: &str) -> bool {
             .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
 }
 
+/// Keys under this prefix belong to tusk in a store (records, retention
+/// state, the rollback archive, the CDN audit log): never part of a tree.
+pub const RESERVED_PREFIX: &str = ".tusk/";
+
+/// Keys tusk keeps for itself: its records (`.tusk/`), the manifest and
+/// the local bucket's sidecars. A page there would break every publish.
+pub fn reserved_key(key: &str) -> bool {
+    key.starts_with(RESERVED_PREFIX) || key == super::MANIFEST_NAME || !valid_key(key)
+}
+
 /// The folder name the local store keeps each object's headers under
 /// (`store::layout`), so no tree key may use it.
 pub const META_DIR: &str = ".tusk-meta";
@@ -24,6 +34,13 @@ pub const META_DIR: &str = ".tusk-meta";
 /// of the local store's header files: the rule for every key a tree holds.
 pub fn valid_key(key: &str) -> bool {
     safe_output_key(key) && !key.split('/').any(|s| s.starts_with(META_DIR))
+}
+
+/// `path/`, for a folder asked for without its slash, with one leading
+/// slash: `//host/` in a Location is another site to a browser. The edge's
+/// fallback and `tusk serve` both redirect with it.
+pub fn folder_location(path: &str) -> String {
+    format!("/{}/", path.trim_start_matches(['/', '\\']))
 }
 
 /// Characters a URL path segment may hold unescaped (RFC 3986 `pchar` plus

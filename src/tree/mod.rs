@@ -60,6 +60,11 @@ pub struct Object {
     /// Redirect target (root-relative path or absolute URL) for redirect objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect: Option<String>,
+    /// A temporary redirect's status (302, 303, 307); none means 301. The
+    /// local bucket and the edge answer with it; an S3 website redirect
+    /// (`x-amz-website-redirect-location`) is always a 301.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_status: Option<u16>,
 }
 
 impl Object {
@@ -105,6 +110,7 @@ impl Hashes {
             content_type: content_type_for(key),
             cache_class: cache_class_for(key),
             redirect: None,
+            redirect_status: None,
         }
     }
 }
