@@ -317,7 +317,8 @@ pub struct SnapshotConfig {
     pub max_pages: usize,
     pub max_response_mb: u64,
     pub max_total_mb: u64,
-    /// Requests in flight.
+    /// Most requests in flight: the crawl starts at two and grows toward
+    /// this while the origin answers fast and cleanly.
     pub concurrency: usize,
     /// Requests per second per host; 0 for no limit.
     pub rate_limit: f64,

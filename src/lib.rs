@@ -19,6 +19,7 @@ mod diag;
 mod edge;
 mod gameday;
 mod health;
+mod html;
 mod publish;
 mod snapshot;
 mod store;

@@ -332,10 +332,12 @@ pub(super) fn print_drill(r: &crate::gameday::drill::Report) {
 
 pub(super) fn print_snapshot(r: &crate::snapshot::Report) {
     println!(
-        "Snapshot of {} in {}: {} pages, {} objects ({:.1} MB), {} redirects, {} unchanged, {} removed, {} skipped, {} broken links, {} errors; {} requests in {} ms",
+        "Snapshot of {} in {}: {} pages, {} assets, {} feeds, {} objects ({:.1} MB), {} redirects, {} unchanged, {} removed, {} skipped, {} broken links, {} errors; {} requests in {} ms",
         r.origin,
         r.output,
         r.pages,
+        r.assets,
+        r.feeds,
         r.objects,
         r.bytes as f64 / 1e6,
         r.redirects,
@@ -347,7 +349,9 @@ pub(super) fn print_snapshot(r: &crate::snapshot::Report) {
         r.requests,
         r.duration_ms
     );
-    if !r.not_found_page {
+    if r.soft_404 {
+        println!("  note: the origin answers 200 for unknown paths (a soft 404): no 404 page kept, and broken links look like pages");
+    } else if !r.not_found_page {
         println!("  note: the origin's 404 page was not captured (no HTML 404 answer)");
     }
     let mut reasons: std::collections::BTreeMap<&str, usize> = Default::default();

@@ -53,12 +53,11 @@ fn extract_chunks(chunks: &[&[u8]]) -> PageLinks {
     found.into_inner()
 }
 
-/// Attribute values as the browser reads them: `&amp;` is `&`. Named
-/// entities beyond XML's are rare in URLs and ids; such a value is kept.
+/// Attribute values as the browser reads them: `&amp;` is `&`.
 fn decoded(value: String) -> String {
-    match quick_xml::escape::unescape(&value) {
-        Ok(std::borrow::Cow::Owned(v)) => v,
-        _ => value,
+    match crate::html::decode_attribute(&value) {
+        std::borrow::Cow::Owned(v) => v,
+        std::borrow::Cow::Borrowed(_) => value,
     }
 }
 

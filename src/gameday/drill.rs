@@ -4,6 +4,11 @@
 //! 1. bucket: every object of the desired tree (build + snapshot) is in
 //!    the bucket with its hash, Content-Type, Cache-Control and encoding;
 //! 2. redirects: every redirect lands on an object of the tree;
+//!    links: every page's stylesheets, scripts, images and fonts (CSS
+//!    `url()`s too) resolve to an object the fallback serves, the way it
+//!    looks keys up (query ignored, `dir/` -> `dir/index.html`), so an
+//!    unstyled copy is a gap; links to pages not in the bucket are counted
+//!    (a snapshot leaves out login and query pages on purpose);
 //! 3. snapshot: the origin's static copy exists and is recent enough;
 //! 4. the serving side, one of:
 //!    - edge: fallback forced, every (or a sample of) object requested
@@ -137,6 +142,7 @@ pub async fn drill(loaded: &Loaded, opts: &DrillOptions) -> Result<Report> {
         Err(e) => checks.push(Check::failed("bucket", &cfg.publish.target, e)),
     }
     checks.push(check_redirects(&expected));
+    checks.push(check_links(&expected, &cfg.site.base_url, cfg.origin()));
     checks.push(check_snapshot(loaded));
     if crate::cdn::manages_routes(&cfg.cdn) && opts.edge.is_none() {
         checks.push(match &store {
@@ -328,6 +334,124 @@ fn check_redirects(expected: &[Expected]) -> Check {
         redirects.len() - gaps.len() - external
     );
     Check::new("redirects", redirects.len(), detail, gaps)
+}
+
+/// Every subresource a saved page or stylesheet loads resolves in the
+/// fallback: one gap per missing target, naming how many pages use it.
+/// Links to other pages that are missing are counted, not gaps.
+fn check_links(expected: &[Expected], base_url: &str, origin: Option<&str>) -> Check {
+    let keys: std::collections::HashSet<&str> =
+        expected.iter().map(|e| e.object.key.as_str()).collect();
+    let hosts: Vec<url::Url> = [Some(base_url), origin]
+        .into_iter()
+        .flatten()
+        .filter_map(|u| url::Url::parse(u).ok())
+        .collect();
+    let documents: Vec<&Expected> = expected
+        .iter()
+        .filter(|e| e.file.is_some() && is_document(&e.object.content_type))
+        .collect();
+    let mut missing: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    let mut unlinked = std::collections::HashSet::new();
+    let mut checked = 0;
+    for doc in &documents {
+        let Some(body) = doc.file.as_ref().and_then(|f| std::fs::read(f).ok()) else {
+            continue;
+        };
+        let page = url::Url::parse("http://fallback.invalid/")
+            .and_then(|root| root.join(&path_for(&doc.object.key)))
+            .expect("a key is a valid URL path");
+        for (link, how) in uses(&doc.object.content_type, &body) {
+            let Some(path) = internal_path(&page, &link, &hosts) else {
+                continue;
+            };
+            checked += 1;
+            if resolves(&keys, &path) {
+                continue;
+            }
+            if how == crate::snapshot::links::Use::Subresource {
+                let entry = missing.entry(path).or_insert((0, doc.object.key.clone()));
+                entry.0 += 1;
+            } else {
+                unlinked.insert(path);
+            }
+        }
+    }
+    let gaps: Vec<Gap> = missing
+        .into_iter()
+        .map(|(path, (pages, first))| Gap {
+            item: path,
+            problem: format!(
+                "not in the bucket: used by {pages} page{} (first {first})",
+                if pages == 1 { "" } else { "s" }
+            ),
+        })
+        .collect();
+    let detail = format!(
+        "{checked} links and subresources of {} pages and stylesheets: {} subresources missing; {} linked pages not in the bucket",
+        documents.len(),
+        gaps.len(),
+        unlinked.len()
+    );
+    Check::new("links", checked, detail, gaps)
+}
+
+/// HTML pages and stylesheets: what references other objects.
+fn is_document(content_type: &str) -> bool {
+    let mime = content_type.split(';').next().unwrap_or("").trim();
+    matches!(mime, "text/html" | "application/xhtml+xml" | "text/css")
+}
+
+/// The URLs an HTML page or stylesheet uses (decoded), and how.
+fn uses(content_type: &str, body: &[u8]) -> Vec<(String, crate::snapshot::links::Use)> {
+    use crate::snapshot::links;
+    let mut found = Vec::new();
+    let mut collect = |raw: &str, how: links::Use| {
+        if how != links::Use::Base {
+            found.push((raw.trim().to_string(), how));
+        }
+        None
+    };
+    if content_type.starts_with("text/css") {
+        links::rewrite_css(&String::from_utf8_lossy(body), &mut collect);
+    } else {
+        let _ = links::rewrite_html(body, &mut collect);
+    }
+    found
+}
+
+/// The path on this site a link leads to, or `None` for other sites,
+/// fragments and non-HTTP schemes.
+fn internal_path(page: &url::Url, link: &str, hosts: &[url::Url]) -> Option<String> {
+    let lower = link.to_ascii_lowercase();
+    let skipped = [
+        "data:",
+        "javascript:",
+        "mailto:",
+        "tel:",
+        "about:",
+        "blob:",
+        "#",
+    ];
+    if link.is_empty() || skipped.iter().any(|p| lower.starts_with(p)) {
+        return None;
+    }
+    let resolved = page.join(link).ok()?;
+    let same_site = resolved.host_str() == page.host_str()
+        || hosts.iter().any(|h| {
+            h.host_str() == resolved.host_str()
+                && h.port_or_known_default() == resolved.port_or_known_default()
+        });
+    same_site.then(|| resolved.path().to_string())
+}
+
+/// Whether the fallback answers `path` (the query is ignored, as the
+/// edge and S3 website hosting do): the key itself, or a folder's index.
+fn resolves(keys: &std::collections::HashSet<&str>, path: &str) -> bool {
+    let Some(key) = crate::edge::fallback::key_for(path) else {
+        return false;
+    };
+    keys.contains(key.as_str()) || keys.contains(format!("{key}/index.html").as_str())
 }
 
 /// The static copy of the dynamic origin exists and is recent enough.

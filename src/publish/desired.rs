@@ -66,6 +66,8 @@ pub struct Expected {
     pub object: Object,
     pub stored_md5: String,
     pub meta: Meta,
+    /// The local file the body comes from (none for redirects).
+    pub file: Option<PathBuf>,
 }
 
 /// The desired tree (build + snapshot) as `publish` would store it.
@@ -77,6 +79,10 @@ pub fn expected(loaded: &Loaded) -> Result<Vec<Expected>> {
         .into_values()
         .map(|d| Expected {
             stored_md5: d.stored_md5().to_string(),
+            file: match d.body {
+                Body::File(path) => Some(path),
+                Body::Empty | Body::Copy(_) => None,
+            },
             object: d.object,
             meta: d.meta,
         })
@@ -146,16 +152,18 @@ pub(super) fn desired_tree(
 ) -> Result<(BTreeMap<String, Desired>, Vec<Conflict>)> {
     let cfg = &loaded.config.publish;
     let build_dir = loaded.output_dir();
-    let build = Tree::read(&build_dir).with_context(|| {
-        format!(
-            "no build to publish in {}: run `tusk build` first",
-            build_dir.display()
-        )
-    })?;
+    let snapshot_dir = loaded.root.join(&loaded.config.snapshot.output);
+    let has = |dir: &Path| dir.join(crate::tree::MANIFEST_NAME).is_file();
+    if !has(&build_dir) && !has(&snapshot_dir) {
+        bail!(
+            "nothing to publish: no build in {} (run `tusk build` first) and no snapshot in {} (run `tusk snapshot`)",
+            build_dir.display(),
+            snapshot_dir.display()
+        );
+    }
     let mut desired = BTreeMap::new();
     let mut conflicts = Vec::new();
-    let snapshot_dir = loaded.root.join(&loaded.config.snapshot.output);
-    if snapshot_dir.join(crate::tree::MANIFEST_NAME).is_file() {
+    if has(&snapshot_dir) {
         let snapshot = Tree::read(&snapshot_dir)?;
         mount(
             &mut desired,
@@ -165,6 +173,12 @@ pub(super) fn desired_tree(
             rules,
         )?;
     }
+    // `tusk snapshot && tusk publish` needs no build.
+    if !has(&build_dir) {
+        return Ok((desired, conflicts));
+    }
+    let build = Tree::read(&build_dir)
+        .with_context(|| format!("cannot read the build in {}", build_dir.display()))?;
     let before: BTreeMap<String, String> = desired.keys().map(|k| (k.clone(), k.clone())).collect();
     for o in &build.objects {
         let key = join_prefix(&cfg.build_prefix, &o.key);

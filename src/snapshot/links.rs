@@ -14,41 +14,90 @@ use lol_html::html_content::ContentType;
 use lol_html::{element, text, HtmlRewriter, Settings};
 use regex::Regex;
 
-/// Called with each URL reference as written; returns its replacement,
-/// or `None` to leave it.
-pub type OnLink<'a> = dyn FnMut(&str) -> Option<String> + 'a;
+/// How a page uses a URL: the crawler fetches subresources even when they
+/// carry a cache-busting query (`style.css?ver=6.1`), since a page without
+/// them is broken, while query links to other pages are often endless.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// A link to another page (`a`, `area`, `iframe`, `link rel=canonical`, a refresh).
+    Navigation,
+    /// Something the page loads to render: stylesheets, scripts, images, fonts.
+    Subresource,
+    /// The document's `<base href>`: later relative URLs resolve against it.
+    Base,
+}
 
-/// Attributes holding one URL, by element.
-const URL_ATTRIBUTES: &[(&str, &str)] = &[
-    ("a[href]", "href"),
-    ("area[href]", "href"),
-    ("link[href]", "href"),
-    ("script[src]", "src"),
-    ("img[src]", "src"),
-    ("input[src]", "src"),
-    ("source[src]", "src"),
-    ("track[src]", "src"),
-    ("video[src]", "src"),
-    ("video[poster]", "poster"),
-    ("audio[src]", "src"),
-    ("iframe[src]", "src"),
-    ("embed[src]", "src"),
-    ("object[data]", "data"),
+/// Called with each URL reference (character references decoded) and how
+/// the page uses it; returns its replacement, or `None` to leave it.
+pub type OnLink<'a> = dyn FnMut(&str, Use) -> Option<String> + 'a;
+
+/// Attributes holding one URL, by element, with how the page uses it.
+const URL_ATTRIBUTES: &[(&str, &str, Use)] = &[
+    ("a[href]", "href", Use::Navigation),
+    ("area[href]", "href", Use::Navigation),
+    ("link[href]", "href", Use::Navigation),
+    ("script[src]", "src", Use::Subresource),
+    ("img[src]", "src", Use::Subresource),
+    ("input[src]", "src", Use::Subresource),
+    ("source[src]", "src", Use::Subresource),
+    ("track[src]", "src", Use::Subresource),
+    ("video[src]", "src", Use::Subresource),
+    ("video[poster]", "poster", Use::Subresource),
+    ("audio[src]", "src", Use::Subresource),
+    ("iframe[src]", "src", Use::Navigation),
+    ("embed[src]", "src", Use::Subresource),
+    ("object[data]", "data", Use::Subresource),
+    ("base[href]", "href", Use::Base),
 ];
+
+/// `<link rel=...>` values that load something the page renders with.
+const SUBRESOURCE_RELS: &[&str] = &[
+    "stylesheet",
+    "icon",
+    "shortcut",
+    "apple-touch-icon",
+    "preload",
+    "modulepreload",
+    "manifest",
+    "mask-icon",
+];
+
+/// How an element's URL attribute is used (a `link`'s depends on its `rel`).
+fn use_of(el: &lol_html::html_content::Element, default: Use) -> Use {
+    if el.tag_name() != "link" {
+        return default;
+    }
+    let rel = el
+        .get_attribute("rel")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match rel
+        .split_whitespace()
+        .any(|r| SUBRESOURCE_RELS.contains(&r))
+    {
+        true => Use::Subresource,
+        false => Use::Navigation,
+    }
+}
 
 /// Rewrite an HTML document, calling `on_link` for every URL in it.
 pub fn rewrite_html(body: &[u8], on_link: &mut OnLink) -> Result<Vec<u8>> {
     let on_link = RefCell::new(on_link);
-    let map = |raw: &str| (on_link.borrow_mut())(raw);
-    let map_css = |css: &str| rewrite_css(css, &mut |raw: &str| (on_link.borrow_mut())(raw));
+    let map =
+        |raw: &str, how: Use| (on_link.borrow_mut())(&crate::html::decode_attribute(raw), how);
+    let map_css = |css: &str| {
+        rewrite_css(css, &mut |raw: &str, how: Use| {
+            (on_link.borrow_mut())(raw, how)
+        })
+    };
     let style_text = RefCell::new(String::new());
 
     let mut handlers = Vec::new();
-    for (selector, attribute) in URL_ATTRIBUTES {
+    for &(selector, attribute, how) in URL_ATTRIBUTES {
         let map = &map;
-        handlers.push(element!(*selector, move |el| {
+        handlers.push(element!(selector, move |el| {
             if let Some(value) = el.get_attribute(attribute) {
-                if let Some(new) = map(&value) {
+                if let Some(new) = map(&value, use_of(el, how)) {
                     el.set_attribute(attribute, &new)?;
                 }
             }
@@ -59,7 +108,7 @@ pub fn rewrite_html(body: &[u8], on_link: &mut OnLink) -> Result<Vec<u8>> {
         let map = &map;
         handlers.push(element!(selector, move |el| {
             if let Some(value) = el.get_attribute("srcset") {
-                let new = rewrite_srcset(&value, &mut |raw: &str| map(raw));
+                let new = rewrite_srcset(&value, &mut |raw: &str, how: Use| map(raw, how));
                 if new != value {
                     el.set_attribute("srcset", &new)?;
                 }
@@ -81,7 +130,9 @@ pub fn rewrite_html(body: &[u8], on_link: &mut OnLink) -> Result<Vec<u8>> {
             .get_attribute("http-equiv")
             .is_some_and(|v| v.eq_ignore_ascii_case("refresh"));
         if let (true, Some(content)) = (refresh, el.get_attribute("content")) {
-            if let Some(new) = rewrite_refresh(&content, &mut |raw: &str| map(raw)) {
+            if let Some(new) =
+                rewrite_refresh(&content, &mut |raw: &str, _| map(raw, Use::Navigation))
+            {
                 el.set_attribute("content", &new)?;
             }
         }
@@ -126,7 +177,7 @@ pub fn rewrite_css(css: &str, on_link: &mut OnLink) -> String {
         let Some(m) = (1..=5).find_map(|i| caps.get(i)) else {
             continue;
         };
-        if let Some(new) = on_link(m.as_str()) {
+        if let Some(new) = on_link(m.as_str(), Use::Subresource) {
             out.push_str(&css[last..m.start()]);
             out.push_str(&new);
             last = m.end();
@@ -147,7 +198,7 @@ fn rewrite_srcset(srcset: &str, on_link: &mut OnLink) -> String {
         let (url, descriptor) = candidate
             .split_once(char::is_whitespace)
             .map_or((candidate, ""), |(u, d)| (u, d.trim()));
-        let url = on_link(url).unwrap_or_else(|| url.to_string());
+        let url = on_link(url, Use::Subresource).unwrap_or_else(|| url.to_string());
         parts.push(if descriptor.is_empty() {
             url
         } else {
@@ -162,7 +213,7 @@ fn rewrite_refresh(content: &str, on_link: &mut OnLink) -> Option<String> {
     let lower = content.to_ascii_lowercase();
     let at = lower.find("url=")? + 4;
     let raw = content[at..].trim().trim_matches(['\'', '"']);
-    let new = on_link(raw)?;
+    let new = on_link(raw, Use::Navigation)?;
     Some(format!("{}{new}", &content[..at]))
 }
 
@@ -172,7 +223,7 @@ mod tests {
 
     fn collect_html(html: &str) -> (Vec<String>, String) {
         let mut seen = Vec::new();
-        let out = rewrite_html(html.as_bytes(), &mut |raw: &str| {
+        let out = rewrite_html(html.as_bytes(), &mut |raw: &str, _| {
             seen.push(raw.to_string());
             raw.strip_prefix("http://origin.test").map(str::to_string)
         })
@@ -224,11 +275,33 @@ mod tests {
     }
 
     #[test]
+    fn how_pages_use_urls_with_references_decoded() {
+        let mut seen = Vec::new();
+        let html = r#"<base href="/docs/"><link rel="stylesheet" href="/s.css?ver=1&amp;x=2">
+<link rel="alternate" href="/feed/?a=1&#038;b=2"><a href="/caf&#233;/">c</a><img src="i.png">"#;
+        rewrite_html(html.as_bytes(), &mut |raw: &str, how| {
+            seen.push((raw.to_string(), how));
+            None
+        })
+        .unwrap();
+        let expected = [
+            ("/docs/", Use::Base),
+            ("/s.css?ver=1&x=2", Use::Subresource),
+            ("/feed/?a=1&b=2", Use::Navigation),
+            ("/café/", Use::Navigation),
+            ("i.png", Use::Subresource),
+        ];
+        let expected: Vec<(String, Use)> =
+            expected.iter().map(|(u, h)| (u.to_string(), *h)).collect();
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
     fn css_references() {
         let mut seen = Vec::new();
         let out = rewrite_css(
             "@import url(a.css); @import \"b.css\"; .x{background:url( 'c.png' )} .y{src:url(data:font/woff2;base64,AAA)}",
-            &mut |raw: &str| {
+            &mut |raw: &str, _| {
                 seen.push(raw.to_string());
                 (raw == "c.png").then(|| "/c.png".to_string())
             },

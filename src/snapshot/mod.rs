@@ -12,7 +12,7 @@
 //!    it in only when the whole run succeeded.
 
 mod keys;
-mod links;
+pub(crate) mod links;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -69,6 +69,13 @@ pub struct Report {
     pub output: String,
     /// HTML documents saved.
     pub pages: usize,
+    /// Stylesheets, scripts, images, fonts and other files.
+    pub assets: usize,
+    /// Feeds, sitemaps, JSON and other short-lived documents.
+    pub feeds: usize,
+    /// The origin answers 200 for unknown paths (a "soft 404"): its error
+    /// page cannot be told from a page, and none was kept as `404.html`.
+    pub soft_404: bool,
     /// Objects in the tree (pages, other files, redirects).
     pub objects: usize,
     pub redirects: usize,
@@ -119,6 +126,21 @@ struct Job {
     depth: usize,
     kind: Kind,
     referrer: Option<String>,
+    /// Loaded by a page to render (stylesheet, script, image): fetched even
+    /// with a query and stored under the key of its path alone, which is
+    /// what the edge and S3 website hosting answer whatever the query.
+    subresource: bool,
+}
+
+impl Job {
+    /// The URL whose key the answer is stored under.
+    fn key_url(&self, hashed_query: bool) -> Url {
+        let mut url = self.url.clone();
+        if self.subresource && !hashed_query {
+            url.set_query(None);
+        }
+        url
+    }
 }
 
 enum Fetched {
@@ -270,19 +292,20 @@ pub async fn snapshot(loaded: &Loaded, opts: &SnapshotOptions) -> Result<Report>
     let probe = format!("/tusk-404-probe-{:08x}", rand_u32());
     crawl.enqueue(site.origin.join(&probe)?, 0, Kind::NotFoundProbe, None);
 
-    let concurrency = cfg.concurrency.max(1);
+    let mut window = Window::new(cfg.concurrency);
     let mut inflight = FuturesUnordered::new();
     loop {
-        while inflight.len() < concurrency {
+        while inflight.len() < window.limit() {
             let Some(job) = crawl.queue.pop_front() else {
                 break;
             };
             let validators = crawl.validators_for(&job.url);
             inflight.push(fetcher.fetch(job, validators));
         }
-        let Some((job, fetched)) = inflight.next().await else {
+        let Some((job, fetched, answer)) = inflight.next().await else {
             break;
         };
+        window.record(&answer);
         crawl.report.requests += 1;
         crawl.handle(job, fetched)?;
         if crawl.report.errors.len() > cfg.max_errors {
@@ -311,6 +334,11 @@ pub async fn snapshot(loaded: &Loaded, opts: &SnapshotOptions) -> Result<Report>
             .collect();
     }
     report.objects = objects.len();
+    report.feeds = objects
+        .values()
+        .filter(|o| o.cache_class == CacheClass::Feed)
+        .count();
+    report.assets = report.objects - report.pages - report.feeds - report.redirects;
     report.skipped.sort_by(|a, b| a.url.cmp(&b.url));
     report.broken.sort_by(|a, b| a.url.cmp(&b.url));
     report.errors.sort_by(|a, b| a.url.cmp(&b.url));
@@ -404,13 +432,25 @@ impl Crawl<'_> {
     }
 
     /// Queue `url` unless it was seen or a limit or rule refuses it.
-    fn enqueue(&mut self, mut url: Url, depth: usize, kind: Kind, referrer: Option<String>) {
+    fn enqueue(&mut self, url: Url, depth: usize, kind: Kind, referrer: Option<String>) {
+        self.enqueue_as(url, depth, kind, referrer, false)
+    }
+
+    /// [`Self::enqueue`], saying whether a page loads it to render.
+    fn enqueue_as(
+        &mut self,
+        mut url: Url,
+        depth: usize,
+        kind: Kind,
+        referrer: Option<String>,
+        subresource: bool,
+    ) {
         url.set_fragment(None);
         if !self.seen.insert(url.to_string()) {
             return;
         }
         if kind == Kind::Link {
-            if url.query().is_some() && !self.site.hashed_query {
+            if url.query().is_some() && !self.site.hashed_query && !subresource {
                 return self.skip(&url, "query string (snapshot.query = \"skip\")");
             }
             if let Some(reason) = self.site.wanted(url.path()) {
@@ -434,6 +474,7 @@ impl Crawl<'_> {
             depth,
             kind,
             referrer,
+            subresource,
         });
     }
 
@@ -483,6 +524,12 @@ impl Crawl<'_> {
         };
         match status {
             304 => self.keep_previous(&job),
+            200 if job.kind == Kind::NotFoundProbe => {
+                self.report.soft_404 = true;
+                Ok(())
+            }
+            // robots.txt and sitemaps are never HTML: that is an error page.
+            200 if job.kind == Kind::Optional && is_html(&headers) => Ok(()),
             200 => self.save(&job, &headers, body),
             301 | 302 | 303 | 307 | 308 => self.redirect(&job, status, &headers),
             404 | 410 if job.kind == Kind::NotFoundProbe => {
@@ -528,7 +575,8 @@ impl Crawl<'_> {
         if self.refused_as_private(job, headers) {
             return Ok(());
         }
-        let key = match keys::key_for(&job.url, is_html(headers), self.site.hashed_query) {
+        let key_url = job.key_url(self.site.hashed_query);
+        let key = match keys::key_for(&key_url, is_html(headers), self.site.hashed_query) {
             Ok(k) => k,
             Err(reason) => {
                 self.skip(&job.url, format!("no safe key: {reason}"));
@@ -593,11 +641,7 @@ impl Crawl<'_> {
                 return Ok(false);
             }
         };
-        object.cache_class = if is_html_type(&content_type) {
-            CacheClass::Html
-        } else {
-            crate::tree::cache_class_for(key)
-        };
+        object.cache_class = class_of(key, &content_type);
         object.content_type = content_type;
         self.total_bytes += object.size;
         self.report.bytes += object.size;
@@ -676,17 +720,23 @@ impl Crawl<'_> {
             None => (target.to_string(), None),
         };
         if let Some(t) = &internal {
-            self.enqueue(
+            let referrer = Some(job.url.to_string());
+            self.enqueue_as(
                 t.clone(),
                 job.depth + 1,
                 Kind::Link,
-                Some(job.url.to_string()),
+                referrer,
+                job.subresource,
             );
         }
         if job.kind == Kind::NotFoundProbe || job.kind == Kind::Optional {
             return Ok(());
         }
-        let key = match keys::key_for(&job.url, true, self.site.hashed_query) {
+        let key = match keys::key_for(
+            &job.key_url(self.site.hashed_query),
+            true,
+            self.site.hashed_query,
+        ) {
             Ok(k) => k,
             Err(reason) => {
                 self.skip(&job.url, format!("no safe key: {reason}"));
@@ -785,10 +835,11 @@ impl Crawl<'_> {
     /// Queue the links of an HTML, CSS, sitemap or robots.txt body and
     /// return it with absolute links to the origin made root-relative.
     fn follow_links(&mut self, job: &Job, content_type: &str, body: Vec<u8>) -> Result<Vec<u8>> {
-        let mut found: Vec<Url> = Vec::new();
+        let mut found: Vec<(Url, links::Use)> = Vec::new();
         let site = self.site;
-        let page = &job.url;
-        let mut on_link = |raw: &str| -> Option<String> {
+        // Relative URLs resolve against `<base href>` when the page has one.
+        let mut base = job.url.clone();
+        let mut on_link = |raw: &str, how: links::Use| -> Option<String> {
             let raw = raw.trim();
             let lower = raw.to_ascii_lowercase();
             if raw.is_empty()
@@ -799,9 +850,13 @@ impl Crawl<'_> {
             {
                 return None;
             }
-            let resolved = page.join(raw).ok()?;
+            if how == links::Use::Base {
+                base = job.url.join(raw).unwrap_or_else(|_| job.url.clone());
+                return None;
+            }
+            let resolved = base.join(raw).ok()?;
             let canonical = site.canonical(&resolved)?;
-            found.push(canonical.clone());
+            found.push((canonical.clone(), how));
             let fragment = resolved
                 .fragment()
                 .map(|f| format!("#{f}"))
@@ -843,18 +898,20 @@ impl Crawl<'_> {
                         .strip_prefix("Sitemap:")
                         .or_else(|| line.trim().strip_prefix("sitemap:"))
                     {
-                        on_link(rest.trim());
+                        on_link(rest.trim(), links::Use::Navigation);
                     }
                 }
             } else if mime.contains("xml") && (path.ends_with(".xml") || mime.ends_with("/xml")) {
                 for loc in sitemap_locations(&String::from_utf8_lossy(&body)) {
-                    on_link(&loc);
+                    on_link(&loc, links::Use::Navigation);
                 }
             }
             body
         };
-        for url in found {
-            self.enqueue(url, job.depth + 1, Kind::Link, Some(job.url.to_string()));
+        for (url, how) in found {
+            let referrer = Some(job.url.to_string());
+            let subresource = how == links::Use::Subresource;
+            self.enqueue_as(url, job.depth + 1, Kind::Link, referrer, subresource);
         }
         Ok(out)
     }
@@ -983,6 +1040,65 @@ impl Limiter {
     }
 }
 
+/// How one fetch went, for [`Window`].
+struct Answer {
+    latency: Duration,
+    /// It needed a retry: a reset, timeout, 429 or 5xx on the way.
+    trouble: bool,
+}
+
+/// Requests in flight, adapted to the origin the way TCP adapts to a
+/// network: start at two, grow by about one per window of clean answers
+/// while they stay fast, halve on trouble. `snapshot.concurrency` is the
+/// ceiling. A small origin (one worker, a short listen queue) is never
+/// flooded; a large one is soon crawled at the ceiling.
+struct Window {
+    size: f64,
+    ceiling: f64,
+    fastest: Option<Duration>,
+}
+
+impl Window {
+    fn new(ceiling: usize) -> Window {
+        let ceiling = ceiling.max(1) as f64;
+        Window {
+            size: ceiling.min(2.0),
+            ceiling,
+            fastest: None,
+        }
+    }
+
+    fn limit(&self) -> usize {
+        self.size as usize
+    }
+
+    fn record(&mut self, answer: &Answer) {
+        if answer.trouble {
+            self.size = (self.size / 2.0).max(1.0);
+            return;
+        }
+        let fastest = *self.fastest.get_or_insert(answer.latency);
+        self.fastest = Some(fastest.min(answer.latency));
+        // Answers slowing down mean requests queue at the origin: more in
+        // flight would only queue more.
+        if answer.latency <= fastest * 3 + Duration::from_millis(10) {
+            self.size = (self.size + 1.0 / self.size).min(self.ceiling);
+        }
+    }
+}
+
+/// The wait a 429 or 503 asks for in `Retry-After` (seconds), up to a minute.
+fn retry_after(result: &reqwest::Result<Fetched>) -> Option<Duration> {
+    let Ok(Fetched::Response { headers, .. }) = result else {
+        return None;
+    };
+    let secs: u64 = header_str(headers, header::RETRY_AFTER)?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs.min(60)))
+}
+
 struct Fetcher<'a> {
     client: &'a reqwest::Client,
     limiter: &'a Limiter,
@@ -992,32 +1108,40 @@ struct Fetcher<'a> {
 
 impl Fetcher<'_> {
     /// GET `job.url` (conditionally with `validators`), retrying 5xx, 429,
-    /// timeouts and connection errors with exponential backoff.
-    async fn fetch(&self, job: Job, validators: Option<Validators>) -> (Job, Fetched) {
+    /// timeouts and connection errors with exponential backoff (or the
+    /// origin's `Retry-After`, up to a minute).
+    async fn fetch(&self, job: Job, validators: Option<Validators>) -> (Job, Fetched, Answer) {
         let mut delay = Duration::from_millis(250);
         let mut attempt = 0;
         loop {
             self.limiter.wait().await;
+            let started = Instant::now();
             let result = self.fetch_once(&job.url, validators.as_ref()).await;
+            let latency = started.elapsed();
             let retryable = match &result {
                 Ok(Fetched::Response { status, .. }) => *status >= 500 || *status == 429,
                 Ok(_) => false,
                 Err(e) => e.is_timeout() || e.is_connect() || e.is_request() || e.is_body(),
             };
             if retryable && attempt < self.retries {
+                let wait = retry_after(&result).unwrap_or(delay);
                 tracing::debug!(
-                    "{}: attempt {} failed, retrying in {delay:?}",
+                    "{}: attempt {} failed, retrying in {wait:?}",
                     job.url,
                     attempt + 1
                 );
-                tokio::time::sleep(delay).await;
+                tokio::time::sleep(wait).await;
                 delay *= 2;
                 attempt += 1;
                 continue;
             }
             let fetched =
                 result.unwrap_or_else(|e| Fetched::Failed(crate::diag::http_error_text(&e)));
-            return (job, fetched);
+            let answer = Answer {
+                latency,
+                trouble: attempt > 0 || retryable,
+            };
+            return (job, fetched, answer);
         }
     }
 
@@ -1048,11 +1172,61 @@ impl Fetcher<'_> {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Fetched::Response {
-            status,
-            headers,
-            body,
-        })
+        Ok(decoded(status, headers, body, self.max_bytes))
+    }
+}
+
+/// The cache class of a saved answer by what it is, not only its key: a
+/// feed or JSON saved under `feed/index.html` is not a page.
+fn class_of(key: &str, content_type: &str) -> CacheClass {
+    match (
+        is_html_type(content_type),
+        crate::tree::cache_class_for(key),
+    ) {
+        (true, _) => CacheClass::Html,
+        (false, CacheClass::Html) => CacheClass::Feed,
+        (false, class) => class,
+    }
+}
+
+/// The answer with its `Content-Encoding` undone: we ask for none, but
+/// some origins compress anyway, and a stored copy must be what a browser
+/// reads (the publish step compresses again if configured). Bounded by
+/// `max_bytes`, so a compression bomb stops there.
+fn decoded(status: u16, mut headers: HeaderMap, body: Vec<u8>, max_bytes: u64) -> Fetched {
+    use std::io::Read;
+    let encoding = header_str(&headers, header::CONTENT_ENCODING)
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let reader: Box<dyn Read + '_> = match encoding.as_str() {
+        "" | "identity" => {
+            return Fetched::Response {
+                status,
+                headers,
+                body,
+            }
+        }
+        "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(&body[..])),
+        "deflate" => Box::new(flate2::read::ZlibDecoder::new(&body[..])),
+        "br" => Box::new(brotli::Decompressor::new(&body[..], 64 * 1024)),
+        other => return Fetched::Failed(format!("unsupported Content-Encoding {other:?}")),
+    };
+    let mut out = Vec::new();
+    match reader
+        .take(max_bytes.saturating_add(1))
+        .read_to_end(&mut out)
+    {
+        Ok(n) if n as u64 > max_bytes => return Fetched::TooLarge,
+        Ok(_) => {}
+        Err(e) => return Fetched::Failed(format!("cannot decode its {encoding} body: {e}")),
+    }
+    headers.remove(header::CONTENT_ENCODING);
+    headers.remove(header::CONTENT_LENGTH);
+    Fetched::Response {
+        status,
+        headers,
+        body: out,
     }
 }
 
