@@ -110,55 +110,45 @@ impl Metrics {
     }
 }
 
+/// The watcher's state between rounds.
+struct Watcher<'a> {
+    config: &'a crate::config::Config,
+    desired: Desired,
+    dist: Distribution,
+    log: Option<audit::Log>,
+    route: route::Route,
+    health: Hysteresis,
+    metrics: Arc<Metrics>,
+    actor: String,
+    /// A switch failed and is tried again next round.
+    pending: bool,
+    /// An operator's pin overriding the health checks was reported.
+    warned_pin: bool,
+    last_read: Instant,
+    last_saved: Option<Instant>,
+}
+
+/// Open the distribution, check it is routed by tusk, serve the metrics,
+/// then check the origin every `health.interval_ms` until stopped.
 pub async fn run(loaded: &Loaded, opts: &WatchOptions) -> Result<()> {
     let config = &loaded.config;
-    let desired = Desired::from_config(loaded)?;
-    let dist = Distribution::open(&config.cdn).await?;
     let origin = config.origin().unwrap_or_default();
     let checker = Checker::new(&config.health, origin)?;
-    let log = match audit::Log::open(loaded).await {
-        Ok(log) => Some(log),
-        Err(e) => {
-            tracing::error!("watch: no audit log, switches are only logged here: {e:#}");
-            None
-        }
-    };
-    let live = dist.read().await?;
-    let mut route = route::of(&live.config, &desired)?;
-    if route.target == Target::Unmanaged {
-        bail!(
-            "distribution {}: the behaviours {:?} are not routed by tusk; run `tusk cdn plan` and `tusk cdn apply` first",
-            dist.id,
-            route.behaviors
-        );
-    }
-    let mut health = Hysteresis::starting(
-        &config.health,
-        route.target != Target::Bucket || route.pinned,
-    );
-    let metrics = Arc::new(Metrics::new());
-    metrics.route(&route);
+    let mut watcher = Watcher::open(loaded).await?;
     if let Some(listen) = &opts.metrics_listen {
-        let addr = serve_metrics(listen, metrics.clone()).await?;
+        let addr = serve_metrics(listen, watcher.metrics.clone()).await?;
         tracing::info!("watch: metrics on http://{addr}/metrics");
         eprintln!("watch: metrics on http://{addr}/metrics");
     }
     eprintln!(
         "watch: distribution {} routes to {}; checking {origin} every {} ms (fall {}, rise {}, hold {} s)",
-        dist.id,
-        route::describe(&route),
+        watcher.dist.id,
+        route::describe(&watcher.route),
         config.health.interval_ms,
         config.health.fall,
         config.health.rise,
         config.health.min_hold_secs
     );
-
-    let refresh = Duration::from_secs(config.cdn.watch_refresh_secs.max(1));
-    let mut last_read = Instant::now();
-    let mut pending = false;
-    let mut warned_pin = false;
-    let mut last_saved: Option<Instant> = None;
-    let actor = audit::watcher();
     let mut ticker =
         tokio::time::interval(Duration::from_millis(config.health.interval_ms.max(10)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -173,6 +163,61 @@ pub async fn run(loaded: &Loaded, opts: &WatchOptions) -> Result<()> {
         }
         let round = checker.round().await;
         rounds += 1;
+        let change = watcher.record(&round);
+        watcher.follow(&round, change).await;
+        watcher.save_state(&round, change).await;
+        if opts.rounds.is_some_and(|n| rounds >= n) {
+            return Ok(());
+        }
+    }
+}
+
+impl<'a> Watcher<'a> {
+    async fn open(loaded: &'a Loaded) -> Result<Watcher<'a>> {
+        let config = &loaded.config;
+        let desired = Desired::from_config(loaded)?;
+        let dist = Distribution::open(&config.cdn).await?;
+        let log = match audit::Log::open(loaded).await {
+            Ok(log) => Some(log),
+            Err(e) => {
+                tracing::error!("watch: no audit log, switches are only logged here: {e:#}");
+                None
+            }
+        };
+        let live = dist.read().await?;
+        let route = route::of(&live.config, &desired)?;
+        if route.target == Target::Unmanaged {
+            bail!(
+                "distribution {}: the behaviours {:?} are not routed by tusk; run `tusk cdn plan` and `tusk cdn apply` first",
+                dist.id,
+                route.behaviors
+            );
+        }
+        let health = Hysteresis::starting(
+            &config.health,
+            route.target != Target::Bucket || route.pinned,
+        );
+        let metrics = Arc::new(Metrics::new());
+        metrics.route(&route);
+        Ok(Watcher {
+            config,
+            desired,
+            dist,
+            log,
+            route,
+            health,
+            metrics,
+            actor: audit::watcher(),
+            pending: false,
+            warned_pin: false,
+            last_read: Instant::now(),
+            last_saved: None,
+        })
+    }
+
+    /// Count the round; `Some(up)` when the origin's state changed.
+    fn record(&mut self, round: &Round) -> Option<bool> {
+        let metrics = &self.metrics;
         metrics.checks.inc();
         metrics
             .check_seconds
@@ -184,8 +229,8 @@ pub async fn run(loaded: &Loaded, opts: &WatchOptions) -> Result<()> {
                 round.error.as_deref().unwrap_or("")
             );
         }
-        let change = health.record(round.ok, Instant::now());
-        metrics.origin_up.set(health.is_up() as i64);
+        let change = self.health.record(round.ok, Instant::now());
+        metrics.origin_up.set(self.health.is_up() as i64);
         if let Some(up) = change {
             tracing::warn!(
                 "watch: origin is {} ({})",
@@ -193,74 +238,86 @@ pub async fn run(loaded: &Loaded, opts: &WatchOptions) -> Result<()> {
                 round.error.as_deref().unwrap_or("checks pass")
             );
         }
-        if change.is_some() || pending || last_read.elapsed() >= refresh {
-            let want = if health.is_up() {
-                Target::OriginGroup
-            } else {
-                Target::Bucket
-            };
-            let reason = reason(&round, health.is_up(), &config.health);
-            let req = Request {
-                to: want,
-                pin: false,
-                respect_pin: true,
-                reason: &reason,
-                actor: &actor,
-            };
-            match route::switch(&dist, &desired, &req, log.as_ref()).await {
-                Ok(outcome) => {
-                    pending = false;
-                    last_read = Instant::now();
-                    route = if outcome.changed {
-                        metrics.switches.inc();
-                        route::Route {
-                            target: want,
-                            pinned: false,
-                            ..outcome.before
-                        }
-                    } else {
-                        outcome.before
-                    };
-                    metrics.route(&route);
-                    // Say it once per pin that overrides the health checks.
-                    let overridden = outcome.held_by_pin && route.target != want;
-                    if overridden && !warned_pin {
-                        tracing::warn!(
-                            "watch: health says {}, but the route is pinned by an operator ({}): not switching; `tusk failback` unpins",
-                            want.as_str(),
-                            route::describe(&route)
-                        );
+        change
+    }
+
+    /// Point the route where the origin's health says, after a change, a
+    /// failed switch, or every `cdn.watch_refresh_secs` (someone else may
+    /// have switched). An operator's pin is left alone.
+    async fn follow(&mut self, round: &Round, change: Option<bool>) {
+        let refresh = Duration::from_secs(self.config.cdn.watch_refresh_secs.max(1));
+        if change.is_none() && !self.pending && self.last_read.elapsed() < refresh {
+            return;
+        }
+        let want = if self.health.is_up() {
+            Target::OriginGroup
+        } else {
+            Target::Bucket
+        };
+        let reason = reason(round, self.health.is_up(), &self.config.health);
+        let req = Request {
+            to: want,
+            pin: false,
+            respect_pin: true,
+            reason: &reason,
+            actor: &self.actor,
+        };
+        match route::switch(&self.dist, &self.desired, &req, self.log.as_ref()).await {
+            Ok(outcome) => {
+                self.pending = false;
+                self.last_read = Instant::now();
+                self.route = if outcome.changed {
+                    self.metrics.switches.inc();
+                    route::Route {
+                        target: want,
+                        pinned: false,
+                        ..outcome.before
                     }
-                    warned_pin = overridden;
-                }
-                Err(e) => {
-                    pending = true;
-                    metrics.switch_failures.inc();
-                    tracing::error!(
-                        "watch: could not route distribution {} to {}: {e:#}; trying again next round",
-                        dist.id,
-                        want.as_str()
+                } else {
+                    outcome.before
+                };
+                self.metrics.route(&self.route);
+                // Say it once per pin that overrides the health checks.
+                let overridden = outcome.held_by_pin && self.route.target != want;
+                if overridden && !self.warned_pin {
+                    tracing::warn!(
+                        "watch: health says {}, but the route is pinned by an operator ({}): not switching; `tusk failback` unpins",
+                        want.as_str(),
+                        route::describe(&self.route)
                     );
                 }
+                self.warned_pin = overridden;
+            }
+            Err(e) => {
+                self.pending = true;
+                self.metrics.switch_failures.inc();
+                tracing::error!(
+                    "watch: could not route distribution {} to {}: {e:#}; trying again next round",
+                    self.dist.id,
+                    want.as_str()
+                );
             }
         }
-        if change.is_some() || last_saved.is_none_or(|t| t.elapsed() >= refresh) {
-            if let Some(log) = &log {
-                let state = serde_json::json!({
-                    "at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                    "actor": actor,
-                    "up": health.is_up(),
-                    "round": round,
-                    "route": route::describe(&route),
-                });
-                match log.save_watcher(&state).await {
-                    Ok(()) => last_saved = Some(Instant::now()),
-                    Err(e) => tracing::warn!("watch: could not save its state: {e:#}"),
-                }
-            }
-        }
-        if opts.rounds.is_some_and(|n| rounds >= n) {
-            return Ok(());
+    }
+
+    /// Report the watcher's view to the audit log (read by `tusk status`)
+    /// on a change and every `cdn.watch_refresh_secs`.
+    async fn save_state(&mut self, round: &Round, change: Option<bool>) {
+        let refresh = Duration::from_secs(self.config.cdn.watch_refresh_secs.max(1));
+        let due = change.is_some() || self.last_saved.is_none_or(|t| t.elapsed() >= refresh);
+        let Some(log) = self.log.as_ref().filter(|_| due) else {
+            return;
+        };
+        let state = serde_json::json!({
+            "at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "actor": self.actor,
+            "up": self.health.is_up(),
+            "round": round,
+            "route": route::describe(&self.route),
+        });
+        match log.save_watcher(&state).await {
+            Ok(()) => self.last_saved = Some(Instant::now()),
+            Err(e) => tracing::warn!("watch: could not save its state: {e:#}"),
         }
     }
 }
