@@ -88,12 +88,13 @@ impl DokuWiki {
             .spawn()
             .expect("php -S (apt-get install php-cli)");
         let url = format!("http://127.0.0.1:{port}");
-        let http = Http::new();
         let deadline = Instant::now() + Duration::from_secs(20);
-        while http.get(&format!("{url}/doku.php/start"), &[]).status != 200 {
-            assert!(Instant::now() < deadline, "DokuWiki never answered");
-            std::thread::sleep(Duration::from_millis(100));
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "php -S never listened");
+            std::thread::sleep(Duration::from_millis(50));
         }
+        let start = Http::new().get(&format!("{url}/doku.php/start"), &[]);
+        assert_eq!(start.status, 200, "DokuWiki: {}", start.text());
         DokuWiki {
             child,
             url,

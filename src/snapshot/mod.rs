@@ -265,6 +265,7 @@ pub async fn snapshot(loaded: &Loaded, opts: &SnapshotOptions) -> Result<Report>
         objects: BTreeMap::new(),
         claimed_by: HashMap::new(),
         lower_keys: HashMap::new(),
+        folders: HashMap::new(),
         state: State {
             origin: site.origin.to_string(),
             entries: BTreeMap::new(),
@@ -414,6 +415,9 @@ struct Crawl<'a> {
     /// Lower-cased key -> key: case-only collisions break case-insensitive
     /// file systems and are refused.
     lower_keys: HashMap<String, String>,
+    /// Folders the claimed keys need, with how many keys need each: a key
+    /// cannot also be a file (`a` beside `a/b`) in a folder or local bucket.
+    folders: HashMap<String, usize>,
     state: State,
     report: Report,
     total_bytes: u64,
@@ -767,6 +771,9 @@ impl Crawl<'_> {
     /// the responses arrived in, so every run keeps the same one. Returns
     /// why `url` lost, if it did.
     fn claim(&mut self, key: &str, url: &Url, redirect: bool) -> Option<String> {
+        if let Some(why) = self.folder_clash(key) {
+            return Some(why);
+        }
         let lower = key.to_lowercase();
         let rival = match self.lower_keys.get(&lower) {
             Some(other) if other != key => Some(other.clone()),
@@ -804,7 +811,36 @@ impl Crawl<'_> {
         }
         self.claimed_by.insert(key.to_string(), url.to_string());
         self.lower_keys.insert(lower, key.to_string());
+        for folder in folders_of(key) {
+            *self.folders.entry(folder.to_string()).or_default() += 1;
+        }
         None
+    }
+
+    /// Why `key` cannot be stored beside the keys claimed so far: it is a
+    /// folder of theirs, or one of its folders is one of them (a file).
+    /// S3 holds both; a file system, the snapshot folder and a local bucket
+    /// cannot, so the first one kept wins and the other is reported.
+    fn folder_clash(&self, key: &str) -> Option<String> {
+        if self.folders.contains_key(key) && !self.claimed_by.contains_key(key) {
+            return Some(format!("key {key} is a folder of other saved keys"));
+        }
+        folders_of(key).find_map(|folder| {
+            let owner = self.claimed_by.get(folder)?;
+            Some(format!("folder {folder} of key {key} is saved as a file ({owner})"))
+        })
+    }
+
+    /// Forget that `key` needs its folders.
+    fn unclaim_folders(&mut self, key: &str) {
+        for folder in folders_of(key) {
+            if let Some(n) = self.folders.get_mut(folder) {
+                *n -= 1;
+                if *n == 0 {
+                    self.folders.remove(folder);
+                }
+            }
+        }
     }
 
     /// Undo what was saved under `key` (it lost its key to another URL).
@@ -823,12 +859,15 @@ impl Crawl<'_> {
         }
         if let Some(owner) = self.claimed_by.remove(key) {
             self.state.entries.remove(&owner);
+            self.unclaim_folders(key);
         }
         self.lower_keys.remove(&key.to_lowercase());
     }
 
     fn release(&mut self, key: &str) {
-        self.claimed_by.remove(key);
+        if self.claimed_by.remove(key).is_some() {
+            self.unclaim_folders(key);
+        }
         self.lower_keys.remove(&key.to_lowercase());
     }
 
@@ -1174,6 +1213,11 @@ impl Fetcher<'_> {
         }
         Ok(decoded(status, headers, body, self.max_bytes))
     }
+}
+
+/// The folders of a key: `a/b/c.html` -> `a`, `a/b`.
+fn folders_of(key: &str) -> impl Iterator<Item = &str> {
+    key.match_indices('/').map(move |(i, _)| &key[..i])
 }
 
 /// The cache class of a saved answer by what it is, not only its key: a
