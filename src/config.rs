@@ -223,6 +223,10 @@ pub struct PublishConfig {
     pub snapshot_prefix: String,
     /// Refuse a publish that would delete more objects than this.
     pub max_deletes: usize,
+    /// Refuse a publish that would delete more than this share (0-1) of
+    /// the target's objects, when more than 10 would go, unless
+    /// `--allow-mass-delete`: an empty or truncated tree empties no site.
+    pub max_delete_share: f64,
     /// Uploads in flight.
     pub concurrency: usize,
     /// Store compressible objects (HTML, CSS, JS, JSON, XML, SVG, ...)
@@ -282,6 +286,7 @@ impl Default for PublishConfig {
             build_prefix: String::new(),
             snapshot_prefix: String::new(),
             max_deletes: 256,
+            max_delete_share: 0.5,
             concurrency: 32,
             compress: "none".into(),
             retain_days: 7,
@@ -313,8 +318,13 @@ pub struct SnapshotConfig {
     /// Globs on URL paths never fetched.
     pub exclude: Vec<String>,
     pub max_depth: usize,
-    /// Most URLs fetched in one run.
+    /// Most URLs fetched in one run (refused links do not count). A crawl
+    /// that reaches it is incomplete: the previous snapshot's other
+    /// objects are kept.
     pub max_pages: usize,
+    /// Minutes the whole crawl may take; 0: no limit. An expired crawl is
+    /// incomplete like one that reached `max_pages`.
+    pub max_minutes: f64,
     pub max_response_mb: u64,
     pub max_total_mb: u64,
     /// Requests in flight.
@@ -348,6 +358,7 @@ impl Default for SnapshotConfig {
             exclude: Vec::new(),
             max_depth: 32,
             max_pages: 50_000,
+            max_minutes: 0.0,
             max_response_mb: 50,
             max_total_mb: 4096,
             concurrency: 16,
@@ -675,6 +686,20 @@ fn validate(config: &Config, last_file: &Path) -> Result<()> {
             "{}: publish.compress {:?} must be \"none\", \"gzip\" or \"br\"",
             last_file.display(),
             config.publish.compress
+        );
+    }
+    let minutes = config.snapshot.max_minutes;
+    if !(minutes.is_finite() && minutes >= 0.0) {
+        bail!(
+            "{}: snapshot.max_minutes {minutes} must be 0 (no limit) or more",
+            last_file.display()
+        );
+    }
+    let share = config.publish.max_delete_share;
+    if !(share > 0.0 && share <= 1.0) {
+        bail!(
+            "{}: publish.max_delete_share {share} must be more than 0 and at most 1",
+            last_file.display()
         );
     }
     if !matches!(config.snapshot.query.as_str(), "skip" | "hash") {

@@ -166,6 +166,7 @@ pub(super) fn publish(ctx: &Ctx, args: &PublishArgs) -> Result<()> {
         dry_run: args.dry_run,
         force: args.force,
         max_deletes: args.max_deletes,
+        allow_mass_delete: args.allow_mass_delete,
         target: args.target.clone(),
         rollback: args.rollback.clone(),
         progress_bar: std::io::stderr().is_terminal(),

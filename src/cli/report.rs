@@ -347,6 +347,12 @@ pub(super) fn print_snapshot(r: &crate::snapshot::Report) {
         r.requests,
         r.duration_ms
     );
+    if let Some(why) = &r.truncated_by {
+        println!(
+            "  warning: the crawl is incomplete ({why}): {} links not fetched; {} objects of the previous snapshot kept so publishing deletes nothing the crawl did not reach",
+            r.dropped, r.kept
+        );
+    }
     if !r.not_found_page {
         println!("  note: the origin's 404 page was not captured (no HTML 404 answer)");
     }
