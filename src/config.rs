@@ -437,6 +437,12 @@ pub struct EdgeConfig {
     pub admin_token: String,
     /// Accept admin requests from other hosts than loopback.
     pub admin_remote: bool,
+    /// Connections served at once; at the cap the edge accepts no more
+    /// until one ends. Slow uploads may hold at most half of them.
+    pub max_connections: usize,
+    /// Milliseconds a pass-through request's body may take to arrive
+    /// (408 and the connection closed after it).
+    pub body_timeout_ms: u64,
     /// Access log in CloudFront's standard log format (read by
     /// `tusk offload`), relative to the project root; empty: none.
     pub access_log: String,
@@ -478,6 +484,8 @@ impl Default for EdgeConfig {
             stale_if_error_secs: 86_400,
             admin_token: String::new(),
             admin_remote: false,
+            max_connections: 4096,
+            body_timeout_ms: 30_000,
             access_log: ".tusk/edge-access.log".into(),
         }
     }
@@ -692,6 +700,12 @@ fn validate(config: &Config, last_file: &Path) -> Result<()> {
     if !(minutes.is_finite() && minutes >= 0.0) {
         bail!(
             "{}: snapshot.max_minutes {minutes} must be 0 (no limit) or more",
+            last_file.display()
+        );
+    }
+    if config.edge.max_connections < 2 {
+        bail!(
+            "{}: edge.max_connections must be at least 2",
             last_file.display()
         );
     }

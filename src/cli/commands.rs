@@ -206,7 +206,7 @@ fn history(ctx: &Ctx, args: &PublishArgs) -> Result<()> {
 }
 
 pub(super) fn edge(ctx: &Ctx, args: &EdgeArgs) -> Result<()> {
-    block_on(crate::edge::run(
+    let signal = block_on(crate::edge::run(
         &ctx.loaded,
         &edge_options(args),
         |state, addr| {
@@ -215,8 +215,13 @@ pub(super) fn edge(ctx: &Ctx, args: &EdgeArgs) -> Result<()> {
                 state.origin().unwrap_or("none"),
                 state.fallback()
             );
+            if let Some(pin) = state.pinned() {
+                report::print_restored_pin(&pin);
+            }
         },
-    ))?
+    ))??;
+    report::print_edge_stopped(signal);
+    Ok(())
 }
 
 pub(super) fn up(ctx: &Ctx, args: &EdgeArgs) -> Result<()> {

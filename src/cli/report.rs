@@ -330,6 +330,21 @@ pub(super) fn print_drill(r: &crate::gameday::drill::Report) {
     );
 }
 
+/// The edge stopped on a signal.
+pub(super) fn print_edge_stopped(signal: &str) {
+    println!("edge: stopped ({signal})");
+}
+
+/// A started edge that restored an operator's pin from an earlier run.
+pub(super) fn print_restored_pin(pin: &crate::edge::Switch) {
+    println!(
+        "      pinned to the bucket since {} by {}: {} (kept from the last run in .tusk/edge-route.json; `tusk failback` unpins)",
+        pin.at,
+        pin.operator.as_deref().unwrap_or("an operator"),
+        pin.reason
+    );
+}
+
 pub(super) fn print_snapshot(r: &crate::snapshot::Report) {
     println!(
         "Snapshot of {} in {}: {} pages, {} objects ({:.1} MB), {} redirects, {} unchanged, {} removed, {} skipped, {} broken links, {} errors; {} requests in {} ms",
