@@ -223,6 +223,10 @@ pub struct PublishConfig {
     pub snapshot_prefix: String,
     /// Refuse a publish that would delete more objects than this.
     pub max_deletes: usize,
+    /// Refuse a publish that would delete more than this share (0-1) of
+    /// the target's objects, when more than 10 would go, unless
+    /// `--allow-mass-delete`: an empty or truncated tree empties no site.
+    pub max_delete_share: f64,
     /// Uploads in flight.
     pub concurrency: usize,
     /// Store compressible objects (HTML, CSS, JS, JSON, XML, SVG, ...)
@@ -282,6 +286,7 @@ impl Default for PublishConfig {
             build_prefix: String::new(),
             snapshot_prefix: String::new(),
             max_deletes: 256,
+            max_delete_share: 0.5,
             concurrency: 32,
             compress: "none".into(),
             retain_days: 7,
@@ -313,8 +318,13 @@ pub struct SnapshotConfig {
     /// Globs on URL paths never fetched.
     pub exclude: Vec<String>,
     pub max_depth: usize,
-    /// Most URLs fetched in one run.
+    /// Most URLs fetched in one run (refused links do not count). A crawl
+    /// that reaches it is incomplete: the previous snapshot's other
+    /// objects are kept.
     pub max_pages: usize,
+    /// Minutes the whole crawl may take; 0: no limit. An expired crawl is
+    /// incomplete like one that reached `max_pages`.
+    pub max_minutes: f64,
     pub max_response_mb: u64,
     pub max_total_mb: u64,
     /// Most requests in flight: the crawl starts at two and grows toward
@@ -349,6 +359,7 @@ impl Default for SnapshotConfig {
             exclude: Vec::new(),
             max_depth: 32,
             max_pages: 50_000,
+            max_minutes: 0.0,
             max_response_mb: 50,
             max_total_mb: 4096,
             concurrency: 16,
@@ -427,6 +438,12 @@ pub struct EdgeConfig {
     pub admin_token: String,
     /// Accept admin requests from other hosts than loopback.
     pub admin_remote: bool,
+    /// Connections served at once; at the cap the edge accepts no more
+    /// until one ends. Slow uploads may hold at most half of them.
+    pub max_connections: usize,
+    /// Milliseconds a pass-through request's body may take to arrive
+    /// (408 and the connection closed after it).
+    pub body_timeout_ms: u64,
     /// Access log in CloudFront's standard log format (read by
     /// `tusk offload`), relative to the project root; empty: none.
     pub access_log: String,
@@ -468,6 +485,8 @@ impl Default for EdgeConfig {
             stale_if_error_secs: 86_400,
             admin_token: String::new(),
             admin_remote: false,
+            max_connections: 4096,
+            body_timeout_ms: 30_000,
             access_log: ".tusk/edge-access.log".into(),
         }
     }
@@ -676,6 +695,26 @@ fn validate(config: &Config, last_file: &Path) -> Result<()> {
             "{}: publish.compress {:?} must be \"none\", \"gzip\" or \"br\"",
             last_file.display(),
             config.publish.compress
+        );
+    }
+    let minutes = config.snapshot.max_minutes;
+    if !(minutes.is_finite() && minutes >= 0.0) {
+        bail!(
+            "{}: snapshot.max_minutes {minutes} must be 0 (no limit) or more",
+            last_file.display()
+        );
+    }
+    if config.edge.max_connections < 2 {
+        bail!(
+            "{}: edge.max_connections must be at least 2",
+            last_file.display()
+        );
+    }
+    let share = config.publish.max_delete_share;
+    if !(share > 0.0 && share <= 1.0) {
+        bail!(
+            "{}: publish.max_delete_share {share} must be more than 0 and at most 1",
+            last_file.display()
         );
     }
     if !matches!(config.snapshot.query.as_str(), "skip" | "hash") {

@@ -608,3 +608,542 @@ fn admin_auth_scheme_is_case_insensitive_and_options_star_is_answered() {
     assert!(!answer.contains("origin is down"), "{answer}");
     assert!(answer.to_ascii_lowercase().contains("allow:"), "{answer}");
 }
+
+fn snapshot_project(origin: &Origin, extra: &str) -> Project {
+    Project::bare(&format!(
+        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"file://bucket\"\n\
+         [snapshot]\norigin = \"{}\"\nsitemap = false\n{extra}",
+        origin.url
+    ))
+}
+
+fn links(paths: impl Iterator<Item = String>) -> String {
+    paths.map(|l| format!("<a href=\"{l}\">x</a>\n")).collect()
+}
+
+#[test]
+fn urls_never_fetched_do_not_use_up_max_pages() {
+    let origin = Origin::start(Vec::new(), |path| {
+        path.starts_with("/p/").then(|| Route::html("<p>page</p>"))
+    });
+    let home = links((0..60).map(|n| format!("/list?x={n}")))
+        + &links((0..5).map(|n| format!("/p/{n}.html")));
+    origin.set("/", Route::html(&home));
+    let p = snapshot_project(&origin, "max_pages = 50\n");
+    let report = p.run(&["snapshot", "--json"]).success().json();
+    let keys = tree_objects(&p, ".tusk/snapshot/.tusk-tree.json");
+    for n in 0..5 {
+        assert!(keys.contains_key(&format!("p/{n}.html")), "{keys:?}");
+    }
+    assert_eq!(report["truncated"], false, "{report:#}");
+}
+
+#[test]
+fn a_truncated_snapshot_keeps_the_previous_pages_and_says_so() {
+    let origin = Origin::start(Vec::new(), |path| {
+        path.starts_with("/p/").then(|| Route::html("<p>page</p>"))
+    });
+    origin.set(
+        "/",
+        Route::html(&links((0..5).map(|n| format!("/p/old-{n}.html")))),
+    );
+    let p = snapshot_project(&origin, "max_pages = 20\n");
+    p.run(&["snapshot"]).success();
+    p.run(&["build"]).success();
+    p.run(&["publish"]).success();
+    assert!(p.path("bucket/p/old-4.html").is_file());
+
+    // The site grew past max_pages: the old pages come after the new ones.
+    let home = links((0..60).map(|n| format!("/p/new-{n}.html")))
+        + &links((0..5).map(|n| format!("/p/old-{n}.html")));
+    origin.set("/", Route::html(&home));
+    let run = p.run(&["snapshot", "--json"]).success();
+    let report = run.json();
+    assert_eq!(report["truncated"], true, "{report:#}");
+    assert!(
+        report["removed"].as_array().unwrap().is_empty(),
+        "{report:#}"
+    );
+    assert!(report["requests"].as_u64().unwrap() <= 20, "{report:#}");
+    let keys = tree_objects(&p, ".tusk/snapshot/.tusk-tree.json");
+    for n in 0..5 {
+        assert!(keys.contains_key(&format!("p/old-{n}.html")), "{keys:?}");
+    }
+    let text = p.run(&["snapshot"]).success().stdout();
+    assert!(
+        text.contains("warning:") && text.contains("max_pages"),
+        "{text}"
+    );
+    p.run(&["publish"]).success();
+    for n in 0..5 {
+        assert!(p.path(&format!("bucket/p/old-{n}.html")).is_file());
+    }
+}
+
+/// Peak resident memory (VmHWM, KiB) of a tusk run, read from /proc while
+/// it runs; the exit status with it.
+fn peak_memory_kib(p: &Project, args: &[&str]) -> (u64, std::process::ExitStatus) {
+    let mut child = common::tusk()
+        .arg("--root")
+        .arg(p.root())
+        .args(args)
+        .env_remove("TUSK_ENV")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start tusk");
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file) {
+            if let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            {
+                peak = peak.max(kib);
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            return (peak, status);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn the_crawl_frontier_is_bounded() {
+    const LINKS: usize = 200_000;
+    // Short relative links on a page with a long path: each costs a few
+    // bytes of HTML but a long absolute URL once discovered.
+    let deep = format!("/d/{}/", "long-folder-name-".repeat(12));
+    let origin = Origin::start(Vec::new(), |path| {
+        path.starts_with("/d/").then(|| Route::html("<p>page</p>"))
+    });
+    origin.set(
+        &deep,
+        Route::html(&links((0..LINKS).map(|n| n.to_string()))),
+    );
+    let p = snapshot_project(
+        &origin,
+        &format!("max_pages = 50\nconcurrency = 4\nseeds = [\"{deep}\"]\n"),
+    );
+    let (peak, status) = peak_memory_kib(&p, &["snapshot", "--json"]);
+    assert!(status.success(), "{status:?}");
+    eprintln!("peak memory of the snapshot: {peak} KiB");
+    // The page is ~4 MB; 200,000 remembered URLs of ~250 bytes (and a
+    // parsed URL each, waiting to be queued) used to add over 100 MB.
+    assert!(peak < 100 * 1024, "peak {peak} KiB");
+    let report = p.run(&["snapshot", "--json"]).success().json();
+    assert_eq!(report["truncated"], true, "{report:#}");
+    assert!(report["dropped"].as_u64().unwrap() > 0, "{report:#}");
+    assert!(report["requests"].as_u64().unwrap() <= 50, "{report:#}");
+    let leftovers: Vec<_> = std::fs::read_dir(p.path(".tusk"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("tusk-new") || n.contains("tusk-old"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn an_aborted_snapshot_leaves_no_staging_folder_behind() {
+    let origin = Origin::start_with_latency(
+        vec![(
+            "/",
+            Route::html(&links((0..20).map(|n| format!("/p/{n}.html")))),
+        )],
+        |path| path.starts_with("/p/").then(|| Route::html("<p>page</p>")),
+        Duration::from_millis(300),
+    );
+    let p = snapshot_project(&origin, "concurrency = 1\n");
+    let mut child = common::tusk()
+        .arg("--root")
+        .arg(p.root())
+        .arg("snapshot")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let staged = |p: &Project| -> Vec<String> {
+        std::fs::read_dir(p.path(".tusk"))
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.contains("tusk-new") || n.contains("tusk-old"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while staged(&p).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!staged(&p).is_empty(), "the run was not caught mid-crawl");
+    origin.set("/", Route::html("<p>small now</p>"));
+    p.run(&["snapshot"]).success();
+    assert!(staged(&p).is_empty(), "{:?}", staged(&p));
+}
+
+#[test]
+fn a_mass_delete_is_refused_relative_to_the_bucket() {
+    let p = Project::new();
+    p.write(
+        "config/tusk.toml",
+        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"file://bucket\"\n",
+    );
+    for n in 0..25 {
+        p.write(
+            &format!("site/page-{n}.md"),
+            &format!("---\ntitle: P{n}\n---\n{n}\n"),
+        );
+    }
+    p.run(&["build"]).success();
+    p.run(&["publish"]).success();
+    let before = common::snapshot_dir(&p.path("bucket"));
+    for n in 1..25 {
+        std::fs::remove_file(p.path(&format!("site/page-{n}.md"))).unwrap();
+    }
+    p.run(&["build"]).success();
+    let refused = p.run(&["publish"]);
+    assert_eq!(refused.code(), Some(1), "{}", refused.stdout());
+    let err = refused.stderr();
+    assert!(err.contains("refusing to delete 24 of"), "{err}");
+    assert!(
+        err.contains("--allow-mass-delete") && err.contains("max_delete_share"),
+        "{err}"
+    );
+    assert_eq!(common::snapshot_dir(&p.path("bucket")), before);
+    p.run(&["publish", "--allow-mass-delete"]).success();
+    assert!(!p.path("bucket/page-3.html").exists());
+}
+
+#[test]
+fn tera_range_and_get_random_are_bounded() {
+    for (body, expected) in [
+        (
+            "{% for i in range(end=5, step_by=0) %}{{ i }}{% endfor %}",
+            "step_by",
+        ),
+        ("{% for i in range(end=4000000000) %}{% endfor %}", "100000"),
+        ("{{ get_random(start=5, end=5) }}", "get_random"),
+    ] {
+        let p = Project::new();
+        p.write("site/index.md", "---\ntitle: Home\n---\nHome\n");
+        p.write("site/t.html", &format!("---\ntitle: T\n---\n{body}\n"));
+        let (code, out, err) = run_briefly(&p, &["build"], 20);
+        assert_eq!(code, Some(1), "{body}\n{out}\n{err}");
+        assert!(
+            err.contains("site/t.html") && err.contains(expected),
+            "{body}: {err}"
+        );
+    }
+}
+
+#[test]
+fn an_operators_pin_survives_an_edge_restart() {
+    let origin = edge_origin();
+    let p = edge_project();
+    let edge = Edge::start(&p, "edge", &["--origin", &origin.url]);
+    p.run(&["failover", "--reason", "db migration"]).success();
+    assert_eq!(edge.status()["route"], "fallback");
+    drop(edge);
+
+    let edge = Edge::start(&p, "edge", &["--origin", &origin.url]);
+    let status = p.run(&["status", "--json"]).success().json();
+    assert_eq!(
+        (status["route"].as_str(), status["pinned"].as_bool()),
+        (Some("fallback"), Some(true)),
+        "{status:#}"
+    );
+    assert_eq!(status["last_switch"]["reason"], "db migration");
+    assert_eq!(status["last_switch"]["by"], "manual");
+    let text = p.run(&["status"]).success().stdout();
+    assert!(text.contains("Route:    fallback"), "{text}");
+    // Health checks that pass do not undo it either.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(edge.status()["route"], "fallback");
+
+    p.run(&["failback"]).success();
+    assert_eq!(edge.status()["route"], "origin");
+    drop(edge);
+    let edge = Edge::start(&p, "edge", &["--origin", &origin.url]);
+    assert_eq!(edge.status()["route"], "origin");
+    drop(edge);
+
+    // A corrupt or hand-edited file is ignored, never a crash.
+    for junk in ["{not json", "{\"to\": \"fallback\"}", "[1,2]", ""] {
+        p.write(".tusk/edge-route.json", junk);
+        let edge = Edge::start(&p, "edge", &["--origin", &origin.url]);
+        assert_eq!(edge.status()["route"], "origin", "{junk}");
+    }
+}
+
+#[test]
+fn the_restarted_edge_says_it_is_pinned() {
+    let origin = edge_origin();
+    let p = edge_project();
+    let edge = Edge::start(&p, "edge", &["--origin", &origin.url]);
+    p.run(&["failover", "--reason", "game day"]).success();
+    drop(edge);
+    // The banner line comes right after the `edge:` line the helper waits for.
+    let mut child = common::tusk()
+        .arg("--root")
+        .arg(p.root())
+        .args(["edge", "--listen", "127.0.0.1:0", "--origin", &origin.url])
+        .env_remove("TUSK_EDGE_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+    let second = rx.recv_timeout(Duration::from_secs(3)).unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(first.starts_with("edge: "), "{first}");
+    assert!(
+        second.contains("pinned") && second.contains("game day"),
+        "{second}"
+    );
+}
+
+/// `tusk edge` started by `sh -c '<prefix> exec tusk edge ...'`; returns
+/// the child and its `edge:` URL.
+fn spawn_edge(
+    p: &Project,
+    prefix: &str,
+    listen: &str,
+    origin: &Origin,
+) -> (std::process::Child, String) {
+    let script = format!(
+        "{prefix} exec \"$0\" --root \"$1\" edge --listen {listen} --origin {}",
+        origin.url
+    );
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_tusk"))
+        .arg(p.root())
+        .env_remove("TUSK_EDGE_TOKEN")
+        .env_remove("TUSK_ENV")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let first = lines.next().expect("a banner").unwrap();
+    let url = first
+        .strip_prefix("edge: ")
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{first}"))
+        .trim_end_matches('/')
+        .to_string();
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+#[test]
+fn the_edge_stops_on_sigint_even_as_a_background_job() {
+    let origin = edge_origin();
+    let p = edge_project();
+    // A non-interactive shell starts background jobs with SIGINT ignored.
+    let (mut child, _) = spawn_edge(&p, "trap '' INT;", "127.0.0.1:0", &origin);
+    let pid = child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stopped = child.try_wait().unwrap();
+    if stopped.is_none() {
+        let _ = child.kill();
+    }
+    assert!(stopped.is_some_and(|s| s.success()), "{stopped:?}");
+}
+
+#[test]
+fn loopback_admin_clients_are_recognised_on_ipv6_listeners() {
+    let origin = edge_origin();
+    for listen in ["[::1]:0", "[::]:0"] {
+        let p = edge_project();
+        let (mut child, url) = spawn_edge(&p, "", listen, &origin);
+        let runtime: Value = serde_json::from_str(&p.read(".tusk/edge.json")).unwrap();
+        let token = runtime["token"].as_str().unwrap().to_string();
+        let port = url.rsplit(':').next().unwrap().to_string();
+        let http = Http::new();
+        let mut targets = vec![format!("http://[::1]:{port}")];
+        if listen.starts_with("[::]") {
+            targets.push(format!("http://127.0.0.1:{port}"));
+        }
+        for base in targets {
+            let a = http.get(
+                &format!("{base}/_tusk/status"),
+                &[("authorization", &format!("Bearer {token}"))],
+            );
+            assert_eq!(a.status, 200, "{listen} via {base}: {}", a.text());
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+#[test]
+fn slow_request_bodies_time_out_and_cached_pages_keep_being_served() {
+    use std::io::{Read, Write};
+    let origin = Origin::start(
+        vec![
+            ("/healthz", Route::html("ok")),
+            (
+                "/",
+                Route::html("home").header("cache-control", "max-age=300"),
+            ),
+        ],
+        |_| None,
+    );
+    let p = Project::bare(
+        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"file://bucket\"\n\
+         [health]\nurls = [\"/healthz\"]\ninterval_ms = 60000\n\
+         [edge]\nmax_connections = 20\nbody_timeout_ms = 1500\n",
+    );
+    let edge = Edge::start(&p, "edge", &["--origin", &origin.url]);
+    assert_eq!(edge.get("/").text(), "home");
+    assert_eq!(edge.get("/").cache(), "Hit");
+    let addr = edge.url.trim_start_matches("http://").to_string();
+    let started = Instant::now();
+    let mut drips: Vec<Option<std::net::TcpStream>> = (0..50)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(&addr).unwrap();
+            s.write_all(b"POST /form HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\nx")
+                .unwrap();
+            s.set_nonblocking(true).unwrap();
+            Some(s)
+        })
+        .collect();
+    let mut checked_get = false;
+    while drips.iter().any(Option::is_some) && started.elapsed() < Duration::from_secs(10) {
+        for slot in drips.iter_mut() {
+            let Some(s) = slot else { continue };
+            let mut buf = [0u8; 512];
+            let closed = match s.read(&mut buf) {
+                Ok(0) => true,
+                Ok(_) => false,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => s.write_all(b"x").is_err(),
+                Err(_) => true,
+            };
+            if closed {
+                *slot = None;
+            }
+        }
+        if !checked_get && started.elapsed() > Duration::from_millis(500) {
+            let asked = Instant::now();
+            let a = edge.get("/");
+            assert_eq!(a.text(), "home");
+            assert!(
+                asked.elapsed() < Duration::from_secs(1),
+                "{:?}",
+                asked.elapsed()
+            );
+            checked_get = true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(checked_get);
+    let open = drips.iter().filter(|d| d.is_some()).count();
+    assert_eq!(
+        open,
+        0,
+        "{open} dripping connections still open after {:?}",
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn keys_differing_only_in_unicode_normalization_collide() {
+    let p = Project::new();
+    p.write("site/index.md", "---\ntitle: Home\n---\nHome\n");
+    p.write("site/caf\u{e9}.txt", "nfc");
+    p.write("site/cafe\u{301}.txt", "nfd");
+    let run = p.run(&["build"]);
+    assert_eq!(run.code(), Some(1), "{}", run.stdout());
+    let err = run.stderr();
+    assert!(err.contains("Unicode normalization"), "{err}");
+    assert!(
+        err.contains("caf\u{e9}.txt") && err.contains("cafe\u{301}.txt"),
+        "{err}"
+    );
+
+    let origin = Origin::start(Vec::new(), |_| None);
+    origin.set(
+        "/",
+        Route::html("<a href=\"/caf%C3%A9.html\">a</a><a href=\"/cafe%CC%81.html\">b</a>"),
+    );
+    origin.set("/caf%C3%A9.html", Route::html("nfc"));
+    origin.set("/cafe%CC%81.html", Route::html("nfd"));
+    let p = snapshot_project(&origin, "");
+    let report = p.run(&["snapshot", "--json"]).success().json();
+    let keys = tree_objects(&p, ".tusk/snapshot/.tusk-tree.json");
+    assert_eq!(
+        keys.keys().filter(|k| k.starts_with("caf")).count(),
+        1,
+        "{keys:?}"
+    );
+    let skipped = report["skipped"].to_string();
+    assert!(skipped.contains("Unicode normalization"), "{skipped}");
+}
+
+#[test]
+fn an_expired_snapshot_deadline_is_a_truncated_crawl() {
+    let origin = Origin::start_with_latency(
+        vec![(
+            "/",
+            Route::html(&links((0..30).map(|n| format!("/p/{n}.html")))),
+        )],
+        |path| path.starts_with("/p/").then(|| Route::html("<p>page</p>")),
+        Duration::from_millis(200),
+    );
+    // 0.02 minutes: 1.2 s, about six of the thirty pages.
+    let p = snapshot_project(&origin, "max_minutes = 0.02\nconcurrency = 1\n");
+    let started = Instant::now();
+    let report = p.run(&["snapshot", "--json"]).success().json();
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(report["truncated"], true, "{report:#}");
+    assert!(
+        report["truncated_by"]
+            .as_str()
+            .unwrap()
+            .contains("max_minutes"),
+        "{report:#}"
+    );
+    assert!(report["dropped"].as_u64().unwrap() > 0, "{report:#}");
+    let bad = snapshot_project(&origin, "max_minutes = -1\n");
+    let run = bad.run(&["snapshot"]);
+    assert_eq!(run.code(), Some(1));
+    assert!(
+        run.stderr().contains("snapshot.max_minutes"),
+        "{}",
+        run.stderr()
+    );
+}

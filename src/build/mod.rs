@@ -865,16 +865,20 @@ fn plan_keys(
         }
     }
     let mut keys: HashMap<String, Owner> = HashMap::new();
-    let mut owners: HashMap<String, String> = HashMap::new();
+    // By normalized key: NFC and NFD spellings are one file on macOS.
+    let mut owners: HashMap<String, (String, String)> = HashMap::new();
     let mut claim = |key: &str, me: String, what: &str, owner: Owner| {
-        if let Some(other) = owners.get(key) {
-            diags.push(Diagnostic::new(
-                me,
-                format!("{what} {key}, which {other} also writes"),
-            ));
+        let normal = crate::tree::key::normalized(key);
+        if let Some((other, other_key)) = owners.get(&normal) {
+            let message = if other_key == key {
+                format!("{what} {key}, which {other} also writes")
+            } else {
+                format!("{what} {key}, which differs only in Unicode normalization from {other_key}, written by {other}: they collide on macOS file systems")
+            };
+            diags.push(Diagnostic::new(me, message));
             return;
         }
-        owners.insert(key.to_string(), me);
+        owners.insert(normal, (me, key.to_string()));
         keys.insert(key.to_string(), owner);
     };
     for page in planned {

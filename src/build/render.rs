@@ -170,6 +170,7 @@ impl Renderer {
         tera.set_escape_fn(escape_html);
         register_filters(&mut tera, base_url);
         disable_env(&mut tera);
+        bound_builtins(&mut tera);
         let files: HashMap<String, String> = sources
             .iter()
             .map(|(name, _, shown)| (name.clone(), shown.clone()))
@@ -395,6 +396,72 @@ fn disable_env(tera: &mut Tera) {
             Err("get_env is disabled: templates cannot read the environment".into())
         },
     );
+}
+
+/// Most items `range` makes: Tera's own loops forever on `step_by=0` and
+/// fills memory on a huge `end`.
+const MAX_RANGE: u64 = 100_000;
+
+/// Bounded replacements for Tera's `range` and `get_random` (whose empty
+/// range panics the build).
+fn bound_builtins(tera: &mut Tera) {
+    tera.register_function("range", bounded_range);
+    tera.register_function("get_random", checked_random);
+}
+
+/// A whole-number argument of a template function, `default` when absent.
+fn int_arg(
+    f: &str,
+    args: &HashMap<String, Value>,
+    name: &str,
+    default: Option<i64>,
+) -> tera::Result<i64> {
+    match args.get(name) {
+        Some(v) => v
+            .as_i64()
+            .ok_or_else(|| format!("{f}: `{name}` must be a whole number, got {v}").into()),
+        None => default.ok_or_else(|| format!("{f}: `{name}` is required").into()),
+    }
+}
+
+fn bounded_range(args: &HashMap<String, Value>) -> tera::Result<Value> {
+    let start = int_arg("range", args, "start", Some(0))?;
+    let end = int_arg("range", args, "end", None)?;
+    let step = int_arg("range", args, "step_by", Some(1))?;
+    if step < 1 {
+        return Err(
+            format!("range: step_by must be at least 1, got {step} (it would never end)").into(),
+        );
+    }
+    if start > end {
+        return Err(format!("range: start {start} is after end {end}").into());
+    }
+    let count = (end - start).unsigned_abs().div_ceil(step as u64);
+    if count > MAX_RANGE {
+        return Err(format!("range: {count} items is more than the limit of {MAX_RANGE}").into());
+    }
+    Ok(Value::Array(
+        (start..end)
+            .step_by(step as usize)
+            .map(Value::from)
+            .collect(),
+    ))
+}
+
+fn checked_random(args: &HashMap<String, Value>) -> tera::Result<Value> {
+    let start = int_arg("get_random", args, "start", Some(0))?;
+    let end = int_arg("get_random", args, "end", None)?;
+    if start >= end {
+        return Err(format!(
+            "get_random: the range {start}..{end} is empty (end must be more than start)"
+        )
+        .into());
+    }
+    let mut bytes = [0u8; 8];
+    getrandom::getrandom(&mut bytes).map_err(|e| format!("get_random: {e}"))?;
+    let span = (i128::from(end) - i128::from(start)) as u128;
+    let offset = u128::from(u64::from_le_bytes(bytes)) % span;
+    Ok(Value::from((i128::from(start) + offset as i128) as i64))
 }
 
 /// Jekyll-style URL filters: `{{ "/about/" | absolute_url }}` and `relative_url`.

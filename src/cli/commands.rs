@@ -166,6 +166,7 @@ pub(super) fn publish(ctx: &Ctx, args: &PublishArgs) -> Result<()> {
         dry_run: args.dry_run,
         force: args.force,
         max_deletes: args.max_deletes,
+        allow_mass_delete: args.allow_mass_delete,
         target: args.target.clone(),
         rollback: args.rollback.clone(),
         progress_bar: std::io::stderr().is_terminal(),
@@ -205,7 +206,7 @@ fn history(ctx: &Ctx, args: &PublishArgs) -> Result<()> {
 }
 
 pub(super) fn edge(ctx: &Ctx, args: &EdgeArgs) -> Result<()> {
-    block_on(crate::edge::run(
+    let signal = block_on(crate::edge::run(
         &ctx.loaded,
         &edge_options(args),
         |state, addr| {
@@ -214,8 +215,13 @@ pub(super) fn edge(ctx: &Ctx, args: &EdgeArgs) -> Result<()> {
                 state.origin().unwrap_or("none"),
                 state.fallback()
             );
+            if let Some(pin) = state.pinned() {
+                report::print_restored_pin(&pin);
+            }
         },
-    ))?
+    ))??;
+    report::print_edge_stopped(signal);
+    Ok(())
 }
 
 pub(super) fn up(ctx: &Ctx, args: &EdgeArgs) -> Result<()> {

@@ -247,6 +247,10 @@ pub struct PublishArgs {
     /// Refuse to delete more objects than this (default: publish.max_deletes, 256).
     #[arg(long)]
     pub max_deletes: Option<usize>,
+    /// Delete even more than publish.max_delete_share (default 0.5) of the
+    /// target's objects (an intended mass removal).
+    #[arg(long)]
+    pub allow_mass_delete: bool,
     /// Do not invalidate the CDN after publishing.
     #[arg(long)]
     pub no_invalidate: bool,

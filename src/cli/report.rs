@@ -330,6 +330,21 @@ pub(super) fn print_drill(r: &crate::gameday::drill::Report) {
     );
 }
 
+/// The edge stopped on a signal.
+pub(super) fn print_edge_stopped(signal: &str) {
+    println!("edge: stopped ({signal})");
+}
+
+/// A started edge that restored an operator's pin from an earlier run.
+pub(super) fn print_restored_pin(pin: &crate::edge::Switch) {
+    println!(
+        "      pinned to the bucket since {} by {}: {} (kept from the last run in .tusk/edge-route.json; `tusk failback` unpins)",
+        pin.at,
+        pin.operator.as_deref().unwrap_or("an operator"),
+        pin.reason
+    );
+}
+
 pub(super) fn print_snapshot(r: &crate::snapshot::Report) {
     println!(
         "Snapshot of {} in {}: {} pages, {} assets, {} feeds, {} objects ({:.1} MB), {} redirects, {} unchanged, {} removed, {} skipped, {} broken links, {} errors; {} requests in {} ms",
@@ -349,6 +364,12 @@ pub(super) fn print_snapshot(r: &crate::snapshot::Report) {
         r.requests,
         r.duration_ms
     );
+    if let Some(why) = &r.truncated_by {
+        println!(
+            "  warning: the crawl is incomplete ({why}): {} links not fetched; {} objects of the previous snapshot kept so publishing deletes nothing the crawl did not reach",
+            r.dropped, r.kept
+        );
+    }
     if r.soft_404 {
         println!("  note: the origin answers 200 for unknown paths (a soft 404): no 404 page kept, and broken links look like pages");
     } else if !r.not_found_page {

@@ -85,7 +85,7 @@ pub async fn up(loaded: &Loaded, edge: &EdgeOptions, quiet: bool) -> Result<()> 
         origin: origin.clone(),
         ..edge.clone()
     };
-    crate::edge::run(loaded, &edge, |state, addr| {
+    let signal = crate::edge::run(loaded, &edge, |state, addr| {
         let mode = match (state.origin(), origin_up) {
             (None, _) => "no origin: every page comes from the bucket".to_string(),
             (Some(o), true) => format!("origin {o} first, the bucket when it fails"),
@@ -100,8 +100,13 @@ pub async fn up(loaded: &Loaded, edge: &EdgeOptions, quiet: bool) -> Result<()> 
         println!(
             "      status: tusk status   switch: tusk failover / tusk failback   stop: Ctrl-C"
         );
+        if let Some(pin) = state.pinned() {
+            super::report::print_restored_pin(&pin);
+        }
     })
-    .await
+    .await?;
+    super::report::print_edge_stopped(signal);
+    Ok(())
 }
 
 /// Whether anything answers HTTP at `origin` within two seconds.

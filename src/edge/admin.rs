@@ -18,7 +18,8 @@ pub async fn handle(
     req: Request<Incoming>,
     remote: SocketAddr,
 ) -> Response<Body> {
-    if !state.cfg.admin_remote && !remote.ip().is_loopback() {
+    // `[::]` listeners see IPv4 clients as `::ffff:127.0.0.1`.
+    if !state.cfg.admin_remote && !remote.ip().to_canonical().is_loopback() {
         return json(
             StatusCode::FORBIDDEN,
             &serde_json::json!({"error": "the admin API answers loopback clients only"}),
@@ -48,11 +49,17 @@ pub async fn handle(
         }
         (Method::POST, "/_tusk/failover" | "/_tusk/failback") => {
             let body = Limited::new(req.into_body(), 64 * 1024).collect().await;
-            let reason = body
+            let body = body
                 .ok()
                 .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b.to_bytes()).ok())
-                .and_then(|v| v["reason"].as_str().map(str::to_string))
-                .filter(|r| !r.trim().is_empty());
+                .unwrap_or_default();
+            let text = |name: &str| {
+                body[name]
+                    .as_str()
+                    .map(|t| t.trim().chars().take(200).collect::<String>())
+                    .filter(|t| !t.is_empty())
+            };
+            let (reason, operator) = (text("reason"), text("operator"));
             let failover = path.ends_with("failover");
             let reason = reason.unwrap_or_else(|| {
                 if failover {
@@ -62,7 +69,7 @@ pub async fn handle(
                 }
                 .to_string()
             });
-            let changed = state.set_pin(failover.then_some(Route::Fallback), &reason);
+            let changed = state.set_pin(failover.then_some(Route::Fallback), &reason, operator);
             if changed {
                 tracing::warn!(
                     "edge: {} by an operator: {reason}",

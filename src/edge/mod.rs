@@ -35,7 +35,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{EdgeConfig, HealthConfig, Loaded};
 use crate::health::{Checker, Hysteresis, Round};
@@ -46,7 +46,7 @@ use metrics::Metrics;
 pub type Body = Full<Bytes>;
 
 /// Where requests go now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Route {
     /// Origin first, the bucket per request on failure.
@@ -55,14 +55,19 @@ pub enum Route {
     Fallback,
 }
 
-/// A change of route, for `tusk status`.
-#[derive(Debug, Clone, Serialize)]
+/// A change of route, for `tusk status`; an operator's pin is also kept
+/// in `.tusk/edge-route.json` so a restarted edge comes back pinned.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Switch {
     pub at: String,
     pub to: Route,
     pub reason: String,
     /// `health` (the checker) or `manual` (an operator).
     pub by: String,
+    /// Who switched (the operator's user name, as the client sent it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -106,6 +111,10 @@ pub struct State {
     token: String,
     started: Instant,
     access_log: Option<access_log::AccessLog>,
+    /// Where an operator's pin is kept across restarts.
+    route_file: std::path::PathBuf,
+    /// Pass-through bodies being read: half of `edge.max_connections`.
+    upload_slots: tokio::sync::Semaphore,
 }
 
 /// The edge's runtime file: where it listens and its admin token, for the
@@ -114,13 +123,64 @@ pub fn runtime_file(loaded: &Loaded) -> std::path::PathBuf {
     loaded.root.join(".tusk/edge.json")
 }
 
-/// Start the edge and serve until the process is stopped. `ready` is
-/// called with the bound address once it accepts connections.
+/// An operator's pin (its audit record: who, when, why), kept across
+/// restarts of the edge.
+pub fn route_file(loaded: &Loaded) -> std::path::PathBuf {
+    loaded.root.join(".tusk/edge-route.json")
+}
+
+/// The pin saved by an earlier run. A corrupt or hand-edited file is
+/// reported and ignored: health checks decide until the next switch.
+fn load_pin(path: &std::path::Path) -> Option<Switch> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            tracing::warn!(
+                "edge: cannot read {} ({e}); no pin restored",
+                path.display()
+            );
+            return None;
+        }
+    };
+    match serde_json::from_slice::<Switch>(&bytes) {
+        Ok(pin) if pin.to == Route::Fallback && pin.by == "manual" => Some(pin),
+        Ok(_) => {
+            tracing::warn!("edge: {} is not a failover pin; ignored", path.display());
+            None
+        }
+        Err(e) => {
+            tracing::warn!("edge: {} is not a valid pin ({e}); ignored", path.display());
+            None
+        }
+    }
+}
+
+/// Keep `pin` in `path` atomically (a reader sees the old file or the new
+/// one), or remove the file when nothing is pinned.
+fn save_pin(path: &std::path::Path, pin: Option<&Switch>) -> std::io::Result<()> {
+    let Some(pin) = pin else {
+        return match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        };
+    };
+    let dir = path.parent().expect("route file has a folder");
+    std::fs::create_dir_all(dir)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut file, &serde_json::to_vec_pretty(pin)?)?;
+    file.as_file().sync_all()?;
+    file.persist(path)?;
+    Ok(())
+}
+
+/// Start the edge and serve until SIGINT or SIGTERM (returned by name).
+/// `ready` is called with the bound address once it accepts connections.
 pub async fn run(
     loaded: &Loaded,
     opts: &EdgeOptions,
     ready: impl FnOnce(&State, SocketAddr),
-) -> Result<()> {
+) -> Result<&'static str> {
     let state = Arc::new(State::new(loaded, opts).await?);
     let listen = opts
         .listen
@@ -134,9 +194,23 @@ pub async fn run(
     if state.origin.is_some() {
         tokio::spawn(health_loop(state.clone()));
     }
+    let mut stop = Stop::install()?;
     ready(&state, addr);
+    // Each connection holds a permit: at `edge.max_connections` the loop
+    // waits for one to end before accepting more.
+    let permits = Arc::new(tokio::sync::Semaphore::new(
+        state.cfg.max_connections.max(1),
+    ));
     loop {
-        let (stream, remote) = match listener.accept().await {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            why = stop.wait() => return Ok(why),
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            why = stop.wait() => return Ok(why),
+        };
+        let (stream, remote) = match accepted {
             Ok(conn) => conn,
             Err(e) => {
                 tracing::warn!("edge: accept failed: {e}");
@@ -144,20 +218,66 @@ pub async fn run(
                 continue;
             }
         };
-        let _ = stream.set_nodelay(true);
+        tokio::spawn(serve_connection(state.clone(), stream, remote, permit));
+    }
+}
+
+async fn serve_connection(
+    state: Arc<State>,
+    stream: tokio::net::TcpStream,
+    remote: SocketAddr,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    let _ = stream.set_nodelay(true);
+    let service = hyper::service::service_fn(move |req| {
         let state = state.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let state = state.clone();
-                async move { Ok::<_, Infallible>(state.handle(req, remote).await) }
-            });
-            // A client that never finishes its headers is dropped.
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(30))
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-        });
+        async move { Ok::<_, Infallible>(state.handle(req, remote).await) }
+    });
+    // A client that never finishes its headers is dropped.
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30))
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+        .await;
+}
+
+/// SIGINT and SIGTERM, handled explicitly: a shell starts background jobs
+/// with SIGINT ignored, and the edge must still stop cleanly on it.
+struct Stop {
+    #[cfg(unix)]
+    signals: (tokio::signal::unix::Signal, tokio::signal::unix::Signal),
+}
+
+impl Stop {
+    fn install() -> Result<Stop> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let int = signal(SignalKind::interrupt()).context("edge: cannot handle SIGINT")?;
+            let term = signal(SignalKind::terminate()).context("edge: cannot handle SIGTERM")?;
+            Ok(Stop {
+                signals: (int, term),
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Stop {})
+    }
+
+    /// The name of the signal that arrived.
+    async fn wait(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            let (int, term) = &mut self.signals;
+            tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
     }
 }
 
@@ -210,6 +330,9 @@ impl State {
             _ => random_token()?,
         };
         let health = origin.as_ref().map(|_| Hysteresis::new(&config.health));
+        let route_file = route_file(loaded);
+        let cfg_max_connections = cfg.max_connections;
+        let pinned = load_pin(&route_file);
         let access_log = match cfg.access_log.as_str() {
             "" => None,
             path => Some(access_log::AccessLog::open(&loaded.root.join(path))?),
@@ -224,12 +347,16 @@ impl State {
             inflight: Mutex::new(HashMap::new()),
             routing: Mutex::new(Routing {
                 health,
+                last_switch: pinned.clone(),
+                pinned,
                 ..Routing::default()
             }),
             metrics: Metrics::default(),
             token,
             started: Instant::now(),
             access_log,
+            route_file,
+            upload_slots: tokio::sync::Semaphore::new((cfg_max_connections / 2).max(1)),
         })
     }
 
@@ -587,9 +714,9 @@ impl State {
             _ => return unavailable(),
         };
         let (parts, body) = req.into_parts();
-        let body = match Limited::new(body, 16 * 1024 * 1024).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(_) => return plain(StatusCode::PAYLOAD_TOO_LARGE, "413 Payload Too Large\n"),
+        let body = match self.read_body(body, read_only).await {
+            Ok(body) => body,
+            Err(refused) => return refused,
         };
         let target = format!(
             "{origin}{}",
@@ -681,6 +808,7 @@ impl State {
                     to,
                     reason,
                     by: "health".into(),
+                    operator: None,
                 });
             } else {
                 tracing::warn!("edge: {reason} (route pinned by an operator: unchanged)");
@@ -689,32 +817,74 @@ impl State {
         routing.last_round = Some((now_rfc3339(), round));
     }
 
+    /// A pass-through request's body, within `edge.body_timeout_ms`. Slow
+    /// uploads may hold at most half the connections (the rest keep
+    /// serving the cache); beyond that they are shed with a 503.
+    async fn read_body(&self, body: Incoming, read_only: bool) -> Result<Bytes, Response<Body>> {
+        let _slot = match self.upload_slots.try_acquire() {
+            Ok(slot) => Some(slot),
+            Err(_) if read_only => None,
+            Err(_) => {
+                let mut busy = plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "503 Service Unavailable: too many uploads in progress\n",
+                );
+                busy.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                return Err(closing(busy));
+            }
+        };
+        let limit = Duration::from_millis(self.cfg.body_timeout_ms.max(1));
+        let read = Limited::new(body, 16 * 1024 * 1024).collect();
+        match tokio::time::timeout(limit, read).await {
+            Ok(Ok(collected)) => Ok(collected.to_bytes()),
+            Ok(Err(_)) => Err(plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "413 Payload Too Large\n",
+            )),
+            Err(_) => Err(closing(plain(
+                StatusCode::REQUEST_TIMEOUT,
+                "408 Request Timeout: the request body was not sent within edge.body_timeout_ms\n",
+            ))),
+        }
+    }
+
+    /// The operator's pin restored or set, for the start banner.
+    pub fn pinned(&self) -> Option<Switch> {
+        self.routing.lock().unwrap().pinned.clone()
+    }
+
     /// An operator's switch. `Some(route)` pins it; `None` unpins (health
-    /// decides again). Returns whether anything changed.
-    fn set_pin(&self, to: Option<Route>, reason: &str) -> bool {
+    /// decides again). The pin is saved for the next start. Returns
+    /// whether anything changed.
+    fn set_pin(&self, to: Option<Route>, reason: &str, operator: Option<String>) -> bool {
         let mut routing = self.routing.lock().unwrap();
         let changed = routing.pinned.as_ref().map(|p| p.to) != to;
         if !changed {
             return false;
         }
-        let switch = to.map(|to| Switch {
+        let manual = |to: Route| Switch {
             at: now_rfc3339(),
             to,
             reason: reason.to_string(),
             by: "manual".into(),
-        });
+            operator: operator.clone(),
+        };
+        let switch = to.map(manual);
+        if let Err(e) = save_pin(&self.route_file, switch.as_ref()) {
+            tracing::warn!(
+                "edge: cannot save the route in {} ({e}); a restart forgets it",
+                self.route_file.display()
+            );
+        }
         routing.pinned = switch.clone();
         let health_up = routing.health.as_ref().map(|h| h.is_up()).unwrap_or(false);
-        routing.last_switch = Some(switch.unwrap_or_else(|| Switch {
-            at: now_rfc3339(),
-            to: if health_up {
-                Route::Origin
-            } else {
-                Route::Fallback
-            },
-            reason: reason.to_string(),
-            by: "manual".into(),
-        }));
+        let now = if health_up {
+            Route::Origin
+        } else {
+            Route::Fallback
+        };
+        routing.last_switch = Some(switch.unwrap_or_else(|| manual(now)));
         self.metrics.switches.inc();
         true
     }
@@ -908,6 +1078,14 @@ fn server_options() -> Response<Body> {
         header::ALLOW,
         HeaderValue::from_static("GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"),
     );
+    response
+}
+
+/// `response`, and the connection closes after it.
+fn closing(mut response: Response<Body>) -> Response<Body> {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
     response
 }
 

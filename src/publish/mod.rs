@@ -37,6 +37,8 @@ pub struct PublishOptions {
     pub dry_run: bool,
     pub force: bool,
     pub max_deletes: Option<usize>,
+    /// Lift the relative delete guard (`publish.max_delete_share`).
+    pub allow_mass_delete: bool,
     pub target: Option<String>,
     /// Restore the tree of this publish record (id or unique id prefix).
     pub rollback: Option<String>,
@@ -108,11 +110,12 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
     let uploads = plan::uploads(&desired, &listing, opts.force);
     let now = chrono::Utc::now();
     let removals = plan::removals(store, &desired, &listing, cfg.retain_days, now).await?;
-    plan::guard_deletes(
-        &removals.deletes,
-        opts.max_deletes.unwrap_or(cfg.max_deletes),
-        store,
-    )?;
+    let guard = plan::DeleteGuard {
+        max: opts.max_deletes.unwrap_or(cfg.max_deletes),
+        share: cfg.max_delete_share,
+        allow_mass: opts.allow_mass_delete,
+    };
+    plan::guard_deletes(&removals.deletes, &listing, &guard, store)?;
     let mut report = Report {
         target: store.describe(),
         dry_run: opts.dry_run,

@@ -187,16 +187,51 @@ pub(super) async fn removals(
     })
 }
 
-/// Refuse a mass deletion before anything changed.
-pub(super) fn guard_deletes(deletes: &[String], max: usize, store: &dyn Store) -> Result<()> {
-    if deletes.len() > max {
+/// How many deletes the guards allow.
+pub(super) struct DeleteGuard {
+    /// Absolute: `publish.max_deletes` / `--max-deletes`.
+    pub max: usize,
+    /// Relative: `publish.max_delete_share` of the bucket's objects.
+    pub share: f64,
+    /// `--allow-mass-delete` lifts the relative guard.
+    pub allow_mass: bool,
+}
+
+/// Deletes at or below this count never trip the relative guard: a small
+/// site legitimately loses a few pages at once.
+const MASS_DELETE_FLOOR: usize = 10;
+
+/// Refuse a mass deletion before anything changed: more than `max`
+/// objects, or more than `share` of the bucket's own (non-reserved)
+/// objects, which catches an empty or truncated tree on any site size.
+pub(super) fn guard_deletes(
+    deletes: &[String],
+    listing: &[Listed],
+    guard: &DeleteGuard,
+    store: &dyn Store,
+) -> Result<()> {
+    if deletes.len() > guard.max {
         bail!(
             "refusing to delete {} objects from {} (more than --max-deletes {}); nothing was changed. \
              If this is intended, re-run with --max-deletes {}",
             deletes.len(),
             store.describe(),
-            max,
+            guard.max,
             deletes.len()
+        );
+    }
+    let live = listing
+        .iter()
+        .filter(|l| !l.key.starts_with(RESERVED_PREFIX))
+        .count();
+    let too_many = deletes.len() as f64 > guard.share * live as f64;
+    if deletes.len() > MASS_DELETE_FLOOR && too_many && !guard.allow_mass {
+        bail!(
+            "refusing to delete {} of the {live} objects in {} (more than publish.max_delete_share {} of them); \
+             nothing was changed. If this is intended, re-run with --allow-mass-delete",
+            deletes.len(),
+            store.describe(),
+            guard.share
         );
     }
     Ok(())

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::config::{Loaded, SnapshotConfig};
+use crate::tree::key::folded;
 use crate::tree::write::{Sink, Staging};
 use crate::tree::{CacheClass, Object, Tree};
 
@@ -91,6 +92,17 @@ pub struct Report {
     pub skipped: Vec<Skipped>,
     pub broken: Vec<Broken>,
     pub errors: Vec<Failure>,
+    /// The crawl stopped early (`snapshot.max_pages`, `max_total_mb` or
+    /// `max_minutes`): objects of the previous snapshot that were not
+    /// fetched again are kept, so a publish deletes nothing for it.
+    pub truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated_by: Option<String>,
+    /// Links not queued (or queued and not fetched) because the crawl
+    /// stopped early.
+    pub dropped: usize,
+    /// Objects kept from the previous snapshot because the crawl stopped early.
+    pub kept: usize,
     pub duration_ms: u128,
 }
 
@@ -276,7 +288,10 @@ pub async fn snapshot(loaded: &Loaded, opts: &SnapshotOptions) -> Result<Report>
             ..Report::default()
         },
         total_bytes: 0,
-        budget_exhausted: false,
+        accepted: 0,
+        seen_cap: cfg.max_pages.saturating_mul(4).saturating_add(10_000),
+        fetched: HashSet::new(),
+        stopped: None,
     };
     for seed in &cfg.seeds {
         let url = site
@@ -294,9 +309,15 @@ pub async fn snapshot(loaded: &Loaded, opts: &SnapshotOptions) -> Result<Report>
     crawl.enqueue(site.origin.join(&probe)?, 0, Kind::NotFoundProbe, None);
 
     let mut window = Window::new(cfg.concurrency);
+    let deadline = (cfg.max_minutes > 0.0)
+        .then(|| started + Duration::from_secs_f64((cfg.max_minutes * 60.0).min(1e9)));
     let mut inflight = FuturesUnordered::new();
     loop {
-        while inflight.len() < window.limit() {
+        let expired = deadline.is_some_and(|d| Instant::now() >= d);
+        if expired {
+            crawl.stop("snapshot.max_minutes reached");
+        }
+        while inflight.len() < window.limit() && !expired {
             let Some(job) = crawl.queue.pop_front() else {
                 break;
             };
@@ -308,6 +329,7 @@ pub async fn snapshot(loaded: &Loaded, opts: &SnapshotOptions) -> Result<Report>
         };
         window.record(&answer);
         crawl.report.requests += 1;
+        crawl.fetched.insert(job.url.to_string());
         crawl.handle(job, fetched)?;
         if crawl.report.errors.len() > cfg.max_errors {
             bail!(
@@ -320,12 +342,19 @@ pub async fn snapshot(loaded: &Loaded, opts: &SnapshotOptions) -> Result<Report>
         }
     }
 
+    crawl.report.dropped += std::mem::take(&mut crawl.queue).len();
+    if crawl.stopped.is_some() {
+        crawl.keep_unfetched();
+    }
     let Crawl {
         objects,
         state,
         mut report,
+        stopped,
         ..
     } = crawl;
+    report.truncated = stopped.is_some();
+    report.truncated_by = stopped.map(str::to_string);
     if let Some(prev) = &previous {
         report.removed = prev
             .tree
@@ -412,8 +441,9 @@ struct Crawl<'a> {
     objects: BTreeMap<String, Object>,
     /// Which URL a key was saved from (pages win over redirects).
     claimed_by: HashMap<String, String>,
-    /// Lower-cased key -> key: case-only collisions break case-insensitive
-    /// file systems and are refused.
+    /// Folded key (NFC, lower case) -> key: case- or normalization-only
+    /// collisions break case-insensitive and macOS file systems and are
+    /// refused.
     lower_keys: HashMap<String, String>,
     /// Folders the claimed keys need, with how many keys need each: a key
     /// cannot also be a file (`a` beside `a/b`) in a folder or local bucket.
@@ -421,7 +451,15 @@ struct Crawl<'a> {
     state: State,
     report: Report,
     total_bytes: u64,
-    budget_exhausted: bool,
+    /// URLs queued so far (fetched or waiting): what `max_pages` bounds.
+    accepted: usize,
+    /// `seen` remembers refused URLs only up to this many entries, so a
+    /// page of millions of links cannot exhaust memory.
+    seen_cap: usize,
+    /// URLs answered in this run (at most `max_pages`).
+    fetched: HashSet<String>,
+    /// Why the crawl stopped early, if it did.
+    stopped: Option<&'static str>,
 }
 
 impl Crawl<'_> {
@@ -435,7 +473,9 @@ impl Crawl<'_> {
         }
     }
 
-    /// Queue `url` unless it was seen or a limit or rule refuses it.
+    /// Queue `url` unless it was seen or a limit or rule refuses it. Only
+    /// queued URLs count toward `max_pages`; refused ones are remembered
+    /// while `seen` has room.
     fn enqueue(&mut self, url: Url, depth: usize, kind: Kind, referrer: Option<String>) {
         self.enqueue_as(url, depth, kind, referrer, false)
     }
@@ -450,29 +490,26 @@ impl Crawl<'_> {
         subresource: bool,
     ) {
         url.set_fragment(None);
-        if !self.seen.insert(url.to_string()) {
+        let text = url.to_string();
+        if self.seen.contains(&text) {
             return;
         }
         if kind == Kind::Link {
-            if url.query().is_some() && !self.site.hashed_query && !subresource {
-                return self.skip(&url, "query string (snapshot.query = \"skip\")");
-            }
-            if let Some(reason) = self.site.wanted(url.path()) {
+            if let Some(reason) = self.refusal(&url, depth, subresource) {
+                self.remember(text);
                 return self.skip(&url, reason);
             }
-            if depth > self.cfg.max_depth {
-                return self.skip(&url, "deeper than snapshot.max_depth");
+            if self.accepted >= self.cfg.max_pages {
+                self.stop("snapshot.max_pages reached");
             }
-            if repeats_segments(url.path()) {
-                return self.skip(&url, "repeating path segments (crawler trap)");
-            }
-            if self.seen.len() > self.cfg.max_pages {
-                return self.skip(&url, "snapshot.max_pages reached");
-            }
-            if self.budget_exhausted {
-                return self.skip(&url, "snapshot.max_total_mb reached");
+            if let Some(reason) = self.stopped {
+                self.remember(text);
+                self.report.dropped += 1;
+                return self.skip(&url, reason);
             }
         }
+        self.seen.insert(text);
+        self.accepted += 1;
         self.queue.push_back(Job {
             url,
             depth,
@@ -480,6 +517,81 @@ impl Crawl<'_> {
             referrer,
             subresource,
         });
+    }
+
+    /// Why a link is not followed by the site's rules, if it is not.
+    fn refusal(&self, url: &Url, depth: usize, subresource: bool) -> Option<&'static str> {
+        if url.query().is_some() && !self.site.hashed_query && !subresource {
+            return Some("query string (snapshot.query = \"skip\")");
+        }
+        if let Some(reason) = self.site.wanted(url.path()) {
+            return Some(reason);
+        }
+        if depth > self.cfg.max_depth {
+            return Some("deeper than snapshot.max_depth");
+        }
+        repeats_segments(url.path()).then_some("repeating path segments (crawler trap)")
+    }
+
+    fn remember(&mut self, url: String) {
+        if self.seen.len() < self.seen_cap {
+            self.seen.insert(url);
+        }
+    }
+
+    /// Stop queueing: the crawl is incomplete (the first reason is kept).
+    fn stop(&mut self, reason: &'static str) {
+        self.stopped.get_or_insert(reason);
+    }
+
+    /// A crawl that stopped early did not see the whole site: the objects
+    /// of the previous snapshot that were not fetched again stay, so the
+    /// next publish does not delete pages the crawl merely did not reach.
+    fn keep_unfetched(&mut self) {
+        let Some(prev) = self.previous else {
+            return;
+        };
+        let source: HashMap<&str, (&String, &Validators)> = prev
+            .state
+            .entries
+            .iter()
+            .map(|(url, v)| (v.key.as_str(), (url, v)))
+            .collect();
+        for (key, object) in &prev.tree {
+            let url = source.get(key.as_str());
+            if self.lower_keys.contains_key(&folded(key))
+                || url.is_some_and(|(u, _)| self.fetched.contains(u.as_str()))
+            {
+                continue;
+            }
+            if object.cache_class != CacheClass::Redirect {
+                if let Err(e) = self.link_previous(&prev.dir, key) {
+                    tracing::warn!("{key}: not kept from the previous snapshot: {e:#}");
+                    continue;
+                }
+            }
+            if let Some((u, v)) = url {
+                self.state.entries.insert((*u).clone(), (*v).clone());
+            }
+            self.lower_keys.insert(folded(key), key.clone());
+            self.objects.insert(key.clone(), object.clone());
+            self.report.kept += 1;
+        }
+    }
+
+    /// Hard-link (or copy) the previous snapshot's file for `key` into the
+    /// new one.
+    fn link_previous(&self, dir: &Path, key: &str) -> Result<()> {
+        let from = dir.join(key);
+        let to = self.staging.join(key);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        if std::fs::hard_link(&from, &to).is_err() {
+            std::fs::copy(&from, &to)
+                .with_context(|| format!("cannot copy {} into the new snapshot", from.display()))?;
+        }
+        Ok(())
     }
 
     /// Validators for a conditional request, when the previous copy is
@@ -632,7 +744,7 @@ impl Crawl<'_> {
         let body = self.follow_links(job, &content_type, body)?;
         if self.total_bytes + body.len() as u64 > self.cfg.max_total_mb.saturating_mul(1024 * 1024)
         {
-            self.budget_exhausted = true;
+            self.stop("snapshot.max_total_mb reached");
             self.release(key);
             self.skip(&job.url, "snapshot.max_total_mb reached");
             return Ok(false);
@@ -671,17 +783,9 @@ impl Crawl<'_> {
             self.skip(&job.url, reason);
             return Ok(());
         }
-        let from = prev.dir.join(&v.key);
-        let to = self.staging.join(&v.key);
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        if std::fs::hard_link(&from, &to).is_err() {
-            std::fs::copy(&from, &to)
-                .with_context(|| format!("cannot copy {} into the new snapshot", from.display()))?;
-        }
+        self.link_previous(&prev.dir, &v.key)?;
         // Its links still need following; the saved copy has them.
-        let body = std::fs::read(&to)?;
+        let body = std::fs::read(self.staging.join(&v.key))?;
         self.follow_links(job, &object.content_type, body)?;
         self.report.unchanged += 1;
         self.total_bytes += object.size;
@@ -774,7 +878,7 @@ impl Crawl<'_> {
         if let Some(why) = self.folder_clash(key) {
             return Some(why);
         }
-        let lower = key.to_lowercase();
+        let lower = folded(key);
         let rival = match self.lower_keys.get(&lower) {
             Some(other) if other != key => Some(other.clone()),
             Some(_) => Some(key.to_string()),
@@ -795,7 +899,7 @@ impl Crawl<'_> {
                 if loser_key == winner_key {
                     format!("same key {winner_key} as {winner}")
                 } else {
-                    format!("key {loser_key} differs only in case from {winner_key} ({winner})")
+                    format!("key {loser_key} differs only in case or Unicode normalization from {winner_key} ({winner}): they collide on case-insensitive or macOS file systems")
                 }
             };
             if !wins {
@@ -827,7 +931,9 @@ impl Crawl<'_> {
         }
         folders_of(key).find_map(|folder| {
             let owner = self.claimed_by.get(folder)?;
-            Some(format!("folder {folder} of key {key} is saved as a file ({owner})"))
+            Some(format!(
+                "folder {folder} of key {key} is saved as a file ({owner})"
+            ))
         })
     }
 
@@ -861,23 +967,24 @@ impl Crawl<'_> {
             self.state.entries.remove(&owner);
             self.unclaim_folders(key);
         }
-        self.lower_keys.remove(&key.to_lowercase());
+        self.lower_keys.remove(&folded(key));
     }
 
     fn release(&mut self, key: &str) {
         if self.claimed_by.remove(key).is_some() {
             self.unclaim_folders(key);
         }
-        self.lower_keys.remove(&key.to_lowercase());
+        self.lower_keys.remove(&folded(key));
     }
 
     /// Queue the links of an HTML, CSS, sitemap or robots.txt body and
     /// return it with absolute links to the origin made root-relative.
     fn follow_links(&mut self, job: &Job, content_type: &str, body: Vec<u8>) -> Result<Vec<u8>> {
-        let mut found: Vec<(Url, links::Use)> = Vec::new();
         let site = self.site;
         // Relative URLs resolve against `<base href>` when the page has one.
         let mut base = job.url.clone();
+        // Links are queued as they are found: a page of millions of links
+        // costs only what `enqueue` remembers.
         let mut on_link = |raw: &str, how: links::Use| -> Option<String> {
             let raw = raw.trim();
             let lower = raw.to_ascii_lowercase();
@@ -895,7 +1002,15 @@ impl Crawl<'_> {
             }
             let resolved = base.join(raw).ok()?;
             let canonical = site.canonical(&resolved)?;
-            found.push((canonical.clone(), how));
+            let referrer = Some(job.url.to_string());
+            let subresource = how == links::Use::Subresource;
+            self.enqueue_as(
+                canonical.clone(),
+                job.depth + 1,
+                Kind::Link,
+                referrer,
+                subresource,
+            );
             let fragment = resolved
                 .fragment()
                 .map(|f| format!("#{f}"))
@@ -947,11 +1062,6 @@ impl Crawl<'_> {
             }
             body
         };
-        for (url, how) in found {
-            let referrer = Some(job.url.to_string());
-            let subresource = how == links::Use::Subresource;
-            self.enqueue_as(url, job.depth + 1, Kind::Link, referrer, subresource);
-        }
         Ok(out)
     }
 }

@@ -5,6 +5,19 @@
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
+/// The form two keys share when one file system stores them as one file:
+/// NFC, since macOS file systems treat NFC and NFD spellings as the same
+/// name. Builds and snapshots refuse two keys with the same form.
+pub fn normalized(key: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    key.nfc().collect()
+}
+
+/// Like [`normalized`], also ignoring case (case-insensitive file systems).
+pub fn folded(key: &str) -> String {
+    normalized(key).to_lowercase()
+}
+
 /// Whether a relative output key stays inside the output folder.
 pub fn safe_output_key(key: &str) -> bool {
     !key.is_empty()

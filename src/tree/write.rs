@@ -109,6 +109,49 @@ fn target(dir: &Path, key: &str, made: &Folders) -> io::Result<PathBuf> {
     Ok(path)
 }
 
+/// Remove the staging and set-aside folders of runs that died before they
+/// could (killed, out of memory): their process is gone.
+fn sweep_abandoned(parent: &Path, name: &str) {
+    let prefixes = [format!(".{name}.tusk-new-"), ".tusk-old-".to_string()];
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = prefixes.iter().find_map(|p| file.strip_prefix(p.as_str())) else {
+            continue;
+        };
+        let path = entry.path();
+        if owner_may_run(rest, &path) {
+            continue;
+        }
+        match fs::remove_dir_all(&path) {
+            Ok(()) => tracing::info!("removed {} left by an interrupted run", path.display()),
+            Err(e) => tracing::warn!(
+                "cannot remove {} left by an interrupted run: {e}",
+                path.display()
+            ),
+        }
+    }
+}
+
+/// Whether the run that made a staging folder (`<pid>-<random>`) may still
+/// be running. Without a pid or `/proc`, folders younger than an hour count
+/// as in use.
+fn owner_may_run(rest: &str, path: &Path) -> bool {
+    let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+    match pid {
+        Some(pid) if Path::new("/proc/self").exists() => {
+            pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists()
+        }
+        _ => path
+            .metadata()
+            .and_then(|m| m.modified())
+            .map(|t| t.elapsed().unwrap_or_default() < std::time::Duration::from_secs(3600))
+            .unwrap_or(true),
+    }
+}
+
 /// A staging folder beside the output folder.
 pub struct Staging {
     dir: tempfile::TempDir,
@@ -127,8 +170,10 @@ impl Staging {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "output".into());
+        sweep_abandoned(parent, &name);
+        // The pid in the name tells a later run whether its owner still runs.
         let dir = tempfile::Builder::new()
-            .prefix(&format!(".{name}.tusk-new-"))
+            .prefix(&format!(".{name}.tusk-new-{}-", std::process::id()))
             .tempdir_in(parent)
             .with_context(|| format!("cannot create a staging folder in {}", parent.display()))?;
         Ok(Staging {
@@ -152,7 +197,7 @@ impl Staging {
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(Path::new("."));
             let aside = tempfile::Builder::new()
-                .prefix(".tusk-old-")
+                .prefix(&format!(".tusk-old-{}-", std::process::id()))
                 .tempdir_in(parent)?
                 .keep();
             let aside = aside.join("previous");
