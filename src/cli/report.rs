@@ -414,8 +414,17 @@ pub(super) fn print_publish(
             c.key, c.dropped
         );
     }
+    if r.migrated > 0 {
+        println!(
+            "{} {} tusk record(s) and archived bodies out of the served {} into {} (visitors could read them there)",
+            if r.dry_run { "Would move" } else { "Moved" },
+            r.migrated,
+            r.target,
+            r.state
+        );
+    }
     if let Some(record) = &r.record {
-        println!("Record: {record}");
+        println!("Record: {record} in {}", r.state);
     }
     if let Some(inv) = invalidation {
         println!(
@@ -424,6 +433,26 @@ pub(super) fn print_publish(
             inv.paths.len()
         );
     }
+}
+
+/// `tusk publish --purge`: what left the archive and the records.
+pub(super) fn print_purge(p: &crate::publish::Purged) {
+    for key in &p.archive {
+        println!("  removed {key}");
+    }
+    for (record, n) in &p.records {
+        println!(
+            "  removed {n} entr{} from {record}",
+            if *n == 1 { "y" } else { "ies" }
+        );
+    }
+    println!(
+        "Purged from {}: {} archived bod{}, entries in {} record(s)",
+        p.state,
+        p.archive.len(),
+        if p.archive.len() == 1 { "y" } else { "ies" },
+        p.records.len()
+    );
 }
 
 /// A failure whose details the command already printed (its JSON too).

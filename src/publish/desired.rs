@@ -26,6 +26,8 @@ pub(super) enum Body {
     /// An object already in the store with the same stored bytes
     /// (rollback): copied server-side, never downloaded.
     Copy(String),
+    /// A body in the state location's rollback archive, copied back.
+    Archived(String),
 }
 
 /// One object of the desired tree, its headers and where its body is.
