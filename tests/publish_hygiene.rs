@@ -200,7 +200,85 @@ fn the_drill_reports_tusk_keys_in_the_served_folder() {
     );
 }
 
-#[allow(dead_code)]
-fn unused(server: &S3Server) -> Value {
-    head(server, "index.html")
+#[test]
+fn a_header_only_change_reaches_every_object_without_a_reupload() {
+    let server = S3Server::start();
+    let p = project(&server, "");
+    p.write("site/guide.md", "---\npermalink: /guide/\n---\nGuide\n");
+    p.run(&["build"]).success();
+    let first = publish(&p, &server, &[]);
+    let html: Vec<String> = first["uploads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["key"].as_str().unwrap().to_string())
+        .filter(|k| k.ends_with(".html"))
+        .collect();
+    assert_eq!(html.len(), 2, "{first:#}");
+
+    p.write(
+        "config/tusk.toml",
+        &format!(
+            "[site]\ntitle = \"T\"\n[publish]\ntarget = \"s3://{BUCKET}/live\"\n\
+             [publish.cache_control]\nhtml = \"public, max-age=5\"\n[publish.s3]\npath_style = true\n"
+        ),
+    );
+    let dry = p
+        .run_env(&["publish", "--dry-run"], &server.env())
+        .success()
+        .stdout();
+    assert!(
+        dry.contains(&format!("{} headers changed", html.len())),
+        "{dry}"
+    );
+    let r = publish(&p, &server, &[]);
+    assert_eq!(r["uploads"].as_array().unwrap().len(), 0, "{r:#}");
+    assert_eq!(r["bytes_uploaded"], 0);
+    assert_eq!(
+        r["headers_changed"].as_array().unwrap().len(),
+        html.len(),
+        "{r:#}"
+    );
+    for key in &html {
+        let h = head(&server, key);
+        assert_eq!(h["CacheControl"], "public, max-age=5", "{key}: {h:#}");
+        assert_eq!(h["ContentType"], "text/html; charset=utf-8", "{key}");
+        assert_eq!(h["Metadata"]["sha256"].as_str().unwrap().len(), 64, "{key}");
+    }
+    // Applied once: the next publish has nothing to do.
+    let again = publish(&p, &server, &[]);
+    assert_eq!(
+        again["headers_changed"].as_array().unwrap().len(),
+        0,
+        "{again:#}"
+    );
+    assert!(again["record"].is_null());
+}
+
+#[test]
+fn a_dry_run_says_how_many_bytes_it_would_upload() {
+    let server = S3Server::start();
+    let p = project(&server, "");
+    p.write("site/big.txt", &"x".repeat(300_000));
+    p.run(&["build"]).success();
+    let run = p
+        .run_env(&["publish", "--dry-run"], &server.env())
+        .success();
+    assert!(
+        run.stdout().contains("would upload 0.3 MB"),
+        "{}",
+        run.stdout()
+    );
+    let dry = publish(&p, &server, &["--dry-run"]);
+    let planned: u64 = dry["uploads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["size"].as_u64().unwrap())
+        .sum();
+    assert!(planned > 300_000);
+    assert_eq!(dry["bytes_planned"], planned, "{dry:#}");
+    let real = publish(&p, &server, &[]);
+    assert_eq!(real["bytes_uploaded"], planned, "{real:#}");
+    assert!(keys(&server, STATE).iter().all(|k| !k.contains("lock")));
 }

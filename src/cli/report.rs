@@ -385,21 +385,29 @@ pub(super) fn print_publish(
     if let Some(id) = &r.rollback_of {
         println!("Rolling back to {id}");
     }
+    let bytes = if r.dry_run {
+        format!("would upload {:.1} MB", r.bytes_planned as f64 / 1e6)
+    } else {
+        format!("{:.1} MB uploaded", r.bytes_uploaded as f64 / 1e6)
+    };
     println!(
-        "{verb} to {}: {} new, {} changed, {} forced, {} unchanged, {} deleted, {} retained ({:.1} MB uploaded) in {} ms",
+        "{verb} to {}: {} new, {} changed, {} forced, {} headers changed, {} unchanged, {} deleted, {} retained ({bytes}) in {} ms",
         r.target,
         count(Reason::New),
         count(Reason::Changed),
         count(Reason::Forced),
+        r.headers_changed.len(),
         r.unchanged,
         r.deletes.len(),
         r.retained.len(),
-        r.bytes_uploaded as f64 / 1e6,
         r.duration_ms
     );
     if r.dry_run {
         for u in &r.uploads {
             println!("  upload ({:?}) {}", u.reason, u.key);
+        }
+        for k in &r.headers_changed {
+            println!("  headers {k}");
         }
         for d in &r.deletes {
             println!("  delete {d}");

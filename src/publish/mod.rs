@@ -59,10 +59,15 @@ pub struct Report {
     pub desired: usize,
     pub unchanged: usize,
     pub uploads: Vec<Planned>,
+    /// Objects whose bytes are unchanged but whose headers changed: copied
+    /// onto themselves with the new headers, never uploaded again.
+    pub headers_changed: Vec<String>,
     pub deletes: Vec<String>,
     pub retained: Vec<String>,
     pub conflicts: Vec<Conflict>,
     pub bytes_uploaded: u64,
+    /// The bytes the planned uploads send (what a dry run would upload).
+    pub bytes_planned: u64,
     /// Replaced or deleted bodies copied to the rollback archive.
     pub archived: usize,
     /// Archive entries older than `publish.rollback_days` removed.
@@ -128,6 +133,8 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
         }
     };
     let uploads = plan::uploads(&desired, &listing, opts.force);
+    let last = rollback::last_meta(state.store, &state_listing).await?;
+    let headers = plan::header_changes(&desired, &uploads, &last);
     let now = chrono::Utc::now();
     let removals = plan::removals(state.store, &desired, &listing, cfg.retain_days, now).await?;
     plan::guard_deletes(
@@ -141,8 +148,10 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
         dry_run: opts.dry_run,
         rollback_of,
         desired: desired.len(),
-        unchanged: uploads.unchanged,
+        unchanged: uploads.unchanged - headers.len(),
+        bytes_planned: uploads.planned.iter().map(|u| u.size).sum(),
         uploads: uploads.planned,
+        headers_changed: headers.iter().map(|d| d.object.key.clone()).collect(),
         deletes: removals.deletes,
         retained: removals.retained,
         conflicts,
@@ -174,7 +183,11 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
     }
     report.bytes_uploaded =
         upload_in_order(store, state.store, uploads.todo, opts, cfg.concurrency).await?;
-    if !(report.uploads.is_empty() && report.deletes.is_empty() && !removals.state_changed) {
+    update_headers(store, &headers, cfg.concurrency).await?;
+    let changed = !(report.uploads.is_empty()
+        && report.headers_changed.is_empty()
+        && report.deletes.is_empty());
+    if changed || removals.state_changed {
         state.ready().await?;
     }
     for key in &report.deletes {
@@ -187,7 +200,7 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
     }
     // A no-op publish costs only the listing: the previous record already
     // describes this tree.
-    if report.uploads.is_empty() && report.deletes.is_empty() {
+    if !changed {
         report.duration_ms = started.elapsed().as_millis();
         return Ok(report);
     }
@@ -229,6 +242,22 @@ impl State<'_> {
             .await
             .with_context(|| format!("cannot list the state location {}", self.store.describe()))
     }
+}
+
+/// New headers on stored bytes: a server-side copy of each object onto
+/// itself (S3: CopyObject, `MetadataDirective=REPLACE`).
+async fn update_headers(store: &dyn Store, items: &[&Desired], concurrency: usize) -> Result<()> {
+    stream::iter(items.iter().map(|d| async move {
+        let key = &d.object.key;
+        with_retries(|| store.copy(key, key, &d.meta))
+            .await
+            .with_context(|| format!("cannot update the headers of {key}"))
+    }))
+    .buffer_unordered(concurrency.max(1))
+    .collect::<Vec<_>>()
+    .await
+    .into_iter()
+    .collect()
 }
 
 /// Assets first, pages second: a page never goes live before what it

@@ -32,6 +32,10 @@ pub struct Record {
     /// Objects stored precompressed: key -> encoding and stored MD5.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub encoded: BTreeMap<String, Encoded>,
+    /// The headers each object was stored with, so the next publish sees a
+    /// header-only change (records of older versions have none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub meta: BTreeMap<String, Meta>,
 }
 
 /// The ids of the publish records in the target, oldest first.
@@ -379,10 +383,28 @@ pub(super) async fn record(
             .values()
             .filter_map(|d| Some((d.object.key.clone(), d.encoded.clone()?)))
             .collect(),
+        meta: desired
+            .iter()
+            .map(|(k, d)| (k.clone(), d.meta.clone()))
+            .collect(),
     };
     let key = format!("{RECORDS_PREFIX}{}.json", record.id);
     put_json(state, &key, &record).await?;
     Ok(key)
+}
+
+/// The headers the last publish stored, by key (empty when there is no
+/// record, or it predates headers in records).
+pub(super) async fn last_meta(
+    state: &dyn Store,
+    state_listing: &[Listed],
+) -> Result<BTreeMap<String, Meta>> {
+    match record_ids(state_listing).last() {
+        None => Ok(BTreeMap::new()),
+        Some(id) => Ok(read_record(state, &format!("{RECORDS_PREFIX}{id}.json"))
+            .await?
+            .meta),
+    }
 }
 
 async fn read_record(state: &dyn Store, key: &str) -> Result<Record> {
@@ -464,6 +486,7 @@ pub async fn purge(loaded: &Loaded, target: Option<&str>, what: &Purge) -> Resul
         }
         r.tree.objects.retain(|o| !drop.contains(&o.key));
         r.encoded.retain(|k, _| !drop.contains(k));
+        r.meta.retain(|k, _| !drop.contains(k));
         put_json(state, &key, &r).await?;
         out.records.push((key, before - r.tree.objects.len()));
     }
