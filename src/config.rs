@@ -218,6 +218,12 @@ pub struct CollectionConfig {
 pub struct PublishConfig {
     /// `file://<folder>` (relative to the project root) or `s3://<bucket>/<prefix>`.
     pub target: String,
+    /// Where tusk keeps its publish records, the rollback archive, the
+    /// retention state and the CDN audit log (`file://...` or `s3://bucket/prefix`):
+    /// never inside the served target, since S3 website hosting and CDNs
+    /// serve every key there. Empty: beside the target (see
+    /// `store::state_target`).
+    pub state: String,
     /// Key prefixes the build and the snapshot are mounted under.
     pub build_prefix: String,
     pub snapshot_prefix: String,
@@ -283,6 +289,7 @@ impl Default for PublishConfig {
     fn default() -> Self {
         PublishConfig {
             target: "file://.tusk/bucket".into(),
+            state: String::new(),
             build_prefix: String::new(),
             snapshot_prefix: String::new(),
             max_deletes: 256,
@@ -690,6 +697,21 @@ fn validate(config: &Config, last_file: &Path) -> Result<()> {
         refuse_credentials(what, origin).with_context(|| last_file.display().to_string())?;
     }
     let cdn = &config.cdn;
+    let state = &config.publish.state;
+    if !state.is_empty() && !state.starts_with("file://") && !state.starts_with("s3://") {
+        bail!(
+            "{}: publish.state {state:?} must be file://<folder> or s3://<bucket>/<prefix>",
+            last_file.display()
+        );
+    }
+    let target = config.publish.target.trim_end_matches('/');
+    let state_dir = state.trim_end_matches('/');
+    if !state.is_empty() && (state_dir == target || state_dir.starts_with(&format!("{target}/"))) {
+        bail!(
+            "{}: publish.state {state:?} is inside the served publish.target: visitors could read tusk's records there",
+            last_file.display()
+        );
+    }
     if !matches!(config.publish.compress.as_str(), "none" | "gzip" | "br") {
         bail!(
             "{}: publish.compress {:?} must be \"none\", \"gzip\" or \"br\"",

@@ -293,8 +293,8 @@ fn failover_pins_the_bucket_until_failback_and_every_switch_is_audited() {
     let again = run(&p, &cf, &["failback"]).success().stdout();
     assert!(again.contains("Already failed back"), "{again}");
 
-    // The audit log in the bucket: one record per switch.
-    let dir = p.path("bucket/.tusk/cdn/switches");
+    // The audit log in the state location beside the bucket: one record per switch.
+    let dir = p.path("bucket-tusk-state/.tusk/cdn/switches");
     let mut records: Vec<serde_json::Value> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| serde_json::from_slice(&std::fs::read(e.unwrap().path()).unwrap()).unwrap())

@@ -67,7 +67,7 @@ fn wait_until(secs: u64, what: &str, mut done: impl FnMut() -> bool) -> Duration
 }
 
 fn audit(p: &Project) -> Vec<serde_json::Value> {
-    let Ok(dir) = std::fs::read_dir(p.path("bucket/.tusk/cdn/switches")) else {
+    let Ok(dir) = std::fs::read_dir(p.path("bucket-tusk-state/.tusk/cdn/switches")) else {
         return Vec::new();
     };
     // The store writes a temporary file and renames it: skip what is not

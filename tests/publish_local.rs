@@ -85,9 +85,11 @@ fn first_publish_uploads_everything_with_headers() {
         64
     );
 
-    // A record of the publish, with its tree, is written last.
+    // A record of the publish, with its tree, is written last (in the
+    // state folder beside the served one).
     let record_key = r["record"].as_str().unwrap();
-    let record: Value = serde_json::from_str(&p.read(&format!("bucket/{record_key}"))).unwrap();
+    let record: Value =
+        serde_json::from_str(&p.read(&format!("bucket-tusk-state/{record_key}"))).unwrap();
     assert_eq!(record["tree"]["objects"].as_array().unwrap().len(), 10);
 }
 

@@ -146,6 +146,21 @@ fn publishes_to_s3_with_headers_redirects_and_incrementally() {
         .map(|o| o["Key"].as_str().unwrap())
         .collect();
     assert!(!keys.contains(&"live/2024/01/01/a.html"));
+    // The records live in the private state bucket beside the site's.
+    let listing = server.aws(&[
+        "s3api",
+        "list-objects-v2",
+        "--bucket",
+        "site-bucket-tusk-state",
+        "--prefix",
+        "live/",
+    ]);
+    let keys: Vec<&str> = listing["Contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["Key"].as_str().unwrap())
+        .collect();
     assert!(
         keys.iter().any(|k| k.starts_with("live/.tusk/publishes/")),
         "{keys:?}"

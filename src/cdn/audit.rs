@@ -1,5 +1,5 @@
-//! The audit log of route switches, kept in the bucket next to the
-//! published site (`.tusk/cdn/` under `publish.target`, never synced away),
+//! The audit log of route switches, kept in publish's state location
+//! (`.tusk/cdn/` under `publish.state`, beside the bucket and never served),
 //! so it survives any one machine: one object per switch, named by time.
 //! The watcher's last health round is kept there too, for `tusk status`.
 
@@ -32,9 +32,10 @@ pub struct Log {
 impl Log {
     pub async fn open(loaded: &Loaded) -> Result<Log> {
         let publish = &loaded.config.publish;
+        let state = crate::store::state_target(&publish.state, &publish.target)?;
         let target = format!(
             "{}/{}cdn",
-            publish.target.trim_end_matches('/'),
+            state.trim_end_matches('/'),
             crate::store::layout::RESERVED_PREFIX
         );
         let store = crate::store::open(loaded, &target)

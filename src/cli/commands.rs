@@ -162,6 +162,9 @@ pub(super) fn publish(ctx: &Ctx, args: &PublishArgs) -> Result<()> {
     if args.history {
         return history(ctx, args);
     }
+    if let Some(what) = purge_of(args) {
+        return purge(ctx, args, &what);
+    }
     let opts = crate::publish::PublishOptions {
         dry_run: args.dry_run,
         force: args.force,
@@ -191,6 +194,25 @@ pub(super) fn publish(ctx: &Ctx, args: &PublishArgs) -> Result<()> {
     } else if !ctx.quiet {
         report::print_publish(&published.report, published.invalidation.as_ref());
     }
+    Ok(())
+}
+
+fn purge_of(args: &PublishArgs) -> Option<crate::publish::Purge> {
+    use crate::publish::Purge;
+    (args.purge.clone().map(Purge::Key)).or(args.purge_md5.clone().map(Purge::Md5))
+}
+
+/// `--purge KEY` / `--purge-md5 MD5`: forget a body in the state location.
+fn purge(ctx: &Ctx, args: &PublishArgs, what: &crate::publish::Purge) -> Result<()> {
+    let purged = block_on(crate::publish::purge(
+        &ctx.loaded,
+        args.target.as_deref(),
+        what,
+    ))??;
+    if args.json {
+        return print_json(&purged);
+    }
+    report::print_purge(&purged);
     Ok(())
 }
 

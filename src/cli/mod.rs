@@ -260,6 +260,13 @@ pub struct PublishArgs {
     /// Restore the tree of an earlier publish (its record id, or a unique prefix of it).
     #[arg(long, value_name = "ID", conflicts_with = "history")]
     pub rollback: Option<String>,
+    /// Remove every body KEY had from the rollback archive and KEY from every
+    /// publish record (a secret published by mistake), print what went, exit.
+    #[arg(long, value_name = "KEY", conflicts_with_all = ["rollback", "history", "purge_md5"])]
+    pub purge: Option<String>,
+    /// Remove the body with this MD5 from the archive and from every record.
+    #[arg(long, value_name = "MD5", conflicts_with_all = ["rollback", "history"])]
+    pub purge_md5: Option<String>,
     /// List the publish records in the target (oldest first) and exit.
     #[arg(long)]
     pub history: bool,

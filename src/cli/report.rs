@@ -410,21 +410,29 @@ pub(super) fn print_publish(
     if let Some(id) = &r.rollback_of {
         println!("Rolling back to {id}");
     }
+    let bytes = if r.dry_run {
+        format!("would upload {:.1} MB", r.bytes_planned as f64 / 1e6)
+    } else {
+        format!("{:.1} MB uploaded", r.bytes_uploaded as f64 / 1e6)
+    };
     println!(
-        "{verb} to {}: {} new, {} changed, {} forced, {} unchanged, {} deleted, {} retained ({:.1} MB uploaded) in {} ms",
+        "{verb} to {}: {} new, {} changed, {} forced, {} headers changed, {} unchanged, {} deleted, {} retained ({bytes}) in {} ms",
         r.target,
         count(Reason::New),
         count(Reason::Changed),
         count(Reason::Forced),
+        r.headers_changed.len(),
         r.unchanged,
         r.deletes.len(),
         r.retained.len(),
-        r.bytes_uploaded as f64 / 1e6,
         r.duration_ms
     );
     if r.dry_run {
         for u in &r.uploads {
             println!("  upload ({:?}) {}", u.reason, u.key);
+        }
+        for k in &r.headers_changed {
+            println!("  headers {k}");
         }
         for d in &r.deletes {
             println!("  delete {d}");
@@ -439,8 +447,17 @@ pub(super) fn print_publish(
             c.key, c.dropped
         );
     }
+    if r.migrated > 0 {
+        println!(
+            "{} {} tusk record(s) and archived bodies out of the served {} into {} (visitors could read them there)",
+            if r.dry_run { "Would move" } else { "Moved" },
+            r.migrated,
+            r.target,
+            r.state
+        );
+    }
     if let Some(record) = &r.record {
-        println!("Record: {record}");
+        println!("Record: {record} in {}", r.state);
     }
     if let Some(inv) = invalidation {
         println!(
@@ -449,6 +466,26 @@ pub(super) fn print_publish(
             inv.paths.len()
         );
     }
+}
+
+/// `tusk publish --purge`: what left the archive and the records.
+pub(super) fn print_purge(p: &crate::publish::Purged) {
+    for key in &p.archive {
+        println!("  removed {key}");
+    }
+    for (record, n) in &p.records {
+        println!(
+            "  removed {n} entr{} from {record}",
+            if *n == 1 { "y" } else { "ies" }
+        );
+    }
+    println!(
+        "Purged from {}: {} archived bod{}, entries in {} record(s)",
+        p.state,
+        p.archive.len(),
+        if p.archive.len() == 1 { "y" } else { "ies" },
+        p.records.len()
+    );
 }
 
 /// A failure whose details the command already printed (its JSON too).

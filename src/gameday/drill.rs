@@ -191,7 +191,7 @@ async fn check_bucket(store: &dyn Store, expected: &[Expected], concurrency: usi
         .iter()
         .map(|l| (l.key.as_str(), l.md5.as_str()))
         .collect();
-    let mut gaps = Vec::new();
+    let mut gaps = internal_gaps(&listing);
     let mut present = Vec::new();
     for e in expected {
         match stored.get(e.object.key.as_str()) {
@@ -248,6 +248,19 @@ async fn check_bucket(store: &dyn Store, expected: &[Expected], concurrency: usi
         )
     };
     Check::new("bucket", expected.len(), detail, gaps)
+}
+
+/// tusk's own keys in the served target: S3 website hosting and the CDN
+/// serve them to anyone (records name every published body).
+fn internal_gaps(listing: &[crate::store::Listed]) -> Vec<Gap> {
+    listing
+        .iter()
+        .filter(|l| l.key.starts_with(crate::store::layout::RESERVED_PREFIX))
+        .map(|l| Gap {
+            item: l.key.clone(),
+            problem: "tusk-internal key readable through the public target (`tusk publish` moves records to publish.state)".into(),
+        })
+        .collect()
 }
 
 fn header_gaps(key: &str, want: &crate::store::Meta, got: &crate::store::Meta) -> Vec<Gap> {

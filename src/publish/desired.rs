@@ -26,6 +26,8 @@ pub(super) enum Body {
     /// An object already in the store with the same stored bytes
     /// (rollback): copied server-side, never downloaded.
     Copy(String),
+    /// A body in the state location's rollback archive, copied back.
+    Archived(String),
 }
 
 /// One object of the desired tree, its headers and where its body is.
@@ -81,7 +83,7 @@ pub fn expected(loaded: &Loaded) -> Result<Vec<Expected>> {
             stored_md5: d.stored_md5().to_string(),
             file: match d.body {
                 Body::File(path) => Some(path),
-                Body::Empty | Body::Copy(_) => None,
+                Body::Empty | Body::Copy(_) | Body::Archived(_) => None,
             },
             object: d.object,
             meta: d.meta,

@@ -19,7 +19,7 @@ mod rollback;
 use desired::{desired_tree, encode_all, Body, CacheRules, Desired};
 pub(crate) use desired::{expected, Conflict, Expected};
 pub(crate) use plan::{Planned, Reason};
-pub(crate) use rollback::history;
+pub(crate) use rollback::{history, purge, Purge, Purged};
 
 use std::time::Instant;
 
@@ -28,7 +28,7 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
 use crate::config::Loaded;
-use crate::store::layout::RETAINED_KEY;
+use crate::store::layout::{is_state_key, RETAINED_KEY};
 use crate::store::{with_retries, Listed, Meta, Store};
 use crate::tree::CacheClass;
 
@@ -52,6 +52,8 @@ pub struct PublishOptions {
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub target: String,
+    /// Where the records, the archive and the lock live (never served).
+    pub state: String,
     pub dry_run: bool,
     /// The record whose tree this publish restored (`--rollback`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -59,14 +61,22 @@ pub struct Report {
     pub desired: usize,
     pub unchanged: usize,
     pub uploads: Vec<Planned>,
+    /// Objects whose bytes are unchanged but whose headers changed: copied
+    /// onto themselves with the new headers, never uploaded again.
+    pub headers_changed: Vec<String>,
     pub deletes: Vec<String>,
     pub retained: Vec<String>,
     pub conflicts: Vec<Conflict>,
     pub bytes_uploaded: u64,
+    /// The bytes the planned uploads send (what a dry run would upload).
+    pub bytes_planned: u64,
     /// Replaced or deleted bodies copied to the rollback archive.
     pub archived: usize,
     /// Archive entries older than `publish.rollback_days` removed.
     pub pruned: usize,
+    /// Records and archived bodies moved out of the served target (kept
+    /// there by older versions), or that a dry run would move.
+    pub migrated: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<String>,
     pub duration_ms: u128,
@@ -93,7 +103,18 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
     let target = opts.target.as_deref().unwrap_or(&cfg.target);
     let store = crate::store::open(loaded, target).await?;
     let store = store.as_ref();
-    let listing = list_stored_md5s(store, cfg.concurrency).await?;
+    let mut listing = list_stored_md5s(store, cfg.concurrency).await?;
+    let state = crate::store::open_state(loaded, target).await?;
+    let state = State {
+        store: state.as_ref(),
+        ready: std::sync::atomic::AtomicBool::new(with_retries(|| state.exists()).await?),
+    };
+    if !opts.dry_run && listing.iter().any(|l| is_state_key(&l.key)) {
+        state.ready().await?;
+    }
+    let migrated = rollback::migrate(store, state.store, &listing, opts.dry_run).await?;
+    listing.retain(|l| !is_state_key(&l.key));
+    let state_listing = state.listing().await?;
     let (desired, conflicts, rollback_of) = match &opts.rollback {
         None => {
             let rules = CacheRules::new(cfg)?;
@@ -103,13 +124,21 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
         }
         Some(id) => {
             let rules = CacheRules::new(cfg)?;
-            let (id, desired) = rollback::tree(loaded, store, &listing, id, &rules).await?;
+            let stores = rollback::Stores {
+                target: store,
+                state: state.store,
+                listing: &listing,
+                state_listing: &state_listing,
+            };
+            let (id, desired) = rollback::tree(loaded, &stores, id, &rules).await?;
             (desired, Vec::new(), Some(id))
         }
     };
     let uploads = plan::uploads(&desired, &listing, opts.force);
+    let last = rollback::last_meta(state.store, &state_listing).await?;
+    let headers = plan::header_changes(&desired, &uploads, &last);
     let now = chrono::Utc::now();
-    let removals = plan::removals(store, &desired, &listing, cfg.retain_days, now).await?;
+    let removals = plan::removals(state.store, &desired, &listing, cfg.retain_days, now).await?;
     let guard = plan::DeleteGuard {
         max: opts.max_deletes.unwrap_or(cfg.max_deletes),
         share: cfg.max_delete_share,
@@ -118,17 +147,21 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
     plan::guard_deletes(&removals.deletes, &listing, &guard, store)?;
     let mut report = Report {
         target: store.describe(),
+        state: state.store.describe(),
         dry_run: opts.dry_run,
         rollback_of,
         desired: desired.len(),
-        unchanged: uploads.unchanged,
+        unchanged: uploads.unchanged - headers.len(),
+        bytes_planned: uploads.planned.iter().map(|u| u.size).sum(),
         uploads: uploads.planned,
+        headers_changed: headers.iter().map(|d| d.object.key.clone()).collect(),
         deletes: removals.deletes,
         retained: removals.retained,
         conflicts,
         bytes_uploaded: 0,
         archived: 0,
         pruned: 0,
+        migrated,
         record: None,
         stale: Vec::new(),
         plan_hash: String::new(),
@@ -138,36 +171,103 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
         report.duration_ms = started.elapsed().as_millis();
         return Ok(report);
     }
-    if cfg.rollback_days > 0 {
-        report.archived = rollback::archive(store, &listing, &report, cfg.concurrency).await?;
+    let archives = report.uploads.iter().any(|u| u.reason == Reason::Changed);
+    if cfg.rollback_days > 0 && (archives || !report.deletes.is_empty()) {
+        state.ready().await?;
+        report.archived = rollback::archive(
+            store,
+            state.store,
+            &listing,
+            &state_listing,
+            &report,
+            cfg.concurrency,
+        )
+        .await?;
     }
-    report.bytes_uploaded = upload_in_order(store, uploads.todo, opts, cfg.concurrency).await?;
+    report.bytes_uploaded =
+        upload_in_order(store, state.store, uploads.todo, opts, cfg.concurrency).await?;
+    update_headers(store, &headers, cfg.concurrency).await?;
+    let changed = !(report.uploads.is_empty()
+        && report.headers_changed.is_empty()
+        && report.deletes.is_empty());
+    if changed || removals.state_changed {
+        state.ready().await?;
+    }
     for key in &report.deletes {
         with_retries(|| store.delete(key))
             .await
             .with_context(|| format!("cannot delete {key}"))?;
     }
     if removals.state_changed {
-        put_json(store, RETAINED_KEY, &removals.state).await?;
+        put_json(state.store, RETAINED_KEY, &removals.state).await?;
     }
     // A no-op publish costs only the listing: the previous record already
     // describes this tree.
-    if report.uploads.is_empty() && report.deletes.is_empty() {
+    if !changed {
         report.duration_ms = started.elapsed().as_millis();
         return Ok(report);
     }
-    report.pruned = rollback::prune(store, &listing, now, cfg.rollback_days).await?;
-    report.record = Some(rollback::record(loaded, store, &desired, now).await?);
+    report.pruned = rollback::prune(state.store, &state_listing, now, cfg.rollback_days).await?;
+    report.record = Some(rollback::record(loaded, store, state.store, &desired, now).await?);
     report.stale = plan::stale_pages(&report, &desired);
     report.plan_hash = plan::plan_hash(&report, &desired);
     report.duration_ms = started.elapsed().as_millis();
     Ok(report)
 }
 
+/// The state location, created (a private bucket) on its first write so
+/// a dry run or a failed first publish leaves nothing behind.
+struct State<'a> {
+    store: &'a dyn Store,
+    ready: std::sync::atomic::AtomicBool,
+}
+
+impl State<'_> {
+    async fn ready(&self) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        if !self.ready.load(Ordering::Relaxed) {
+            with_retries(|| self.store.create()).await?;
+            tracing::info!(
+                "created the private state location {}",
+                self.store.describe()
+            );
+            self.ready.store(true, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    async fn listing(&self) -> Result<Vec<Listed>> {
+        if !self.ready.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(Vec::new());
+        }
+        self.store
+            .list()
+            .await
+            .with_context(|| format!("cannot list the state location {}", self.store.describe()))
+    }
+}
+
+/// New headers on stored bytes: a server-side copy of each object onto
+/// itself (S3: CopyObject, `MetadataDirective=REPLACE`).
+async fn update_headers(store: &dyn Store, items: &[&Desired], concurrency: usize) -> Result<()> {
+    stream::iter(items.iter().map(|d| async move {
+        let key = &d.object.key;
+        with_retries(|| store.copy(key, key, &d.meta))
+            .await
+            .with_context(|| format!("cannot update the headers of {key}"))
+    }))
+    .buffer_unordered(concurrency.max(1))
+    .collect::<Vec<_>>()
+    .await
+    .into_iter()
+    .collect()
+}
+
 /// Assets first, pages second: a page never goes live before what it
 /// uses. Returns the bytes sent.
 async fn upload_in_order(
     store: &dyn Store,
+    state: &dyn Store,
     uploads: Vec<&Desired>,
     opts: &PublishOptions,
     concurrency: usize,
@@ -178,7 +278,7 @@ async fn upload_in_order(
     let progress = Progress::new(opts, (pages.len() + assets.len()) as u64);
     let mut sent = 0;
     for phase in [assets, pages] {
-        sent += upload_all(store, &phase, concurrency.max(1), &progress).await?;
+        sent += upload_all(store, state, &phase, concurrency.max(1), &progress).await?;
     }
     progress.finish();
     Ok(sent)
@@ -266,13 +366,14 @@ impl Progress {
 /// stops the publish (after the uploads in flight finish).
 async fn upload_all(
     store: &dyn Store,
+    state: &dyn Store,
     items: &[&Desired],
     concurrency: usize,
     progress: &Progress,
 ) -> Result<u64> {
     let mut bytes = 0;
     let mut results = stream::iter(items.iter().map(|d| async move {
-        let size = upload(store, d).await?;
+        let size = upload(store, state, d).await?;
         progress.inc();
         Ok::<u64, anyhow::Error>(size)
     }))
@@ -293,9 +394,17 @@ async fn upload_all(
 }
 
 /// Upload one object, checking its bytes against the tree first.
-async fn upload(store: &dyn Store, d: &Desired) -> Result<u64> {
+async fn upload(store: &dyn Store, state: &dyn Store, d: &Desired) -> Result<u64> {
     let key = &d.object.key;
     let body = match &d.body {
+        Body::Archived(from) => {
+            with_retries(|| store.copy_in(state, from, key, &d.meta))
+                .await
+                .with_context(|| {
+                    format!("cannot restore {key} from {from} in {}", state.describe())
+                })?;
+            return Ok(0);
+        }
         Body::Copy(from) => {
             with_retries(|| store.copy(from, key, &d.meta))
                 .await

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::desired::Desired;
 use super::Report;
 use crate::store::layout::{RESERVED_PREFIX, RETAINED_KEY};
-use crate::store::{Listed, Store};
+use crate::store::{Listed, Meta, Store};
 use crate::tree::CacheClass;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -58,8 +58,10 @@ pub(super) fn stale_pages(report: &Report, desired: &BTreeMap<String, Desired>) 
         .uploads
         .iter()
         .filter(|u| u.reason != Reason::New)
-        .filter(|u| desired[&u.key].object.cache_class == CacheClass::Html)
-        .map(|u| u.key.clone());
+        .map(|u| &u.key)
+        .chain(&report.headers_changed)
+        .filter(|k| desired[*k].object.cache_class == CacheClass::Html)
+        .cloned();
     let deleted = report
         .deletes
         .iter()
@@ -74,6 +76,11 @@ pub(super) fn plan_hash(report: &Report, desired: &BTreeMap<String, Desired>) ->
     for u in &report.uploads {
         h.update(u.key.as_bytes());
         h.update(desired[&u.key].stored_md5().as_bytes());
+    }
+    h.update(b"\0headers\0");
+    for k in &report.headers_changed {
+        h.update(k.as_bytes());
+        h.update(b"\n");
     }
     h.update(b"\0deletes\0");
     for d in &report.deletes {
@@ -123,6 +130,24 @@ pub(super) fn uploads<'a>(
         }
     }
     out
+}
+
+/// Objects whose bytes are already stored but whose headers differ from
+/// what the last publish stored (Content-Type, Cache-Control, encoding,
+/// redirect, user metadata): fixed with a copy onto themselves, never a
+/// re-upload.
+pub(super) fn header_changes<'a>(
+    desired: &'a BTreeMap<String, Desired>,
+    uploads: &Uploads<'_>,
+    last: &BTreeMap<String, Meta>,
+) -> Vec<&'a Desired> {
+    let uploading: std::collections::HashSet<&str> =
+        uploads.planned.iter().map(|u| u.key.as_str()).collect();
+    desired
+        .values()
+        .filter(|d| !uploading.contains(d.object.key.as_str()))
+        .filter(|d| last.get(&d.object.key).is_some_and(|m| *m != d.meta))
+        .collect()
 }
 
 /// What leaves the live site, and the retention state to store after.

@@ -1,7 +1,9 @@
-//! The publish history kept in the store: one record per publish that
-//! changed something, and an archive of replaced and deleted bodies (by
-//! stored MD5), so `--rollback` restores an earlier tree with server-side
-//! copies only.
+//! The publish history kept in the state location (`publish.state`, never
+//! the served target): one record per publish that changed something, and
+//! an archive of replaced and deleted bodies (by stored MD5), so
+//! `--rollback` restores an earlier tree with server-side copies only.
+//! `--purge` removes a body that should never have been published from
+//! the archive and from every record.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -14,7 +16,7 @@ use super::desired::{meta_for, refuse_symlinks, strip_prefix, Body, CacheRules, 
 use super::encode::Encoded;
 use super::{put_json, Reason, Report};
 use crate::config::Loaded;
-use crate::store::layout::{ARCHIVE_PREFIX, RECORDS_PREFIX, RESERVED_PREFIX};
+use crate::store::layout::{is_state_key, ARCHIVE_PREFIX, RECORDS_PREFIX, RESERVED_PREFIX};
 use crate::store::{with_retries, Listed, Meta, Store};
 use crate::tree::{Object, Tree};
 
@@ -30,6 +32,10 @@ pub struct Record {
     /// Objects stored precompressed: key -> encoding and stored MD5.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub encoded: BTreeMap<String, Encoded>,
+    /// The headers each object was stored with, so the next publish sees a
+    /// header-only change (records of older versions have none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub meta: BTreeMap<String, Meta>,
 }
 
 /// The ids of the publish records in the target, oldest first.
@@ -37,8 +43,70 @@ pub async fn history(loaded: &Loaded, target: Option<&str>) -> Result<Vec<String
     let cfg = &loaded.config.publish;
     let target = target.unwrap_or(&cfg.target);
     let store = crate::store::open(loaded, target).await?;
-    let listing = store.list().await.context("cannot list the target")?;
-    Ok(record_ids(&listing))
+    let state = crate::store::open_state(loaded, target).await?;
+    let mut listing = state.list().await.unwrap_or_default();
+    // Records an older version left in the target count until moved.
+    listing.extend(store.list().await.context("cannot list the target")?);
+    let mut ids = record_ids(&listing);
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The target and the state location with one listing of each.
+pub(super) struct Stores<'a> {
+    pub target: &'a dyn Store,
+    pub state: &'a dyn Store,
+    pub listing: &'a [Listed],
+    pub state_listing: &'a [Listed],
+}
+
+/// Move the records, archive and retention state an older version kept in
+/// the served target to the state location (copy, then delete); returns
+/// how many keys moved (or would, in a dry run).
+pub(super) async fn migrate(
+    target: &dyn Store,
+    state: &dyn Store,
+    listing: &[Listed],
+    dry_run: bool,
+) -> Result<usize> {
+    let keys: Vec<&str> = listing
+        .iter()
+        .map(|l| l.key.as_str())
+        .filter(|k| is_state_key(k))
+        .collect();
+    if dry_run || keys.is_empty() {
+        return Ok(keys.len());
+    }
+    for key in &keys {
+        let meta = state_meta(key);
+        with_retries(|| state.copy_in(target, key, key, &meta))
+            .await
+            .with_context(|| format!("cannot move {key} to {}", state.describe()))?;
+        with_retries(|| target.delete(key))
+            .await
+            .with_context(|| format!("cannot remove {key} from {}", target.describe()))?;
+    }
+    tracing::info!(
+        "moved {} tusk record(s) and archived bodies from {} to {}",
+        keys.len(),
+        target.describe(),
+        state.describe()
+    );
+    Ok(keys.len())
+}
+
+/// The headers of a state key: never cached, archive bodies opaque.
+fn state_meta(key: &str) -> Meta {
+    let content_type = if key.starts_with(ARCHIVE_PREFIX) {
+        "application/octet-stream"
+    } else {
+        "application/json; charset=utf-8"
+    };
+    Meta {
+        content_type: content_type.into(),
+        cache_control: "no-store".into(),
+        ..Meta::default()
+    }
 }
 
 pub(super) fn record_ids(listing: &[Listed]) -> Vec<String> {
@@ -55,10 +123,11 @@ pub(super) fn record_ids(listing: &[Listed]) -> Vec<String> {
 /// `keys` in the archive, one per distinct body not archived yet.
 pub(super) fn archive_plan<'a>(
     listing: &[Listed],
+    state_listing: &[Listed],
     keys: impl Iterator<Item = &'a str>,
 ) -> Vec<(String, String)> {
     let by_key: HashMap<&str, &Listed> = listing.iter().map(|l| (l.key.as_str(), l)).collect();
-    let mut seen: std::collections::HashSet<String> = listing
+    let mut seen: std::collections::HashSet<String> = state_listing
         .iter()
         .filter_map(|l| l.key.strip_prefix(ARCHIVE_PREFIX))
         .map(str::to_string)
@@ -98,12 +167,12 @@ pub(super) fn expired_archive(
 /// before changing anything when some body is nowhere.
 pub(super) async fn tree(
     loaded: &Loaded,
-    store: &dyn Store,
-    listing: &[Listed],
+    stores: &Stores<'_>,
     id: &str,
     rules: &CacheRules,
 ) -> Result<(String, BTreeMap<String, Desired>)> {
-    let ids = record_ids(listing);
+    let (store, state, listing) = (stores.target, stores.state, stores.listing);
+    let ids = record_ids(stores.state_listing);
     let matching: Vec<&String> = ids.iter().filter(|i| i.starts_with(id)).collect();
     let id = match matching.as_slice() {
         [one] => (*one).clone(),
@@ -126,18 +195,18 @@ pub(super) async fn tree(
         ),
     };
     let key = format!("{RECORDS_PREFIX}{id}.json");
-    let fetched = store
-        .get(&key)
-        .await?
-        .with_context(|| format!("{key} vanished from {}", store.describe()))?;
-    let record: Record = serde_json::from_slice(&fetched.body)
-        .with_context(|| format!("{key} in {} is corrupt", store.describe()))?;
+    let record = read_record(state, &key).await?;
 
     let cfg = &loaded.config.publish;
     let by_md5: HashMap<&str, &str> = listing
         .iter()
-        .filter(|l| !l.key.starts_with(RESERVED_PREFIX) || l.key.starts_with(ARCHIVE_PREFIX))
+        .filter(|l| !l.key.starts_with(RESERVED_PREFIX))
         .map(|l| (l.md5.as_str(), l.key.as_str()))
+        .collect();
+    let archived: HashMap<&str, &str> = stores
+        .state_listing
+        .iter()
+        .filter_map(|l| Some((l.key.strip_prefix(ARCHIVE_PREFIX)?, l.key.as_str())))
         .collect();
     let remote: HashMap<&str, &str> = listing
         .iter()
@@ -167,6 +236,8 @@ pub(super) async fn tree(
             Some(Body::Copy(object.key.clone()))
         } else if let Some(from) = by_md5.get(stored_md5.as_str()) {
             Some(Body::Copy(from.to_string()))
+        } else if let Some(from) = archived.get(stored_md5.as_str()) {
+            Some(Body::Archived(from.to_string()))
         } else {
             local_dirs.iter().find_map(|(prefix, dir)| {
                 let rel = strip_prefix(prefix, &object.key)?;
@@ -198,9 +269,10 @@ pub(super) async fn tree(
     if !missing.is_empty() {
         missing.truncate(20);
         bail!(
-            "cannot roll back to {id}: {} object(s) of that publish are neither in {} nor in the local build or snapshot (for example {}); nothing was changed",
+            "cannot roll back to {id}: {} object(s) of that publish are neither in {} (nor its archive in {}) nor in the local build or snapshot (for example {}); nothing was changed",
             record.tree.objects.len() - desired.len(),
             store.describe(),
+            state.describe(),
             missing.join(", ")
         );
     }
@@ -241,7 +313,9 @@ pub(super) fn git_commit(root: &Path) -> Option<String> {
 /// Returns how many bodies were copied into the archive.
 pub(super) async fn archive(
     store: &dyn Store,
+    state: &dyn Store,
     listing: &[Listed],
+    state_listing: &[Listed],
     report: &Report,
     concurrency: usize,
 ) -> Result<usize> {
@@ -252,6 +326,7 @@ pub(super) async fn archive(
         .map(|u| u.key.as_str());
     let to_archive = archive_plan(
         listing,
+        state_listing,
         replaced.chain(report.deletes.iter().map(String::as_str)),
     );
     let count = to_archive.len();
@@ -261,7 +336,7 @@ pub(super) async fn archive(
             cache_control: "no-store".into(),
             ..Meta::default()
         };
-        with_retries(|| store.copy(&from, &to, &meta))
+        with_retries(|| state.copy_in(store, &from, &to, &meta))
             .await
             .with_context(|| format!("cannot keep a copy of {from} for rollback"))
     }))
@@ -293,6 +368,7 @@ pub(super) async fn prune(
 pub(super) async fn record(
     loaded: &Loaded,
     store: &dyn Store,
+    state: &dyn Store,
     desired: &BTreeMap<String, Desired>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<String> {
@@ -307,8 +383,121 @@ pub(super) async fn record(
             .values()
             .filter_map(|d| Some((d.object.key.clone(), d.encoded.clone()?)))
             .collect(),
+        meta: desired
+            .iter()
+            .map(|(k, d)| (k.clone(), d.meta.clone()))
+            .collect(),
     };
     let key = format!("{RECORDS_PREFIX}{}.json", record.id);
-    put_json(store, &key, &record).await?;
+    put_json(state, &key, &record).await?;
     Ok(key)
+}
+
+/// The headers the last publish stored, by key (empty when there is no
+/// record, or it predates headers in records).
+pub(super) async fn last_meta(
+    state: &dyn Store,
+    state_listing: &[Listed],
+) -> Result<BTreeMap<String, Meta>> {
+    match record_ids(state_listing).last() {
+        None => Ok(BTreeMap::new()),
+        Some(id) => Ok(read_record(state, &format!("{RECORDS_PREFIX}{id}.json"))
+            .await?
+            .meta),
+    }
+}
+
+async fn read_record(state: &dyn Store, key: &str) -> Result<Record> {
+    let fetched = with_retries(|| state.get(key))
+        .await?
+        .with_context(|| format!("{key} vanished from {}", state.describe()))?;
+    serde_json::from_slice(&fetched.body)
+        .with_context(|| format!("{key} in {} is corrupt", state.describe()))
+}
+
+/// What `--purge` / `--purge-md5` names: every body a key ever had, or one
+/// body by its MD5.
+#[derive(Debug, Clone)]
+pub enum Purge {
+    Key(String),
+    Md5(String),
+}
+
+/// What a purge removed.
+#[derive(Debug, Default, Serialize)]
+pub struct Purged {
+    pub state: String,
+    /// Archive keys deleted (`.tusk/objects/<md5>`).
+    pub archive: Vec<String>,
+    /// Records rewritten without the purged entries, with how many each lost.
+    pub records: Vec<(String, usize)>,
+}
+
+/// Remove a body from the archive and from every record that names it
+/// ("we published a secret"). The live object, if still published, is the
+/// build's business: this only forgets the history.
+pub async fn purge(loaded: &Loaded, target: Option<&str>, what: &Purge) -> Result<Purged> {
+    let target = target.unwrap_or(&loaded.config.publish.target);
+    let state = crate::store::open_state(loaded, target).await?;
+    let state = state.as_ref();
+    let listing = state
+        .list()
+        .await
+        .with_context(|| format!("cannot list the state location {}", state.describe()))?;
+    let mut out = Purged {
+        state: state.describe(),
+        ..Purged::default()
+    };
+    let mut md5s: std::collections::BTreeSet<String> = match what {
+        Purge::Md5(m) => [m.to_ascii_lowercase()].into(),
+        Purge::Key(_) => Default::default(),
+    };
+    let mut records = Vec::new();
+    for id in record_ids(&listing) {
+        let key = format!("{RECORDS_PREFIX}{id}.json");
+        records.push((key.clone(), read_record(state, &key).await?));
+    }
+    if let Purge::Key(k) = what {
+        for (_, r) in &records {
+            for o in r.tree.objects.iter().filter(|o| &o.key == k) {
+                md5s.insert(o.md5.clone());
+                if let Some(e) = r.encoded.get(k) {
+                    md5s.insert(e.md5.clone());
+                }
+            }
+        }
+    }
+    for (key, mut r) in records {
+        let before = r.tree.objects.len();
+        let named = |o: &Object, r: &Record| {
+            md5s.contains(&o.md5)
+                || r.encoded.get(&o.key).is_some_and(|e| md5s.contains(&e.md5))
+                || matches!(what, Purge::Key(k) if *k == o.key)
+        };
+        let drop: Vec<String> = r
+            .tree
+            .objects
+            .iter()
+            .filter(|o| named(o, &r))
+            .map(|o| o.key.clone())
+            .collect();
+        if drop.is_empty() {
+            continue;
+        }
+        r.tree.objects.retain(|o| !drop.contains(&o.key));
+        r.encoded.retain(|k, _| !drop.contains(k));
+        r.meta.retain(|k, _| !drop.contains(k));
+        put_json(state, &key, &r).await?;
+        out.records.push((key, before - r.tree.objects.len()));
+    }
+    for md5 in &md5s {
+        let key = format!("{ARCHIVE_PREFIX}{md5}");
+        if listing.iter().any(|l| l.key == key) {
+            with_retries(|| state.delete(&key))
+                .await
+                .with_context(|| format!("cannot delete {key} from {}", state.describe()))?;
+            out.archive.push(key);
+        }
+    }
+    Ok(out)
 }

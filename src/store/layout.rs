@@ -1,7 +1,11 @@
-//! The store's reserved area: where tusk keeps its own records beside the
-//! published site, and which keys a tree may therefore never use. Every
-//! stage that writes or reads these keys (publish, the CDN's audit log,
-//! the edge's fallback) takes the names from here.
+//! The store's reserved area: the key names of tusk's own records, and
+//! which keys a tree may therefore never use. Publish keeps its records,
+//! archive and retention state in the state location
+//! (`publish.state`, never the served target), under these same names;
+//! older versions kept them in the target, which `is_state_key` finds so
+//! publish can move them. Every stage that writes or reads these keys
+//! (publish, the CDN's audit log, the edge's fallback, the drill) takes the
+//! names from here.
 
 /// Fingerprinted assets removed from the tree, kept for a while.
 pub const RETAINED_KEY: &str = ".tusk/retained.json";
@@ -17,4 +21,10 @@ pub use crate::tree::key::{valid_key, META_DIR, RESERVED_PREFIX};
 /// Keys a visitor must never be served: tusk's records and headers.
 pub fn is_internal(key: &str) -> bool {
     key.starts_with(RESERVED_PREFIX) || key.starts_with(".tusk-")
+}
+
+/// Keys of publish's state (records, archive, retention): they belong in
+/// the state location, never in a served target.
+pub fn is_state_key(key: &str) -> bool {
+    key.starts_with(RECORDS_PREFIX) || key.starts_with(ARCHIVE_PREFIX) || key == RETAINED_KEY
 }

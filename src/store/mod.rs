@@ -75,8 +75,63 @@ pub trait Store: Send + Sync {
     /// body leaving the store (S3: CopyObject).
     async fn copy(&self, from: &str, to: &str, meta: &Meta) -> Result<()>;
     async fn delete(&self, key: &str) -> Result<()>;
+    /// How a server-side copy from another store of the same backend names
+    /// `key` (S3: `bucket/full-key`, percent-encoded); None copies through
+    /// tusk.
+    fn copy_source(&self, _key: &str) -> Option<String> {
+        None
+    }
+    /// Copy `from` of the store `src` to `to` here: server-side when both
+    /// are buckets of the same server, otherwise read and written again.
+    async fn copy_in(&self, src: &dyn Store, from: &str, to: &str, meta: &Meta) -> Result<()> {
+        let Some(f) = src.get(from).await? else {
+            bail!("cannot copy {from} from {}: no such object", src.describe());
+        };
+        self.put(to, f.body.clone(), &crate::tree::md5_hex(&f.body), meta)
+            .await
+    }
+    /// Whether the store's container is there (S3: HeadBucket).
+    async fn exists(&self) -> Result<bool> {
+        Ok(true)
+    }
+    /// Create the missing container, private (S3: CreateBucket and a
+    /// public access block).
+    async fn create(&self) -> Result<()> {
+        Ok(())
+    }
     /// A display name without credentials (`file:///srv/bucket`).
     fn describe(&self) -> String;
+}
+
+/// Where tusk's own state lives for `target`: `publish.state` when set,
+/// else beside the served target, never inside it. `file://site` keeps it
+/// in the sibling folder `site-tusk-state`; `s3://bucket/prefix` in the
+/// private bucket `bucket-tusk-state` (created on the first publish), since
+/// any key of a website bucket, even under `.tusk/`, is public.
+pub fn state_target(configured: &str, target: &str) -> Result<String> {
+    if !configured.is_empty() {
+        return Ok(configured.to_string());
+    }
+    if let Some(path) = target.strip_prefix("file://") {
+        return Ok(format!("file://{}-tusk-state", path.trim_end_matches('/')));
+    }
+    if let Some(location) = target.strip_prefix("s3://") {
+        let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
+        let state = format!("{bucket}-tusk-state");
+        if state.len() > 63 {
+            bail!("cannot name a state bucket for {target} ({state} is longer than 63 characters): set publish.state");
+        }
+        return Ok(format!("s3://{state}/{prefix}")
+            .trim_end_matches('/')
+            .to_string());
+    }
+    bail!("publish.target {target:?}: expected file://<folder> or s3://<bucket>/<prefix>")
+}
+
+/// Open the state store of `target` (see [`state_target`]).
+pub async fn open_state(loaded: &Loaded, target: &str) -> Result<Box<dyn Store>> {
+    let url = state_target(&loaded.config.publish.state, target)?;
+    open(loaded, &url).await
 }
 
 /// Open the store a target URL names (`publish.target` or an override):

@@ -167,6 +167,78 @@ impl S3Store {
         }
         result
     }
+
+    /// CopyObject from `source` (`bucket/key`, any bucket of this server)
+    /// onto `to`, with new headers.
+    async fn copy_from_source(
+        &self,
+        source: &str,
+        from: &str,
+        to: &str,
+        meta: &Meta,
+    ) -> Result<()> {
+        let mut req = self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(to))
+            .copy_source(source)
+            .metadata_directive(MetadataDirective::Replace)
+            .content_type(&meta.content_type)
+            .cache_control(&meta.cache_control)
+            .set_content_encoding(meta.content_encoding.clone())
+            .set_website_redirect_location(meta.redirect.clone());
+        for (k, v) in &meta.user {
+            req = req.metadata(k, v);
+        }
+        req.send()
+            .await
+            .map_err(sdk_error)
+            .with_context(|| format!("CopyObject {from} -> {to} failed"))?;
+        Ok(())
+    }
+
+    /// A new bucket for tusk's state, with public access blocked.
+    async fn create_private_bucket(&self) -> Result<()> {
+        let mut req = self.client.create_bucket().bucket(&self.bucket);
+        let region = self.client.config().region().map(|r| r.to_string());
+        if let Some(region) = region.filter(|r| r != "us-east-1") {
+            req = req.create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                        region.as_str(),
+                    ))
+                    .build(),
+            );
+        }
+        req.send().await.map_err(sdk_error).with_context(|| {
+            format!(
+                "cannot create the state bucket {} (create it, private, or set publish.state)",
+                self.bucket
+            )
+        })?;
+        let block = aws_sdk_s3::types::PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .ignore_public_acls(true)
+            .block_public_policy(true)
+            .restrict_public_buckets(true)
+            .build();
+        if let Err(e) = self
+            .client
+            .put_public_access_block()
+            .bucket(&self.bucket)
+            .public_access_block_configuration(block)
+            .send()
+            .await
+        {
+            tracing::warn!(
+                "cannot block public access to {}: {:#}",
+                self.bucket,
+                sdk_error(e)
+            );
+        }
+        Ok(())
+    }
 }
 
 /// The headers of a GetObject or HeadObject answer.
@@ -346,30 +418,47 @@ impl Store for S3Store {
     }
 
     async fn copy(&self, from: &str, to: &str, meta: &Meta) -> Result<()> {
-        let source = format!(
+        let source = self.copy_source(from).expect("an S3 key");
+        self.copy_from_source(&source, from, to, meta).await
+    }
+
+    fn copy_source(&self, key: &str) -> Option<String> {
+        Some(format!(
             "{}/{}",
             self.bucket,
-            percent_encoding::utf8_percent_encode(&self.full_key(from), COPY_SOURCE)
-        );
-        let mut req = self
-            .client
-            .copy_object()
-            .bucket(&self.bucket)
-            .key(self.full_key(to))
-            .copy_source(source)
-            .metadata_directive(MetadataDirective::Replace)
-            .content_type(&meta.content_type)
-            .cache_control(&meta.cache_control)
-            .set_content_encoding(meta.content_encoding.clone())
-            .set_website_redirect_location(meta.redirect.clone());
-        for (k, v) in &meta.user {
-            req = req.metadata(k, v);
+            percent_encoding::utf8_percent_encode(&self.full_key(key), COPY_SOURCE)
+        ))
+    }
+
+    async fn copy_in(&self, src: &dyn Store, from: &str, to: &str, meta: &Meta) -> Result<()> {
+        match src.copy_source(from) {
+            Some(source) => self.copy_from_source(&source, from, to, meta).await,
+            None => {
+                let Some(f) = src.get(from).await? else {
+                    anyhow::bail!("cannot copy {from} from {}: no such object", src.describe());
+                };
+                let md5 = crate::tree::md5_hex(&f.body);
+                self.put(to, f.body, &md5, meta).await
+            }
         }
-        req.send()
-            .await
-            .map_err(sdk_error)
-            .with_context(|| format!("CopyObject {from} -> {to} failed"))?;
-        Ok(())
+    }
+
+    async fn exists(&self) -> Result<bool> {
+        match self.client.head_bucket().bucket(&self.bucket).send().await {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let service = e.into_service_error();
+                if service.is_not_found() {
+                    return Ok(false);
+                }
+                Err(sdk_error(service))
+                    .with_context(|| format!("HeadBucket {} failed", self.bucket))
+            }
+        }
+    }
+
+    async fn create(&self) -> Result<()> {
+        self.create_private_bucket().await
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
