@@ -231,8 +231,9 @@ fn the_fallback_of_a_real_cms_is_styled_complete_and_proven_by_the_drill() {
             (seen, screenshot(&mut browser))
         })
         .collect();
+    // DokuWiki's one stylesheet (css.php) groups its rules in @media blocks.
     assert!(
-        live[0].0["rules"].as_u64().unwrap() > 100,
+        live[0].0["sheets"] == 1 && live[0].0["rules"].as_u64().unwrap() > 10,
         "the live site is styled: {:#}",
         live[0].0
     );
