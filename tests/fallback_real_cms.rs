@@ -73,7 +73,10 @@ impl DokuWiki {
         // Show a local image there instead.
         let syntax = pages.join("wiki/syntax.txt");
         let text = std::fs::read_to_string(&syntax).unwrap();
-        let text = text.replace("https://secure.php.net/images/php.gif", "wiki:dokuwiki-128.png");
+        let text = text.replace(
+            "https://secure.php.net/images/php.gif",
+            "wiki:dokuwiki-128.png",
+        );
         std::fs::write(&syntax, text).unwrap();
         std::fs::write(
             pages.join("start.txt"),
@@ -137,11 +140,15 @@ fn look(browser: &mut Browser, url: &str) -> Value {
     serde_json::from_str(browser.eval(LOOK).as_str().unwrap()).unwrap()
 }
 
-fn screenshot(browser: &mut Browser) -> Vec<u8> {
+/// One viewport for every look and screenshot, live or fallback.
+fn fix_viewport(browser: &mut Browser) {
     browser.call(
         "Emulation.setDeviceMetricsOverride",
         json!({"width": 1000, "height": 800, "deviceScaleFactor": 1, "mobile": false}),
     );
+}
+
+fn screenshot(browser: &mut Browser) -> Vec<u8> {
     let shot = browser.call("Page.captureScreenshot", json!({"format": "png"}));
     use base64::Engine;
     base64::engine::general_purpose::STANDARD
@@ -229,6 +236,7 @@ fn the_fallback_of_a_real_cms_is_styled_complete_and_proven_by_the_drill() {
 
     // The live site, as a visitor sees it.
     let mut browser = Browser::start();
+    fix_viewport(&mut browser);
     let pages = [
         "/doku.php/start",
         "/doku.php/news:launch",
