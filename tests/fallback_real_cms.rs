@@ -282,6 +282,10 @@ fn the_fallback_of_a_real_cms_is_styled_complete_and_proven_by_the_drill() {
             assert_eq!(answer.status, 200, "{page} uses {url}");
         }
         let difference = pixel_difference(shot_live, &screenshot(&mut browser));
+        eprintln!(
+            "{page}: {:.3}% of pixels differ from the live site",
+            difference * 100.0
+        );
         assert!(
             difference < 0.01,
             "{page}: {:.2}% of pixels differ",
