@@ -354,7 +354,8 @@ fn init_logging(cli: &Cli) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false);
     let _ = match cli.log_format {
-        LogFormat::Text => builder.without_time().try_init(),
+        // Timestamps, so an incident's switch lines can be timed.
+        LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
 }

@@ -81,6 +81,9 @@ pub(super) fn print_switch(failover: bool, changed: bool, pin: bool) {
     println!("{line}");
 }
 
+/// `edge.cache_mb` is in MiB: sizes of the cache are shown the same way.
+const MIB: f64 = 1024.0 * 1024.0;
+
 /// "s" for every count but one.
 pub(super) fn plural(n: usize) -> &'static str {
     if n == 1 {
@@ -226,10 +229,10 @@ pub(super) fn print_status(s: &serde_json::Value) {
     );
     let c = &s["cache"];
     println!(
-        "Cache:    {} entries, {:.1} of {:.0} MB",
+        "Cache:    {} entries, {:.1} of {:.0} MiB",
         c["entries"],
-        c["bytes"].as_f64().unwrap_or(0.0) / 1e6,
-        c["capacity"].as_f64().unwrap_or(0.0) / 1e6
+        c["bytes"].as_f64().unwrap_or(0.0) / MIB,
+        c["capacity"].as_f64().unwrap_or(0.0) / MIB
     );
 }
 
