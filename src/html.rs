@@ -33,6 +33,20 @@ pub fn decode_attribute(value: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Whether a URL reference leads to no document to fetch: empty, a
+/// fragment of the same page, or a scheme like `data:` or `mailto:`.
+/// The crawler and the drill skip the same ones.
+pub fn fetches_nothing(raw: &str) -> bool {
+    const SCHEMES: [&str; 6] = ["data:", "javascript:", "mailto:", "tel:", "about:", "blob:"];
+    let raw = raw.trim();
+    raw.is_empty()
+        || raw.starts_with('#')
+        || SCHEMES.iter().any(|s| {
+            raw.get(..s.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(s))
+        })
+}
+
 /// The character(s) a reference at the start of `s` (which starts with
 /// `&`) stands for, and how many bytes it used.
 fn reference(s: &str) -> Option<(String, usize)> {

@@ -436,17 +436,7 @@ fn uses(content_type: &str, body: &[u8]) -> Vec<(String, crate::snapshot::links:
 /// The path on this site a link leads to, or `None` for other sites,
 /// fragments and non-HTTP schemes.
 fn internal_path(page: &url::Url, link: &str, hosts: &[url::Url]) -> Option<String> {
-    let lower = link.to_ascii_lowercase();
-    let skipped = [
-        "data:",
-        "javascript:",
-        "mailto:",
-        "tel:",
-        "about:",
-        "blob:",
-        "#",
-    ];
-    if link.is_empty() || skipped.iter().any(|p| lower.starts_with(p)) {
+    if crate::html::fetches_nothing(link) {
         return None;
     }
     let resolved = page.join(link).ok()?;

@@ -988,12 +988,7 @@ impl Crawl<'_> {
         let mut on_link = |raw: &str, how: links::Use| -> Option<String> {
             let raw = raw.trim();
             let lower = raw.to_ascii_lowercase();
-            if raw.is_empty()
-                || raw.starts_with('#')
-                || ["data:", "javascript:", "mailto:", "tel:", "about:", "blob:"]
-                    .iter()
-                    .any(|p| lower.starts_with(p))
-            {
+            if crate::html::fetches_nothing(raw) {
                 return None;
             }
             if how == links::Use::Base {
