@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -40,7 +40,7 @@ pub async fn handle(
     match (method, path.as_str()) {
         (Method::GET, "/_tusk/status") => json(StatusCode::OK, &state.status()),
         (Method::GET, "/_tusk/metrics") => {
-            let mut response = Response::new(Full::new(Bytes::from(state.metrics_text())));
+            let mut response = Response::new(Body::full(Bytes::from(state.metrics_text())));
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
@@ -103,7 +103,7 @@ fn authorized(header: Option<&HeaderValue>, token: &str) -> bool {
 }
 
 fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from(
+    let mut response = Response::new(Body::full(Bytes::from(
         serde_json::to_vec_pretty(value).unwrap_or_default(),
     )));
     *response.status_mut() = status;

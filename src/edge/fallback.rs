@@ -5,15 +5,35 @@
 //! status they were published with), misses get the bucket's `404.html`.
 
 use bytes::Bytes;
+use futures::TryStreamExt;
 use hyper::header::{self, HeaderMap, HeaderValue};
 
-use crate::store::{Fetched, Store};
+use crate::store::{Info, Opened, Store};
 
 /// A response from the bucket.
 pub struct Answer {
     pub status: u16,
     pub headers: HeaderMap,
-    pub body: Bytes,
+    pub body: Payload,
+}
+
+/// What of an object's body the bucket answer carries.
+pub enum Payload {
+    /// Read whole: small enough to cache (or empty).
+    Bytes(Bytes),
+    /// Larger than the cacheable limit: streamed, never held whole.
+    Stream(Opened),
+    /// A HEAD request: nothing read, only the body's length.
+    Length(u64),
+}
+
+/// How much of the object to read.
+#[derive(Debug, Clone, Copy)]
+pub enum Read {
+    /// Headers only (S3: HeadObject).
+    Head,
+    /// The body, whole when it has at most `max` bytes, else streamed.
+    Body { max: u64 },
 }
 
 /// The bucket key for a decoded URL path, or `None` when the path can
@@ -30,11 +50,11 @@ pub fn key_for(path: &str) -> Option<String> {
     (crate::store::valid_key(&key) && !private).then_some(key)
 }
 
-pub async fn answer(store: &dyn Store, path: &str) -> anyhow::Result<Answer> {
+pub async fn answer(store: &dyn Store, path: &str, read: Read) -> anyhow::Result<Answer> {
     let Some(key) = key_for(path) else {
-        return not_found(store).await;
+        return not_found(store, read).await;
     };
-    if let Some(found) = store.get(&key).await? {
+    if let Some(found) = fetch(store, &key, read).await? {
         return Ok(object(found));
     }
     // `/about` when only `about/index.html` exists: S3 answers 302 to `/about/`.
@@ -46,20 +66,54 @@ pub async fn answer(store: &dyn Store, path: &str) -> anyhow::Result<Answer> {
         return Ok(Answer {
             status: 302,
             headers,
-            body: Bytes::new(),
+            body: Payload::Bytes(Bytes::new()),
         });
     }
-    not_found(store).await
+    not_found(store, read).await
 }
 
-fn object(found: Fetched) -> Answer {
+/// An object's headers and as much of its body as `read` asks for.
+async fn fetch(
+    store: &dyn Store,
+    key: &str,
+    read: Read,
+) -> anyhow::Result<Option<(Info, Payload)>> {
+    let max = match read {
+        Read::Head => {
+            return Ok(store
+                .stat(key)
+                .await?
+                .map(|info| (info.clone(), Payload::Length(info.size))))
+        }
+        Read::Body { max } => max,
+    };
+    let Some(opened) = store.open(key, None).await? else {
+        return Ok(None);
+    };
+    let info = opened.info.clone();
+    if info.size > max {
+        return Ok(Some((info, Payload::Stream(opened))));
+    }
+    // Sized to the content: the cache counts what it really holds.
+    let mut body = Vec::with_capacity(info.size as usize);
+    let mut chunks = opened.body;
+    while let Some(chunk) = chunks.try_next().await? {
+        if (body.len() + chunk.len()) as u64 > max {
+            anyhow::bail!("{key} grew beyond its listed size while read");
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some((info, Payload::Bytes(Bytes::from(body)))))
+}
+
+fn object((info, body): (Info, Payload)) -> Answer {
     let mut headers = HeaderMap::new();
     let mut set = |name: header::HeaderName, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
             headers.insert(name, v);
         }
     };
-    let meta = &found.meta;
+    let meta = &info.meta;
     if let Some(location) = &meta.redirect {
         set(header::LOCATION, location);
         if !meta.cache_control.is_empty() {
@@ -68,7 +122,7 @@ fn object(found: Fetched) -> Answer {
         return Answer {
             status: redirect_status(meta),
             headers,
-            body: Bytes::new(),
+            body: Payload::Bytes(Bytes::new()),
         };
     }
     if !meta.content_type.is_empty() {
@@ -80,12 +134,26 @@ fn object(found: Fetched) -> Answer {
     if let Some(encoding) = &meta.content_encoding {
         set(header::CONTENT_ENCODING, encoding);
     }
-    set(header::ETAG, &format!("\"{}\"", found.md5));
+    set(header::ETAG, &format!("\"{}\"", info.md5));
+    set(header::ACCEPT_RANGES, "bytes");
+    if let Some(modified) = http_date(&info.modified) {
+        set(header::LAST_MODIFIED, &modified);
+    }
     Answer {
         status: 200,
         headers,
-        body: Bytes::from(found.body),
+        body,
     }
+}
+
+/// RFC 3339 as an HTTP date (`Tue, 01 Dec 2026 17:37:50 GMT`).
+fn http_date(rfc3339: &str) -> Option<String> {
+    let at = chrono::DateTime::parse_from_rfc3339(rfc3339).ok()?;
+    Some(
+        at.with_timezone(&chrono::Utc)
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string(),
+    )
 }
 
 /// 301 unless the object was published as a temporary redirect.
@@ -98,11 +166,12 @@ fn redirect_status(meta: &crate::store::Meta) -> u16 {
 }
 
 /// The error document, like a website bucket's `404.html`.
-async fn not_found(store: &dyn Store) -> anyhow::Result<Answer> {
-    let (headers, body) = match store.get("404.html").await? {
+async fn not_found(store: &dyn Store, read: Read) -> anyhow::Result<Answer> {
+    let (headers, body) = match fetch(store, "404.html", read).await? {
         Some(found) => {
             let mut answer = object(found);
             answer.headers.remove(header::ETAG);
+            answer.headers.remove(header::LAST_MODIFIED);
             (answer.headers, answer.body)
         }
         None => {
@@ -111,7 +180,12 @@ async fn not_found(store: &dyn Store) -> anyhow::Result<Answer> {
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; charset=utf-8"),
             );
-            (headers, Bytes::from_static(b"404 Not Found\n"))
+            const TEXT: &[u8] = b"404 Not Found\n";
+            let body = match read {
+                Read::Head => Payload::Length(TEXT.len() as u64),
+                Read::Body { .. } => Payload::Bytes(Bytes::from_static(TEXT)),
+            };
+            (headers, body)
         }
     };
     Ok(Answer {

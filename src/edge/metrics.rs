@@ -19,6 +19,10 @@ pub struct Metrics {
     pub stale: Counter,
     /// Served from the fallback bucket.
     pub fallback: Counter,
+    /// Objects read from the bucket (GETs; HEADs and cached copies aside).
+    pub bucket_reads: Counter,
+    /// Bucket answers served from their cached copy.
+    pub bucket_hits: Counter,
     /// Requests sent to the origin (cache fills, revalidations, passes).
     pub origin_fetches: Counter,
     /// Origin requests that failed (connect error, timeout, 5xx).
@@ -66,6 +70,16 @@ impl Metrics {
                 "fallback",
                 "Served from the fallback bucket",
                 &self.fallback,
+            ),
+            (
+                "bucket_reads",
+                "Objects read from the fallback bucket",
+                &self.bucket_reads,
+            ),
+            (
+                "bucket_hits",
+                "Bucket answers served from their cached copy",
+                &self.bucket_hits,
             ),
             (
                 "origin_fetches",

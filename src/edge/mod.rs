@@ -17,8 +17,10 @@
 
 pub mod access_log;
 mod admin;
+mod body;
 pub mod cache;
 pub mod client;
+mod conditional;
 pub mod fallback;
 mod metrics;
 
@@ -31,7 +33,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use futures::future::{BoxFuture, FutureExt, Shared};
-use http_body_util::{BodyExt, Full, Limited};
+use futures::StreamExt;
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
@@ -43,7 +46,7 @@ use crate::store::Store;
 use cache::{Cache, Entry};
 use metrics::Metrics;
 
-pub type Body = Full<Bytes>;
+pub use body::Body;
 
 /// Where requests go now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,14 +91,60 @@ pub struct EdgeOptions {
     pub origin: Option<String>,
 }
 
-/// The origin's answer, shared by every request that waited for it.
+/// The origin's (or the bucket's) answer, shared by every request that
+/// waited for it.
 #[derive(Clone)]
 enum Fetched {
     /// Stored in the cache; the label says how (`Miss`, `RefreshHit`).
     Stored(Arc<Entry>, &'static str),
     /// Not cacheable: only the request that asked may see it.
     Passed(Arc<Entry>),
+    /// Too large to cache, or not cacheable: streamed to the request that
+    /// asked; the others ask again for a stream of their own.
+    Streamed(Arc<Handoff>),
     Failed(Arc<str>),
+}
+
+/// A streamed answer: its head, and its body for the one client that
+/// takes it.
+struct Handoff {
+    status: u16,
+    headers: HeaderMap,
+    len: Option<u64>,
+    body: Mutex<Option<body::Chunks>>,
+}
+
+impl Handoff {
+    fn new(status: u16, headers: HeaderMap, len: Option<u64>, body: body::Chunks) -> Fetched {
+        Fetched::Streamed(Arc::new(Handoff {
+            status,
+            headers,
+            len,
+            body: Mutex::new(Some(body)),
+        }))
+    }
+
+    /// The response for `request`; `None` when another client took the
+    /// body already.
+    fn respond(&self, how: &str, head: bool, request: &HeaderMap) -> Option<Response<Body>> {
+        let mut response = Response::new(Body::default());
+        *response.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
+        *response.headers_mut() = self.headers.clone();
+        if self.status == 200 && conditional::not_modified(request, &self.headers) {
+            *response.status_mut() = StatusCode::NOT_MODIFIED;
+        } else if head {
+            if let Some(len) = self.len {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+            }
+        } else {
+            let chunks = self.body.lock().unwrap().take()?;
+            *response.body_mut() = Body::stream(self.len, chunks);
+        }
+        label(&mut response, how);
+        Some(response)
+    }
 }
 
 pub struct State {
@@ -320,7 +369,6 @@ impl State {
         let store = crate::store::open(loaded, &target).await?;
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_millis(cfg.origin_timeout_ms.max(1)))
             .connect_timeout(Duration::from_millis(cfg.connect_timeout_ms.max(1)))
             .pool_max_idle_per_host(256)
             .build()?;
@@ -478,7 +526,9 @@ impl State {
                 self.metrics.stale.inc();
                 return respond(entry, "Stale", head, req.headers(), now);
             }
-            return self.serve_bucket(&path, head).await;
+            return self
+                .serve_bucket(&path, head, req.headers(), !bucket_only)
+                .await;
         }
         if let Some(entry) = cached
             .as_ref()
@@ -491,9 +541,9 @@ impl State {
         }
         let (fetch, leader) = self.fetch(&key, cached.clone());
         let mut fetched = fetch.await;
-        if let (Fetched::Passed(_), false) = (&fetched, leader) {
+        if let (Fetched::Passed(_) | Fetched::Streamed(_), false) = (&fetched, leader) {
             // Somebody else's uncacheable answer (it may carry their
-            // cookie): ask again for this client.
+            // cookie), or their stream: ask again for this client.
             fetched = self.fetch_origin(&key, None).await;
         }
         match fetched {
@@ -509,13 +559,19 @@ impl State {
                 self.metrics.misses.inc();
                 respond(&entry, "Miss", head, req.headers(), Instant::now())
             }
+            Fetched::Streamed(handoff) => {
+                self.metrics.misses.inc();
+                handoff
+                    .respond("Miss", head, req.headers())
+                    .unwrap_or_else(taken)
+            }
             Fetched::Failed(reason) => {
                 tracing::debug!("edge: origin failed for {key}: {reason}");
                 if let Some(entry) = cached.as_ref().filter(|e| e.can_serve_on_error(now)) {
                     self.metrics.stale.inc();
                     return respond(entry, "Stale", head, req.headers(), now);
                 }
-                self.serve_bucket(&path, head).await
+                self.serve_bucket(&path, head, req.headers(), true).await
             }
         }
     }
@@ -527,6 +583,18 @@ impl State {
         key: &str,
         cached: Option<Arc<Entry>>,
     ) -> (Shared<BoxFuture<'static, Fetched>>, bool) {
+        let state = self.clone();
+        let owned = key.to_string();
+        self.coalesce(key, async move { state.fetch_origin(&owned, cached).await })
+    }
+
+    /// Run `work` for `key` unless the same work is in flight: then join
+    /// it. Returns the shared answer and whether this caller started it.
+    fn coalesce(
+        self: &Arc<Self>,
+        key: &str,
+        work: impl std::future::Future<Output = Fetched> + Send + 'static,
+    ) -> (Shared<BoxFuture<'static, Fetched>>, bool) {
         let mut inflight = self.inflight.lock().unwrap();
         if let Some(running) = inflight.get(key) {
             self.metrics.coalesced.inc();
@@ -535,7 +603,7 @@ impl State {
         let state = self.clone();
         let owned = key.to_string();
         let fetch = async move {
-            let fetched = state.fetch_origin(&owned, cached).await;
+            let fetched = work.await;
             state.inflight.lock().unwrap().remove(&owned);
             fetched
         }
@@ -567,25 +635,19 @@ impl State {
                 request = request.header(header::IF_MODIFIED_SINCE, modified.clone());
             }
         }
-        let max = (self.cfg.max_object_mb as usize).saturating_mul(1024 * 1024);
-        let result = async {
-            let response = request.send().await?;
-            let status = response.status().as_u16();
-            let headers = end_to_end(response.headers());
-            if status >= 500 {
-                return Ok(Err(format!("status {status}")));
-            }
-            let body = response.bytes().await?;
-            Ok::<_, reqwest::Error>(Ok((status, headers, body)))
-        }
-        .await;
-        let (status, headers, body) = match result {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(reason)) => return self.origin_failed(reason),
-            Err(e) => return self.origin_failed(crate::diag::http_error_text(&e)),
+        let max = self.max_object();
+        let deadline = tokio::time::Instant::now() + self.origin_timeout();
+        let mut response = match tokio::time::timeout_at(deadline, request.send()).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(e)) => return self.origin_failed(crate::diag::http_error_text(&e)),
+            Err(_) => return self.origin_failed("timed out".into()),
         };
+        let status = response.status().as_u16();
+        let headers = end_to_end(response.headers());
+        if status >= 500 {
+            return self.origin_failed(format!("status {status}"));
+        }
         let class = class_for(key);
-        let stale_if_error = self.cfg.stale_if_error_secs;
         if status == 304 {
             return self.revalidated(key, cached.filter(|_| conditional), &headers, class);
         }
@@ -594,30 +656,49 @@ impl State {
             &headers,
             class,
             &self.cfg.default_ttl,
-            stale_if_error,
-        )
-        .filter(|_| body.len() <= max);
+            self.cfg.stale_if_error_secs,
+        );
+        let declared = response.content_length();
+        // Not to be stored, or declared too large: streamed as it comes.
+        if freshness.is_none() || declared.is_some_and(|len| len > max) {
+            self.cache.remove(key);
+            let chunks = origin_chunks(Vec::new(), response, self.origin_timeout());
+            return Handoff::new(status, headers, declared, chunks);
+        }
+        let body = match tokio::time::timeout_at(deadline, read_up_to(&mut response, max)).await {
+            Ok(Ok(body)) => body,
+            Ok(Err(e)) => return self.origin_failed(crate::diag::http_error_text(&e)),
+            Err(_) => return self.origin_failed("timed out reading the body".into()),
+        };
+        let body = match body {
+            Whole(body) => body,
+            // Longer than it may be cached: what was read, then the rest.
+            Beyond(prefix) => {
+                self.cache.remove(key);
+                let chunks = origin_chunks(prefix, response, self.origin_timeout());
+                return Handoff::new(status, headers, declared, chunks);
+            }
+        };
         let entry = Arc::new(Entry {
             status,
             headers,
             body,
             stored: Instant::now(),
-            freshness: freshness.unwrap_or(cache::Freshness {
-                ttl: Duration::ZERO,
-                while_revalidate: Duration::ZERO,
-                if_error: Duration::ZERO,
-            }),
+            freshness: freshness.expect("checked above"),
         });
-        match freshness {
-            Some(_) => {
-                self.cache.insert(key, entry.clone());
-                Fetched::Stored(entry, "Miss")
-            }
-            None => {
-                self.cache.remove(key);
-                Fetched::Passed(entry)
-            }
-        }
+        self.cache.insert(key, entry.clone());
+        Fetched::Stored(entry, "Miss")
+    }
+
+    /// The largest body the cache stores (`edge.max_object_mb`).
+    fn max_object(&self) -> u64 {
+        self.cfg.max_object_mb.saturating_mul(1024 * 1024)
+    }
+
+    /// How long the origin may take to answer (and to send a cacheable
+    /// body, or each chunk of a streamed one).
+    fn origin_timeout(&self) -> Duration {
+        Duration::from_millis(self.cfg.origin_timeout_ms.max(1))
     }
 
     /// The origin's 304: the cached copy with the new headers, stored again
@@ -671,23 +752,167 @@ impl State {
         Fetched::Failed(reason.into())
     }
 
-    async fn serve_bucket(&self, path: &str, head: bool) -> Response<Body> {
+    /// The bucket's answer for `path`: its cached copy while fresh (by the
+    /// object's stored Cache-Control), else one bucket read however many
+    /// clients ask at once. `use_cache: false` reads the bucket itself (a
+    /// drill's `Cache-Control: no-cache`).
+    async fn serve_bucket(
+        self: &Arc<Self>,
+        path: &str,
+        head: bool,
+        request: &HeaderMap,
+        use_cache: bool,
+    ) -> Response<Body> {
         self.metrics.fallback.inc();
-        match fallback::answer(self.store.as_ref(), path).await {
+        // Bucket copies live beside the origin's under keys no request
+        // path can have (those start with `/`), bounded by the same cache_mb.
+        let key = format!("bucket:{path}");
+        let now = Instant::now();
+        let cached = self.cache.get(&key).filter(|_| use_cache);
+        if let Some(entry) = cached.as_ref().filter(|e| e.is_fresh(now)) {
+            self.metrics.bucket_hits.inc();
+            return respond(entry, "Fallback", head, request, now);
+        }
+        if head {
+            return self.head_bucket(path).await;
+        }
+        let state = self.clone();
+        let owned = path.to_string();
+        let read = async move { state.read_bucket(&owned).await };
+        let (shared, leader) = self.coalesce(&key, read);
+        let mut fetched = shared.await;
+        if let (Fetched::Streamed(_), false) = (&fetched, leader) {
+            fetched = self.read_bucket(path).await;
+        }
+        match fetched {
+            Fetched::Stored(entry, _) | Fetched::Passed(entry) => {
+                respond(&entry, "Fallback", false, request, Instant::now())
+            }
+            Fetched::Streamed(handoff) => self
+                .stream_bucket(path, &handoff, request)
+                .await
+                .unwrap_or_else(taken),
+            Fetched::Failed(_) => {
+                // An expired copy beats an error (stale-if-error).
+                if let Some(entry) = cached.filter(|e| e.can_serve_on_error(now)) {
+                    return respond(&entry, "Fallback", false, request, now);
+                }
+                plain(
+                    StatusCode::BAD_GATEWAY,
+                    "502 Bad Gateway: the origin and the fallback bucket both failed\n",
+                )
+            }
+        }
+    }
+
+    /// One read of the bucket, kept in the cache when its headers allow.
+    async fn read_bucket(&self, path: &str) -> Fetched {
+        self.metrics.bucket_reads.inc();
+        let read = fallback::Read::Body {
+            max: self.max_object(),
+        };
+        let answer = match fallback::answer(self.store.as_ref(), path, read).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                tracing::error!("edge: fallback bucket failed for {path}: {e:#}");
+                return Fetched::Failed(format!("{e:#}").into());
+            }
+        };
+        let body = match answer.body {
+            fallback::Payload::Bytes(body) => body,
+            fallback::Payload::Length(_) => Bytes::new(),
+            fallback::Payload::Stream(opened) => {
+                let len = Some(opened.info.size);
+                return Handoff::new(answer.status, answer.headers, len, opened.body);
+            }
+        };
+        let freshness = cache::freshness(
+            answer.status,
+            &answer.headers,
+            class_for(path),
+            &self.cfg.default_ttl,
+            self.cfg.stale_if_error_secs,
+        );
+        let entry = Arc::new(Entry {
+            status: answer.status,
+            headers: answer.headers,
+            body,
+            stored: Instant::now(),
+            freshness: freshness.unwrap_or(cache::Freshness {
+                ttl: Duration::ZERO,
+                while_revalidate: Duration::ZERO,
+                if_error: Duration::ZERO,
+            }),
+        });
+        if freshness.is_some() {
+            self.cache.insert(&format!("bucket:{path}"), entry.clone());
+            Fetched::Stored(entry, "Fallback")
+        } else {
+            Fetched::Passed(entry)
+        }
+    }
+
+    /// A large bucket object streamed; a single byte range read from the
+    /// bucket as a range (S3: GetObject with `Range`), never whole.
+    async fn stream_bucket(
+        &self,
+        path: &str,
+        handoff: &Handoff,
+        request: &HeaderMap,
+    ) -> Option<Response<Body>> {
+        let len = handoff.len.unwrap_or(0);
+        let ranged = match handoff.status {
+            200 if !conditional::not_modified(request, &handoff.headers) => {
+                conditional::range(request, &handoff.headers, len)
+            }
+            _ => conditional::Ranged::Whole,
+        };
+        let part = match ranged {
+            conditional::Ranged::Whole => return handoff.respond("Fallback", false, request),
+            conditional::Ranged::Part(part) => part,
+            conditional::Ranged::Unsatisfiable => {
+                let mut response = Response::new(Body::default());
+                *response.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_RANGE, conditional::content_range(None, len));
+                label(&mut response, "Fallback");
+                return Some(response);
+            }
+        };
+        let key = fallback::key_for(path)?;
+        let opened = match self.store.open(&key, Some(part.clone())).await {
+            Ok(Some(opened)) if opened.info.md5 == handoff_md5(handoff) => opened,
+            // Replaced or removed since: the whole current answer instead.
+            _ => return handoff.respond("Fallback", false, request),
+        };
+        let mut response = Response::new(Body::stream(Some(part.end - part.start), opened.body));
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+        *response.headers_mut() = handoff.headers.clone();
+        response.headers_mut().insert(
+            header::CONTENT_RANGE,
+            conditional::content_range(Some(&part), len),
+        );
+        label(&mut response, "Fallback");
+        Some(response)
+    }
+
+    /// A HEAD answered from the object's headers; its body is not read.
+    async fn head_bucket(&self, path: &str) -> Response<Body> {
+        match fallback::answer(self.store.as_ref(), path, fallback::Read::Head).await {
             Ok(answer) => {
-                let mut response = Response::new(if head {
-                    Body::default()
-                } else {
-                    Full::new(answer.body.clone())
-                });
+                let mut response = Response::new(Body::default());
                 *response.status_mut() =
                     StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
                 *response.headers_mut() = answer.headers;
-                if head {
-                    response
-                        .headers_mut()
-                        .insert(header::CONTENT_LENGTH, HeaderValue::from(answer.body.len()));
-                }
+                let len = match answer.body {
+                    fallback::Payload::Length(len) => len,
+                    fallback::Payload::Bytes(body) => body.len() as u64,
+                    fallback::Payload::Stream(opened) => opened.info.size,
+                };
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
                 label(&mut response, "Fallback");
                 response
             }
@@ -704,13 +929,16 @@ impl State {
     /// Other methods, and requests with cookies or credentials: straight
     /// to the origin, never cached. With the origin down, GET and HEAD get
     /// the bucket's copy and the rest a clear 503.
-    async fn pass(&self, req: Request<Incoming>) -> Response<Body> {
+    async fn pass(self: &Arc<Self>, req: Request<Incoming>) -> Response<Body> {
         self.metrics.passes.inc();
         let read_only = matches!(*req.method(), Method::GET | Method::HEAD);
         let path = req.uri().path().to_string();
         let origin = match (&self.origin, self.route()) {
             (Some(origin), Route::Origin) => origin.clone(),
-            _ if read_only => return self.serve_bucket(&path, req.method() == Method::HEAD).await,
+            _ if read_only => {
+                let head = req.method() == Method::HEAD;
+                return self.serve_bucket(&path, head, req.headers(), true).await;
+            }
             _ => return unavailable(),
         };
         let (parts, body) = req.into_parts();
@@ -730,44 +958,48 @@ impl State {
         headers.remove(header::HOST);
         headers.insert(header::VIA, HeaderValue::from_static("1.1 tusk"));
         self.metrics.origin_fetches.inc();
-        let sent = self
+        let send = self
             .client
             .request(parts.method.clone(), target)
             .headers(headers)
             .body(body)
-            .send()
-            .await;
+            .send();
+        let sent = tokio::time::timeout(self.origin_timeout(), send).await;
         let unasked_304 = |r: &reqwest::Response| {
             r.status() == StatusCode::NOT_MODIFIED && !asked_conditionally(&parts.headers)
         };
-        let answer = match sent {
-            Ok(response) if unasked_304(&response) => None,
-            Ok(response) if response.status().as_u16() < 500 || !read_only => {
-                let status = response.status();
-                let headers = end_to_end(response.headers());
-                match response.bytes().await {
-                    Ok(body) => Some((status, headers, body)),
-                    Err(_) => None,
-                }
-            }
-            _ => None,
-        };
-        match answer {
-            Some((status, headers, body)) => {
-                let mut response = Response::new(Full::new(body));
+        match sent {
+            Ok(Ok(answer)) if unasked_304(&answer) => {}
+            Ok(Ok(answer)) if answer.status().as_u16() < 500 || !read_only => {
+                let status = answer.status();
+                let mut headers = end_to_end(answer.headers());
+                let declared = answer.headers().get(header::CONTENT_LENGTH).cloned();
+                let body = if parts.method == Method::HEAD {
+                    if let Some(len) = declared {
+                        headers.insert(header::CONTENT_LENGTH, len);
+                    }
+                    Body::default()
+                } else {
+                    let len = answer.content_length();
+                    Body::stream(
+                        len,
+                        origin_chunks(Vec::new(), answer, self.origin_timeout()),
+                    )
+                };
+                let mut response = Response::new(body);
                 *response.status_mut() = status;
                 *response.headers_mut() = headers;
                 label(&mut response, "Pass");
-                response
+                return response;
             }
-            None => {
-                self.metrics.origin_errors.inc();
-                if read_only {
-                    self.serve_bucket(&path, parts.method == Method::HEAD).await
-                } else {
-                    unavailable()
-                }
-            }
+            _ => {}
+        }
+        self.metrics.origin_errors.inc();
+        if read_only {
+            self.serve_bucket(&path, parts.method == Method::HEAD, &parts.headers, true)
+                .await
+        } else {
+            unavailable()
         }
     }
 
@@ -966,9 +1198,77 @@ fn class_for(key: &str) -> crate::tree::CacheClass {
     }
 }
 
+/// A body read up to the cacheable limit.
+enum ReadUpTo {
+    /// All of it, in a buffer sized to it.
+    Whole(Bytes),
+    /// More than the limit: the chunks read so far, the rest unread.
+    Beyond(Vec<Bytes>),
+}
+use ReadUpTo::{Beyond, Whole};
+
+async fn read_up_to(response: &mut reqwest::Response, max: u64) -> reqwest::Result<ReadUpTo> {
+    // Chunks kept as they come: a buffer growing by doubling would copy
+    // and leave freed blocks behind, for bodies that may not fit anyway.
+    let mut chunks = Vec::new();
+    let mut len = 0;
+    while let Some(chunk) = response.chunk().await? {
+        len += chunk.len() as u64;
+        chunks.push(chunk);
+        if len > max {
+            return Ok(Beyond(chunks));
+        }
+    }
+    // One buffer sized to the body: chunks may be slices of larger read
+    // buffers, and the cache must hold no more than it counts.
+    let mut body = Vec::with_capacity(len as usize);
+    for chunk in &chunks {
+        body.extend_from_slice(chunk);
+    }
+    Ok(Whole(Bytes::from(body)))
+}
+
+/// `prefix`, then the rest of `response` chunk by chunk, each within
+/// `idle` (a stalled origin fails the client's connection rather than
+/// holding it forever).
+fn origin_chunks(prefix: Vec<Bytes>, response: reqwest::Response, idle: Duration) -> body::Chunks {
+    let first = futures::stream::iter(prefix.into_iter().filter(|b| !b.is_empty()).map(Ok));
+    let rest = futures::stream::try_unfold(response, move |mut response| async move {
+        match tokio::time::timeout(idle, response.chunk()).await {
+            Ok(Ok(Some(chunk))) => Ok(Some((chunk, response))),
+            Ok(Ok(None)) => Ok(None),
+            Ok(Err(e)) => Err(std::io::Error::other(e)),
+            Err(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the origin stopped sending the body",
+            )),
+        }
+    });
+    first.chain(rest).boxed()
+}
+
+/// The MD5 in a bucket answer's ETag (`"<md5>"`).
+fn handoff_md5(handoff: &Handoff) -> &str {
+    handoff
+        .headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim_matches('"')
+}
+
+/// A stream another client took: cannot happen (every client that is not
+/// the first asks again), answered as a failure rather than a panic.
+fn taken() -> Response<Body> {
+    plain(
+        StatusCode::BAD_GATEWAY,
+        "502 Bad Gateway: the answer was streamed to another client\n",
+    )
+}
+
 /// Headers minus the hop-by-hop ones (RFC 9110 §7.6.1).
 fn end_to_end(headers: &HeaderMap) -> HeaderMap {
-    let mut out = headers.clone();
+    let mut out = owned(headers);
     let listed: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -995,8 +1295,23 @@ fn end_to_end(headers: &HeaderMap) -> HeaderMap {
     out
 }
 
-/// A cached (or just fetched) entry as a response, answering the
-/// client's own `If-None-Match` with 304.
+/// A copy of `headers` in allocations of its own: values parsed from a
+/// response are slices of the connection's read buffer, which a cached
+/// entry would otherwise keep alive whole.
+fn owned(headers: &HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let name =
+            HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone());
+        let mut copy = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+        copy.set_sensitive(value.is_sensitive());
+        out.append(name, copy);
+    }
+    out
+}
+
+/// A cached (or just fetched) entry as a response, answering the client's
+/// own validators with 304 and a byte range with 206 (see [`conditional`]).
 fn respond(
     entry: &Entry,
     how: &str,
@@ -1004,34 +1319,46 @@ fn respond(
     request: &HeaderMap,
     now: Instant,
 ) -> Response<Body> {
-    let not_modified = entry.status == 200
-        && match (
-            request.get(header::IF_NONE_MATCH),
-            entry.headers.get(header::ETAG),
-        ) {
-            (Some(asked), Some(etag)) => asked
-                .to_str()
-                .unwrap_or("")
-                .split(',')
-                .any(|t| t.trim() == "*" || t.trim() == etag.to_str().unwrap_or("")),
-            _ => false,
-        };
-    let body = if head || not_modified {
-        Body::default()
-    } else {
-        Full::new(entry.body.clone())
-    };
-    let mut response = Response::new(body);
-    *response.status_mut() = if not_modified {
-        StatusCode::NOT_MODIFIED
-    } else {
-        StatusCode::from_u16(entry.status).unwrap_or(StatusCode::OK)
-    };
+    let mut response = Response::new(Body::default());
     *response.headers_mut() = entry.headers.clone();
-    if head {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(entry.body.len()));
+    let complete = entry.status == 200;
+    if complete && conditional::not_modified(request, &entry.headers) {
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+    } else {
+        let len = entry.body.len() as u64;
+        let ranged = match complete {
+            true => conditional::range(request, &entry.headers, len),
+            false => conditional::Ranged::Whole,
+        };
+        let (status, body) = match ranged {
+            conditional::Ranged::Whole => (entry.status, entry.body.clone()),
+            conditional::Ranged::Part(part) => {
+                let range = conditional::content_range(Some(&part), len);
+                response.headers_mut().insert(header::CONTENT_RANGE, range);
+                (
+                    206,
+                    entry.body.slice(part.start as usize..part.end as usize),
+                )
+            }
+            conditional::Ranged::Unsatisfiable => {
+                let range = conditional::content_range(None, len);
+                response.headers_mut().insert(header::CONTENT_RANGE, range);
+                (416, Bytes::new())
+            }
+        };
+        *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+        if complete {
+            response
+                .headers_mut()
+                .insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        }
+        if head {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        } else {
+            *response.body_mut() = Body::full(body);
+        }
     }
     response
         .headers_mut()
@@ -1062,7 +1389,7 @@ fn label(response: &mut Response<Body>, how: &str) {
 }
 
 fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    let mut response = Response::new(Body::full(Bytes::from_static(text.as_bytes())));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,

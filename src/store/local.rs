@@ -16,7 +16,10 @@ use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
 use super::layout::META_DIR;
-use super::{valid_key, Fetched, Listed, Meta, Store};
+use super::{valid_key, Fetched, Info, Listed, Meta, Opened, Store};
+
+/// Bytes read from a file per chunk of a streamed body.
+const CHUNK: usize = 64 * 1024;
 
 pub struct LocalStore {
     root: PathBuf,
@@ -62,6 +65,42 @@ impl LocalStore {
             .map(Some)
             .with_context(|| format!("corrupt metadata {}", meta_path.display()))
     }
+}
+
+impl Sidecar {
+    fn info(self) -> Info {
+        Info {
+            size: self.size,
+            md5: self.md5,
+            modified: self.modified,
+            meta: self.meta,
+        }
+    }
+}
+
+/// `left` bytes of `file` from where it stands, a chunk at a time.
+fn read_chunks(
+    file: tokio::fs::File,
+    left: u64,
+) -> futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>> {
+    use futures::StreamExt;
+    use tokio::io::AsyncReadExt;
+    futures::stream::try_unfold((file, left), |(mut file, left)| async move {
+        if left == 0 {
+            return Ok(None);
+        }
+        let mut buf = vec![0u8; CHUNK.min(left as usize)];
+        let n = file.read(&mut buf).await?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the object's file ended early",
+            ));
+        }
+        buf.truncate(n);
+        Ok(Some((bytes::Bytes::from(buf), (file, left - n as u64))))
+    })
+    .boxed()
 }
 
 /// Write `bytes` to `path` through a temporary file in the same folder.
@@ -159,6 +198,36 @@ impl Store for LocalStore {
 
     async fn head(&self, key: &str) -> Result<Option<Meta>> {
         Ok(self.read_sidecar(key)?.map(|s| s.meta))
+    }
+
+    async fn stat(&self, key: &str) -> Result<Option<Info>> {
+        Ok(self.read_sidecar(key)?.map(Sidecar::info))
+    }
+
+    async fn open(&self, key: &str, range: Option<std::ops::Range<u64>>) -> Result<Option<Opened>> {
+        let path = self.body_path(key)?;
+        let Some(sidecar) = self.read_sidecar(key)? else {
+            return Ok(None);
+        };
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        // The file's own size, not the sidecar's: a body replaced under a
+        // reader must not be cut or padded to a stale length.
+        let size = file.metadata().await?.len();
+        let range = range.unwrap_or(0..size);
+        if range.start > 0 {
+            use tokio::io::AsyncSeekExt;
+            file.seek(std::io::SeekFrom::Start(range.start)).await?;
+        }
+        let mut info = sidecar.info();
+        info.size = size;
+        Ok(Some(Opened {
+            info,
+            body: read_chunks(file, range.end.saturating_sub(range.start)),
+        }))
     }
 
     async fn copy(&self, from: &str, to: &str, meta: &Meta) -> Result<()> {

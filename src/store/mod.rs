@@ -61,6 +61,26 @@ pub struct Fetched {
     pub meta: Meta,
 }
 
+/// What a store knows of an object without reading its body.
+#[derive(Debug, Clone)]
+pub struct Info {
+    pub size: u64,
+    /// Hex MD5 of the body (S3: the ETag).
+    pub md5: String,
+    /// Last modification, RFC 3339.
+    pub modified: String,
+    pub meta: Meta,
+}
+
+/// An object opened for reading: its headers now, its body (or the asked
+/// byte range of it) as a stream of chunks, so a reader holds one chunk at
+/// a time whatever the object's size.
+pub struct Opened {
+    pub info: Info,
+    /// The bytes `range` covers (`start..end`), the whole body when none.
+    pub body: futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Every object under the store's prefix, keys relative to it.
@@ -71,6 +91,11 @@ pub trait Store: Send + Sync {
     async fn get(&self, key: &str) -> Result<Option<Fetched>>;
     /// The headers of `key` without its body (S3: HeadObject).
     async fn head(&self, key: &str) -> Result<Option<Meta>>;
+    /// Size, MD5 and headers of `key` without its body (S3: HeadObject).
+    async fn stat(&self, key: &str) -> Result<Option<Info>>;
+    /// `key` for streaming; with `range` (`start..end`, within the size)
+    /// only those bytes (S3: GetObject with `Range`).
+    async fn open(&self, key: &str, range: Option<std::ops::Range<u64>>) -> Result<Option<Opened>>;
     /// Copy `from` to `to` inside the store with new headers, without the
     /// body leaving the store (S3: CopyObject).
     async fn copy(&self, from: &str, to: &str, meta: &Meta) -> Result<()>;

@@ -14,7 +14,7 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirecti
 use aws_sdk_s3::Client;
 use base64::Engine;
 
-use super::{Fetched, Listed, Meta, Store};
+use super::{Fetched, Info, Listed, Meta, Opened, Store};
 use crate::config::S3Config;
 
 pub struct S3Store {
@@ -415,6 +415,107 @@ impl Store for S3Store {
             resp.website_redirect_location(),
             resp.metadata(),
         )))
+    }
+
+    async fn stat(&self, key: &str) -> Result<Option<Info>> {
+        let resp = match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .send()
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let service = e.into_service_error();
+                if service.is_not_found() {
+                    return Ok(None);
+                }
+                return Err(sdk_error(service)).with_context(|| format!("HeadObject {key} failed"));
+            }
+        };
+        Ok(Some(Info {
+            size: resp.content_length().unwrap_or(0).max(0) as u64,
+            md5: resp
+                .e_tag()
+                .unwrap_or_default()
+                .trim_matches('"')
+                .to_string(),
+            modified: resp
+                .last_modified()
+                .and_then(|t| t.fmt(DateTimeFormat::DateTime).ok())
+                .unwrap_or_default(),
+            meta: meta_from(
+                resp.content_type(),
+                resp.cache_control(),
+                resp.content_encoding(),
+                resp.website_redirect_location(),
+                resp.metadata(),
+            ),
+        }))
+    }
+
+    async fn open(&self, key: &str, range: Option<std::ops::Range<u64>>) -> Result<Option<Opened>> {
+        let asked = range
+            .as_ref()
+            .map(|r| format!("bytes={}-{}", r.start, r.end.saturating_sub(1)));
+        let resp = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .set_range(asked)
+            .send()
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let service = e.into_service_error();
+                if service.is_no_such_key() {
+                    return Ok(None);
+                }
+                return Err(sdk_error(service)).with_context(|| format!("GetObject {key} failed"));
+            }
+        };
+        let length = resp.content_length().unwrap_or(0).max(0) as u64;
+        // A ranged answer names the whole size after the slash:
+        // `Content-Range: bytes 0-99/1234`.
+        let size = resp
+            .content_range()
+            .and_then(|r| r.rsplit_once('/'))
+            .and_then(|(_, total)| total.parse().ok())
+            .unwrap_or(length);
+        let info = Info {
+            size,
+            md5: resp
+                .e_tag()
+                .unwrap_or_default()
+                .trim_matches('"')
+                .to_string(),
+            modified: resp
+                .last_modified()
+                .and_then(|t| t.fmt(DateTimeFormat::DateTime).ok())
+                .unwrap_or_default(),
+            meta: meta_from(
+                resp.content_type(),
+                resp.cache_control(),
+                resp.content_encoding(),
+                resp.website_redirect_location(),
+                resp.metadata(),
+            ),
+        };
+        let body = futures::stream::try_unfold(resp.body, |mut body| async move {
+            match body.next().await {
+                Some(Ok(chunk)) => Ok(Some((chunk, body))),
+                Some(Err(e)) => Err(std::io::Error::other(e)),
+                None => Ok(None),
+            }
+        });
+        Ok(Some(Opened {
+            info,
+            body: futures::StreamExt::boxed(body),
+        }))
     }
 
     async fn copy(&self, from: &str, to: &str, meta: &Meta) -> Result<()> {

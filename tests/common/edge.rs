@@ -21,6 +21,11 @@ impl Edge {
     /// Run `tusk <command> --listen 127.0.0.1:0 <args>` and wait for its
     /// `edge: http://...` line.
     pub fn start(p: &Project, command: &str, args: &[&str]) -> Edge {
+        Edge::start_env(p, command, args, &[])
+    }
+
+    /// Like [`Edge::start`], with extra environment (an S3 server's).
+    pub fn start_env(p: &Project, command: &str, args: &[&str], env: &[(&str, String)]) -> Edge {
         let mut child = super::tusk()
             .arg("--root")
             .arg(p.root())
@@ -29,6 +34,7 @@ impl Edge {
             .args(args)
             .env_remove("TUSK_ENV")
             .env_remove("TUSK_EDGE_TOKEN")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -66,6 +72,10 @@ impl Edge {
             banner,
             http: Http::new(),
         }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn get(&self, path: &str) -> Answer {

@@ -2,6 +2,7 @@
 //! a way to run the real `tusk` binary on it.
 #![allow(dead_code)]
 
+pub mod big;
 pub mod browser;
 pub mod cloudfront;
 pub mod edge;
