@@ -1146,7 +1146,8 @@ impl State {
             "requests": {
                 "total": m.requests.get(), "hits": m.hits.get(), "misses": m.misses.get(),
                 "refresh_hits": m.refresh_hits.get(), "stale": m.stale.get(),
-                "fallback": m.fallback.get(), "origin_fetches": m.origin_fetches.get(),
+                "fallback": m.fallback.get(), "bucket_reads": m.bucket_reads.get(),
+                "bucket_hits": m.bucket_hits.get(), "origin_fetches": m.origin_fetches.get(),
                 "origin_errors": m.origin_errors.get(), "coalesced": m.coalesced.get(),
                 "passes": m.passes.get(),
             },
