@@ -29,12 +29,15 @@ const LEN: u64 = 10_000;
 /// Each case: request headers (`{etag}`, `{modified}`, `{later}` and
 /// `{earlier}` filled in from the server's own answer), then the status,
 /// Content-Range and body range every server must answer with.
-fn cases() -> Vec<(
+/// Request headers, then the status, Content-Range and body range.
+type Case = (
     Vec<(&'static str, &'static str)>,
     u16,
     &'static str,
     Option<(u64, u64)>,
-)> {
+);
+
+fn cases() -> Vec<Case> {
     vec![
         (vec![], 200, "", Some((0, LEN))),
         (

@@ -49,14 +49,29 @@ impl Entry {
     pub fn can_serve_on_error(&self, now: Instant) -> bool {
         self.age(now) < self.freshness.ttl.saturating_add(self.freshness.if_error)
     }
+    /// The bytes this entry really keeps allocated: its body as the
+    /// allocator rounds it, each header (a value of its own, and its slot
+    /// in the map), the key twice (LRU and map), the entry and its node.
     fn weight(&self, key: &str) -> usize {
         let headers: usize = self
             .headers
             .iter()
-            .map(|(k, v)| k.as_str().len() + v.len() + 32)
+            .map(|(k, v)| allocated(k.as_str().len() + v.len()) + 64)
             .sum();
-        key.len() + headers + self.body.len() + 128
+        2 * allocated(key.len()) + headers + allocated(self.body.len()) + 512
     }
+}
+
+/// `n` bytes as an allocator like mimalloc hands them out: up to 64 KiB in
+/// size classes an eighth of a power of two apart, above that in 64 KiB
+/// spans.
+fn allocated(n: usize) -> usize {
+    const SPAN: usize = 64 * 1024;
+    if n > SPAN {
+        return n.div_ceil(SPAN) * SPAN;
+    }
+    let step = (n.next_power_of_two() / 8).max(8);
+    n.div_ceil(step) * step
 }
 
 /// Why a response is not stored, or for how long it is.
@@ -287,7 +302,10 @@ mod tests {
                 freshness: fresh(200, &[]).unwrap(),
             })
         };
-        let cache = Cache::new(3000);
+        // Each weighs its body, its key twice and 512 bytes of overhead.
+        let weight = entry(1000).weight("a");
+        assert_eq!(weight, 1024 + 2 * 8 + 512);
+        let cache = Cache::new(3 * weight - 1); // room for two
         cache.insert("a", entry(1000));
         cache.insert("b", entry(1000));
         assert!(cache.get("a").is_some()); // a is now the most recent
@@ -295,7 +313,10 @@ mod tests {
         assert!(cache.get("b").is_none(), "b was least recently used");
         assert!(cache.get("a").is_some() && cache.get("c").is_some());
         let stats = cache.stats();
-        assert!(stats.bytes <= 3000 && stats.evictions == 1, "{stats:?}");
+        assert!(
+            stats.bytes <= 3 * weight && stats.evictions == 1,
+            "{stats:?}"
+        );
         cache.insert("huge", entry(10_000));
         assert!(cache.get("huge").is_none(), "larger than the whole cache");
     }

@@ -115,7 +115,7 @@ struct Handoff {
 }
 
 impl Handoff {
-    fn new(status: u16, headers: HeaderMap, len: Option<u64>, body: body::Chunks) -> Fetched {
+    fn fetched(status: u16, headers: HeaderMap, len: Option<u64>, body: body::Chunks) -> Fetched {
         Fetched::Streamed(Arc::new(Handoff {
             status,
             headers,
@@ -663,7 +663,7 @@ impl State {
         if freshness.is_none() || declared.is_some_and(|len| len > max) {
             self.cache.remove(key);
             let chunks = origin_chunks(Vec::new(), response, self.origin_timeout());
-            return Handoff::new(status, headers, declared, chunks);
+            return Handoff::fetched(status, headers, declared, chunks);
         }
         let body = match tokio::time::timeout_at(deadline, read_up_to(&mut response, max)).await {
             Ok(Ok(body)) => body,
@@ -676,7 +676,7 @@ impl State {
             Beyond(prefix) => {
                 self.cache.remove(key);
                 let chunks = origin_chunks(prefix, response, self.origin_timeout());
-                return Handoff::new(status, headers, declared, chunks);
+                return Handoff::fetched(status, headers, declared, chunks);
             }
         };
         let entry = Arc::new(Entry {
@@ -823,7 +823,7 @@ impl State {
             fallback::Payload::Length(_) => Bytes::new(),
             fallback::Payload::Stream(opened) => {
                 let len = Some(opened.info.size);
-                return Handoff::new(answer.status, answer.headers, len, opened.body);
+                return Handoff::fetched(answer.status, answer.headers, len, opened.body);
             }
         };
         let freshness = cache::freshness(
