@@ -129,6 +129,8 @@ pub struct BuildConfig {
     pub highlight: bool,
     /// Give every Markdown heading a `#` link to itself.
     pub heading_anchors: bool,
+    /// The Markdown flavor: `tusk` (default) or `kramdown` (Jekyll's).
+    pub markdown: crate::content::markdown::Flavor,
     /// Items per page of paginated lists (`paginate:` pages, term pages).
     pub paginate_by: usize,
     /// Where later pages go, below the list's URL (`/blog/page/2/`).
@@ -192,6 +194,7 @@ impl Default for BuildConfig {
             feed: FeedConfig::default(),
             highlight: true,
             heading_anchors: true,
+            markdown: Default::default(),
             paginate_by: 10,
             paginate_path: "page/:num/".into(),
             taxonomies: ["tags", "categories"]

@@ -63,11 +63,25 @@ impl fmt::Display for Problems {
     }
 }
 
-/// A thread-safe collector shared by the parallel stages of a build.
+/// A thread-safe collector shared by the parallel stages of a build:
+/// problems (the run fails) and warnings (where tusk, like Jekyll, resolved
+/// something silently, and says so).
 #[derive(Default)]
-pub struct Collector(Mutex<Vec<Diagnostic>>);
+pub struct Collector(Mutex<Vec<Diagnostic>>, Mutex<Vec<Diagnostic>>);
 
 impl Collector {
+    pub fn warn(&self, d: Diagnostic) {
+        self.1.lock().expect("diagnostics lock").push(d);
+    }
+
+    /// The warnings so far, sorted, leaving none.
+    pub fn take_warnings(&self) -> Vec<Diagnostic> {
+        let mut all = std::mem::take(&mut *self.1.lock().expect("diagnostics lock"));
+        all.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        all.dedup();
+        all
+    }
+
     pub fn push(&self, d: Diagnostic) {
         self.0.lock().expect("diagnostics lock").push(d);
     }

@@ -308,3 +308,69 @@ fn code_is_highlighted_with_classes_and_headings_get_anchors_and_a_toc() {
     );
     assert!(!html.contains("class=\"anchor\""), "{html}");
 }
+
+/// Jekyll reads front matter dates with Ruby's `Time.parse`: the lenient
+/// forms real sites carry are read the same way (what Ruby ignores is
+/// ignored, with a warning); a date Ruby refuses is a problem at its line.
+#[test]
+fn post_dates_ruby_accepts_are_read_as_jekyll_reads_them() {
+    let p = Project::new();
+    p.write(
+        "config/tusk.toml",
+        "[site]\ntitle = \"T\"\ntimezone = \"UTC\"\n[build]\npermalink = \"/:year/:month/:day/:hour:minute/:title/\"\n",
+    );
+    let cases = [
+        ("2023-01-29 18:30:22 2023 -0800", "2023/01/29/1830"),
+        ("2023-01-29 18:30:22 -0800", "2023/01/30/0230"),
+        ("2023-01-29T18:30", "2023/01/29/1830"),
+        ("2023/01/29 6:30 PM", "2023/01/29/1830"),
+        ("2023-01-29 18:30:22 PST", "2023/01/30/0230"),
+        ("2023-01-29 18:30:22 +08:00", "2023/01/29/1030"),
+    ];
+    for (i, (date, _)) in cases.iter().enumerate() {
+        p.write(
+            &format!("site/_posts/2023-01-01-p{i}.md"),
+            &format!("---\ntitle: P\ndate: {date}\n---\nx\n"),
+        );
+    }
+    let run = p.run(&["build"]).success();
+    for (i, (date, path)) in cases.iter().enumerate() {
+        let file = p.path(&format!("public/{path}/p{i}/index.html"));
+        assert!(file.exists(), "{date}: expected {}", file.display());
+    }
+    assert!(
+        run.stderr().contains(
+            "warning: site/_posts/2023-01-01-p0.md:3: date \"2023-01-29 18:30:22 2023 -0800\" read as 2023-01-29 18:30:22 +0000"
+        ),
+        "{}",
+        run.stderr()
+    );
+    p.write(
+        "site/_posts/2023-01-01-bad.md",
+        "---\ntitle: P\ndate: 2023-13-45 10:00\n---\nx\n",
+    );
+    let err = p.run(&["build"]).stderr();
+    assert!(
+        err.contains("site/_posts/2023-01-01-bad.md:3: invalid date \"2023-13-45 10:00\""),
+        "{err}"
+    );
+}
+
+/// Only a valid attribute block ends a heading as attributes:
+/// `{% include %}` (Liquid) stays text instead of `%-="" include=""`.
+#[test]
+fn headings_ending_in_liquid_keep_their_text() {
+    let p = Project::new();
+    p.write(
+        "site/page.md",
+        "---\npermalink: /page/\n---\n## Setup {% include anchor.html %}\n\n## Real {#real .big}\n\n```sh\n# a comment {x}\n```\n",
+    );
+    p.run(&["build"]).success();
+    let html = p.read("public/page/index.html");
+    assert!(html.contains("Setup {% include anchor.html %}"), "{html}");
+    assert!(!html.contains("include=\"\""), "{html}");
+    assert!(html.contains("<h2 id=\"real\" class=\"big\">"), "{html}");
+    // Code is not touched.
+    assert!(html.contains(" a comment {x}</span>"), "{html}");
+    assert!(!html.contains("&amp;#123;"), "{html}");
+}

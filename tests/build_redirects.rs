@@ -68,3 +68,35 @@ fn redirects_over_pages_or_outside_the_site_are_refused() {
     assert!(err.contains("site/about.md: redirect_from \"../../etc/passwd\" must be a path starting with / inside the site"), "{err}");
     assert!(!p.path("public").exists());
 }
+
+/// jekyll-redirect-from writes both redirect pages to the same file, so
+/// the later document wins; tusk does the same and says so, naming both.
+#[test]
+fn two_documents_with_the_same_redirect_from_the_later_wins_with_a_warning() {
+    let p = Project::new();
+    p.write(
+        "site/a.md",
+        "---\npermalink: /a/\nredirect_from: /old/\n---\nA\n",
+    );
+    p.write(
+        "site/b.md",
+        "---\npermalink: /b/\nredirect_from: [/old/]\n---\nB\n",
+    );
+    let run = p.run(&["build"]).success();
+    let redirect = p.tree_object("old/index.html")["redirect"].clone();
+    let (winner, loser) = if redirect == "/b/" {
+        ("b", "a")
+    } else {
+        ("a", "b")
+    };
+    assert!(redirect == "/a/" || redirect == "/b/", "{redirect}");
+    let err = run.stderr();
+    assert!(
+        err.contains(&format!(
+            "warning: site/{winner}.md:4: redirect_from /old/ is also in site/{loser}.md: this later one wins"
+        )) || err.contains(&format!(
+            "warning: site/{winner}.md: redirect_from /old/ is also in site/{loser}.md: this later one wins"
+        )),
+        "{err}"
+    );
+}

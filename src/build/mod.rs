@@ -57,6 +57,9 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     pub duration_ms: u128,
+    /// What the build resolved the way Jekyll does, silently there.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::diag::Diagnostic>,
 }
 
 /// Build the site. Content problems come back as a [`Problems`] error
@@ -159,6 +162,7 @@ pub fn build_and_keep(loaded: &Loaded, opts: &BuildOptions) -> Result<(Report, B
         links,
     );
     report.output = staging.as_ref().map(|_| output_dir.display().to_string());
+    report.warnings = diags.take_warnings();
     let tree = Tree::new("build", written.objects);
     if let Some(staging) = staging {
         steps.run("commit", || {
@@ -255,6 +259,7 @@ fn plan(loaded: &Loaded, site: Site, opts: &BuildOptions, diags: &Collector) -> 
         neighbours,
         check_links,
         extras: markdown::Extras {
+            flavor: loaded.config.build.markdown,
             highlight: loaded.config.build.highlight,
             anchors: loaded.config.build.heading_anchors,
             links: check_links,
@@ -423,6 +428,7 @@ fn report(
         links_checked,
         external_links,
         duration_ms: 0,
+        warnings: Vec::new(),
     }
 }
 

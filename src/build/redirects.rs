@@ -24,9 +24,12 @@ pub struct Redirect {
     pub shown: String,
 }
 
-/// Every `redirect_from` of every rendered document.
+/// Every `redirect_from` of every rendered document. Two documents with
+/// the same old URL: the later one wins, as with jekyll-redirect-from
+/// (whose pages overwrite each other), with a warning naming both.
 pub fn from_front_matter(loaded: &Loaded, site: &Site, diags: &Collector) -> Vec<Redirect> {
-    let mut out = Vec::new();
+    let mut out: Vec<Redirect> = Vec::new();
+    let mut by_key: std::collections::HashMap<String, usize> = Default::default();
     for doc in &site.documents {
         if doc.output.is_none() {
             continue;
@@ -63,12 +66,28 @@ pub fn from_front_matter(loaded: &Loaded, site: &Site, diags: &Collector) -> Vec
                 ));
                 continue;
             }
-            out.push(Redirect {
-                key,
+            let redirect = Redirect {
+                key: key.clone(),
                 from,
                 to: doc.url.clone(),
                 shown: shown.clone(),
-            });
+            };
+            match by_key.get(&key) {
+                Some(&earlier) => {
+                    diags.warn(Diagnostic::new(
+                        shown.clone(),
+                        format!(
+                            "redirect_from {} is also in {}: this later one wins (as in Jekyll), so it redirects to {}",
+                            redirect.from, out[earlier].shown, redirect.to
+                        ),
+                    ));
+                    out[earlier] = redirect;
+                }
+                None => {
+                    by_key.insert(key, out.len());
+                    out.push(redirect);
+                }
+            }
         }
     }
     out

@@ -8,6 +8,7 @@ use crate::build::linkcheck::Checked;
 use crate::diag::Problems;
 
 pub(super) fn print_build(report: &crate::build::Report) {
+    print_warnings(&report.warnings);
     println!(
         "Built {} pages, {} posts, {} documents and {} static files ({} objects, {:.1} MB) into {} in {} ms",
         report.pages,
@@ -21,6 +22,13 @@ pub(super) fn print_build(report: &crate::build::Report) {
     );
 }
 
+/// Warnings of a build, on stderr.
+fn print_warnings(warnings: &[crate::diag::Diagnostic]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
 /// `tusk check`: the external links that failed or were unreachable (on
 /// stderr), then the totals.
 pub(super) fn print_check(
@@ -29,6 +37,7 @@ pub(super) fn print_check(
     checked_external: bool,
     failed: impl Fn(&Checked) -> bool,
 ) {
+    print_warnings(&report.warnings);
     let mut n = 0;
     for e in external {
         let kind = if failed(e) { "error" } else { "warning" };

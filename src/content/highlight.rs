@@ -47,6 +47,12 @@ pub fn code_block(lang: &str, code: &str, highlight: bool) -> String {
     out
 }
 
+/// The highlighted spans of `code` alone (no `<pre>`), for writers with
+/// markup of their own (kramdown's); `None` for an unknown language.
+pub fn spans(lang: &str, code: &str) -> Option<Arc<str>> {
+    memoised(lang, code)
+}
+
 /// Highlighted blocks by (language, code), kept for the life of the process
 /// (a build, or every rebuild of `tusk serve`). Sites repeat snippets (install
 /// commands, config examples) and syntect is the slowest stage of a build

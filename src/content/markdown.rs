@@ -1,17 +1,37 @@
 //! Markdown to HTML with pulldown-cmark: GitHub-style extensions,
 //! automatic heading ids with optional anchor links (so every heading can
 //! be linked to), and class-based highlighting of fenced code.
+//!
+//! Two flavors ([`Flavor`]): tusk's own, and kramdown's (Jekyll sites),
+//! which lives in `content::kramdown`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
 
 use pulldown_cmark::{html, CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 
 use super::highlight;
 use super::links::PageLinks;
 
+/// Which Markdown a site is written in (`build.markdown`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flavor {
+    /// CommonMark with GitHub's extensions and `{#id .class}` heading
+    /// attributes; heading ids as GitHub makes them.
+    #[default]
+    Tusk,
+    /// What Jekyll makes of Markdown (kramdown with its GFM parser): IALs,
+    /// `markdown="1"`, kramdown's heading ids, footnotes and code markup.
+    Kramdown,
+}
+
 /// What the Markdown renderer adds beyond CommonMark.
 #[derive(Debug, Clone, Copy)]
 pub struct Extras {
+    pub flavor: Flavor,
     /// Highlight fenced code blocks (`build.highlight`).
     pub highlight: bool,
     /// Append a `#` link to every heading (`build.heading_anchors`).
@@ -42,7 +62,11 @@ pub struct Rendered {
 /// Render Markdown to HTML, giving every heading without an explicit
 /// `{#id}` an id derived from its text (unique within the document).
 pub fn render(markdown: &str, extras: Extras) -> Rendered {
-    let mut events: Vec<Event> = Parser::new_ext(markdown, options()).collect();
+    if extras.flavor == Flavor::Kramdown {
+        return super::kramdown::render(markdown, extras);
+    }
+    let markdown = guard_heading_attributes(markdown);
+    let mut events: Vec<Event> = Parser::new_ext(&markdown, options()).collect();
     let mut used: HashMap<String, usize> = HashMap::new();
     let mut headings = Vec::new();
 
@@ -168,10 +192,98 @@ fn with_extras(events: Vec<Event<'_>>, extras: Extras) -> impl Iterator<Item = E
 }
 
 /// Render a short fragment (an excerpt) without collecting headings.
-pub fn render_fragment(markdown: &str) -> String {
+pub fn render_fragment(markdown: &str, flavor: Flavor) -> String {
+    if flavor == Flavor::Kramdown {
+        let extras = Extras {
+            flavor,
+            highlight: false,
+            anchors: false,
+            links: false,
+        };
+        return super::kramdown::render(markdown, extras).html;
+    }
+    let markdown = guard_heading_attributes(markdown);
     let mut out = String::with_capacity(markdown.len() + 64);
-    html::push_html(&mut out, Parser::new_ext(markdown, options()));
+    html::push_html(&mut out, Parser::new_ext(&markdown, options()));
     out
+}
+
+/// Write the `{` of a heading's trailing `{...}` as `&#123;` (pulldown-cmark
+/// reads attributes before escapes, so `\{` would not do) unless it is a valid
+/// attribute block (`{#id .class key=value}`), so `## Setup {% include x %}`
+/// keeps its text instead of becoming attributes (`%-="" include=""`).
+fn guard_heading_attributes(markdown: &str) -> Cow<'_, str> {
+    if !markdown.contains('#') || !markdown.contains('{') {
+        return Cow::Borrowed(markdown);
+    }
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut fence: Option<(u8, usize)> = None;
+    let mut offset = 0;
+    for line in markdown.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let trimmed = line.trim_start_matches(' ');
+        if line.len() - trimmed.len() > 3 {
+            continue;
+        }
+        let run = |b: u8| trimmed.bytes().take_while(|x| *x == b).count();
+        match fence {
+            Some((b, n)) => {
+                if run(b) >= n && trimmed[run(b)..].trim().is_empty() {
+                    fence = None;
+                }
+                continue;
+            }
+            None => {
+                for b in [b'`', b'~'] {
+                    if run(b) >= 3 {
+                        fence = Some((b, run(b)));
+                    }
+                }
+                if fence.is_some() {
+                    continue;
+                }
+            }
+        }
+        let hashes = run(b'#');
+        let text = trimmed.trim_end();
+        if !(1..=6).contains(&hashes) || !text.ends_with('}') {
+            continue;
+        }
+        let Some(open) = text.rfind('{') else {
+            continue;
+        };
+        if valid_attribute_block(&text[open + 1..text.len() - 1]) {
+            continue;
+        }
+        let at = start + (line.len() - trimmed.len()) + open;
+        out.push_str(&markdown[copied..at]);
+        out.push_str("&#123;");
+        copied = at + 1;
+    }
+    if copied == 0 {
+        return Cow::Borrowed(markdown);
+    }
+    out.push_str(&markdown[copied..]);
+    Cow::Owned(out)
+}
+
+/// `#id`, `.class` and `key=value` words only.
+fn valid_attribute_block(inner: &str) -> bool {
+    let name = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'))
+    };
+    let mut words = inner.split_whitespace().peekable();
+    words.peek().is_some()
+        && words.all(|w| match w.as_bytes()[0] {
+            b'#' | b'.' => name(&w[1..]),
+            _ => w
+                .split_once('=')
+                .is_some_and(|(k, v)| name(k) && !v.is_empty() && !v.contains(['{', '}', '%'])),
+        })
 }
 
 /// Id from heading text, like GitHub and kramdown: lowercase, spaces to
@@ -219,6 +331,7 @@ mod tests {
     use super::*;
 
     const PLAIN: Extras = Extras {
+        flavor: Flavor::Tusk,
         highlight: false,
         anchors: false,
         links: true,
@@ -227,6 +340,7 @@ mod tests {
     #[test]
     fn fenced_code_is_highlighted_and_headings_get_anchors() {
         let extras = Extras {
+            flavor: Flavor::Tusk,
             highlight: true,
             anchors: true,
             links: false,

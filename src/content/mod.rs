@@ -6,6 +6,7 @@
 
 pub mod front_matter;
 pub mod highlight;
+mod kramdown;
 pub mod links;
 pub mod markdown;
 pub mod new;
@@ -137,6 +138,7 @@ pub fn load(loaded: &Loaded, opts: &LoadOptions, diags: &Collector) -> Site {
         tz: config.site.tz(),
         opts,
         project_root: &loaded.root,
+        diags,
     };
 
     let mut data_files = Vec::new();
@@ -181,11 +183,14 @@ pub fn reload_document(
     opts: &LoadOptions,
     source: &str,
 ) -> Result<Option<Document>, Diagnostic> {
+    // Warnings were shown by the full build; a reload does not repeat them.
+    let quiet = Collector::default();
     let ctx = ParseContext {
         config: &loaded.config,
         tz: loaded.config.site.tz(),
         opts,
         project_root: &loaded.root,
+        diags: &quiet,
     };
     let Some(entry) = classify(source, false, &loaded.config) else {
         return Ok(None);
@@ -409,6 +414,8 @@ struct ParseContext<'a> {
     tz: chrono_tz::Tz,
     opts: &'a LoadOptions,
     project_root: &'a Path,
+    /// For warnings; problems go back as `Err`.
+    diags: &'a Collector,
 }
 
 impl ParseContext<'_> {
@@ -536,7 +543,10 @@ impl ParseContext<'_> {
         let word_count = word_count(body);
         let (body, excerpt) = if markdown {
             let source = markdown::excerpt_source(body, &excerpt_separator);
-            (String::new(), markdown::render_fragment(source))
+            (
+                String::new(),
+                markdown::render_fragment(source, self.config.build.markdown),
+            )
         } else {
             (body.to_string(), String::new())
         };
@@ -626,18 +636,32 @@ impl ParseContext<'_> {
             },
             // Like Jekyll, a date with an offset is shown in the site's zone
             // (`2024-03-02 23:30 -0500` is March 3rd in UTC).
-            Some(Value::String(s)) => Some(
-                self.parse_date(s)
-                    .map(|d| d.with_timezone(&self.tz).fixed_offset())
-                    .ok_or_else(|| {
-                        at_key(
-                            "date",
-                            format!(
-                                "invalid date {s:?} (expected YYYY-MM-DD [HH:MM[:SS]] [+HHMM])"
-                            ),
-                        )
-                    })?,
-            ),
+            Some(Value::String(s)) => {
+                let date = match self.parse_date(s) {
+                    Some(d) => d,
+                    None => {
+                        let (d, ignored) = self.parse_date_as_ruby(s).ok_or_else(|| {
+                            at_key(
+                                "date",
+                                format!(
+                                    "invalid date {s:?} (expected YYYY-MM-DD [HH:MM[:SS]] [+HHMM])"
+                                ),
+                            )
+                        })?;
+                        if !ignored.is_empty() {
+                            self.diags.warn(at_key(
+                                "date",
+                                format!(
+                                    "date {s:?} read as {} (as Jekyll reads it: Ruby's Time.parse ignores {ignored:?})",
+                                    d.format("%Y-%m-%d %H:%M:%S %z")
+                                ),
+                            ));
+                        }
+                        d
+                    }
+                };
+                Some(date.with_timezone(&self.tz).fixed_offset())
+            }
             Some(other) => {
                 return Err(at_key(
                     "date",
@@ -700,6 +724,113 @@ impl ParseContext<'_> {
         NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .ok()
             .map(|d| self.localize(d.and_hms_opt(0, 0, 0).expect("midnight")))
+    }
+}
+
+impl ParseContext<'_> {
+    /// The other dates Jekyll accepts (it reads them with Ruby's
+    /// `Time.parse`): `2023/01/29`, `6:30 PM`, `UTC`, `PST`, `+08`, and
+    /// words after the time it ignores (`18:30:22 2023 -0800` is 18:30:22
+    /// in the site's zone). Returns the date and what was ignored.
+    fn parse_date_as_ruby(&self, s: &str) -> Option<(DateTime<FixedOffset>, String)> {
+        let (date, rest) = ruby_date::date(s.trim())?;
+        let (time, rest) = ruby_date::time(rest);
+        let (zone, rest) = ruby_date::zone(rest);
+        let naive = date.and_time(time.unwrap_or_default());
+        let at = match zone {
+            Some(offset) => offset.from_local_datetime(&naive).single()?,
+            None => self.localize(naive),
+        };
+        Some((at, rest.trim().to_string()))
+    }
+}
+
+/// The pieces of Ruby's lenient date reading tusk follows.
+mod ruby_date {
+    use chrono::{FixedOffset, NaiveDate, NaiveTime};
+
+    /// `YYYY-MM-DD` or `YYYY/MM/DD` at the start.
+    pub fn date(s: &str) -> Option<(NaiveDate, &str)> {
+        let end = s.find([' ', 'T', 't']).unwrap_or(s.len());
+        let mut parts = s[..end].split(['-', '/']);
+        let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || y.len() != 4 {
+            return None;
+        }
+        let date = NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)?;
+        let rest = &s[end..];
+        Some((
+            date,
+            rest.strip_prefix(['T', 't']).unwrap_or(rest).trim_start(),
+        ))
+    }
+
+    /// `H:MM[:SS[.fff]]` with an optional `AM`/`PM`.
+    pub fn time(s: &str) -> (Option<NaiveTime>, &str) {
+        let end = s
+            .find(|c: char| !(c.is_ascii_digit() || c == ':' || c == '.'))
+            .unwrap_or(s.len());
+        let mut parts = s[..end].split(':');
+        let (Some(h), Some(m)) = (parts.next(), parts.next()) else {
+            return (None, s);
+        };
+        let sec = parts.next().unwrap_or("0");
+        let (sec, nanos) = match sec.split_once('.') {
+            Some((s, f)) => (
+                s,
+                format!("{f:0<9}")
+                    .get(..9)
+                    .and_then(|f| f.parse().ok())
+                    .unwrap_or(0),
+            ),
+            None => (sec, 0),
+        };
+        let (Ok(mut h), Ok(m), Ok(sec)) = (h.parse::<u32>(), m.parse(), sec.parse()) else {
+            return (None, s);
+        };
+        let mut rest = s[end..].trim_start();
+        for (word, add) in [("AM", 0), ("PM", 12), ("am", 0), ("pm", 12)] {
+            if let Some(after) = rest.strip_prefix(word) {
+                h = h % 12 + add;
+                rest = after.trim_start();
+            }
+        }
+        match NaiveTime::from_hms_nano_opt(h, m, sec, nanos) {
+            Some(t) => (Some(t), rest),
+            None => (None, s),
+        }
+    }
+
+    /// `Z`, `UTC`, `GMT`, US zone names, `+HH`, `+HHMM`, `+HH:MM`.
+    pub fn zone(s: &str) -> (Option<FixedOffset>, &str) {
+        let end = s.find(' ').unwrap_or(s.len());
+        let word = &s[..end];
+        let hours = match word {
+            "Z" | "UTC" | "GMT" => Some(0),
+            "EST" => Some(-5),
+            "EDT" | "CST" => Some(if word == "EDT" { -4 } else { -6 }),
+            "CDT" | "MST" => Some(if word == "CDT" { -5 } else { -7 }),
+            "MDT" | "PST" => Some(if word == "MDT" { -6 } else { -8 }),
+            "PDT" => Some(-7),
+            _ => None,
+        };
+        if let Some(h) = hours {
+            return (FixedOffset::east_opt(h * 3600), &s[end..]);
+        }
+        let Some(sign) = word.chars().next().and_then(|c| match c {
+            '+' => Some(1),
+            '-' => Some(-1),
+            _ => None,
+        }) else {
+            return (None, s);
+        };
+        let digits = word[1..].replace(':', "");
+        let seconds = match (digits.len(), digits.parse::<i32>()) {
+            (2, Ok(h)) => h * 3600,
+            (4, Ok(hm)) => (hm / 100) * 3600 + (hm % 100) * 60,
+            _ => return (None, s),
+        };
+        (FixedOffset::east_opt(sign * seconds), &s[end..])
     }
 }
 
