@@ -619,6 +619,9 @@ pub struct Loaded {
     pub config: Config,
     /// The project root every relative path is resolved against.
     pub root: PathBuf,
+    /// Whether `site.base_url` was set (in a file or by `--base-url`),
+    /// rather than left at its local default: a public publish needs it.
+    pub base_url_set: bool,
 }
 
 impl Loaded {
@@ -629,6 +632,18 @@ impl Loaded {
     pub fn output_dir(&self) -> PathBuf {
         self.root.join(&self.config.build.output)
     }
+
+    /// `--base-url`: the site's address for this run (a preview build).
+    pub fn set_base_url(&mut self, url: &str) -> Result<()> {
+        let valid = url::Url::parse(url)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+        if !valid {
+            bail!("--base-url {url:?}: expected an absolute http:// or https:// URL");
+        }
+        self.config.site.base_url = url.to_string();
+        self.base_url_set = true;
+        Ok(())
+    }
 }
 
 /// Load `root/config/tusk.toml` and, when `env` is given, overlay
@@ -637,7 +652,7 @@ pub fn load(root: &Path, env: Option<&str>) -> Result<Loaded> {
     let base = root.join("config").join("tusk.toml");
     if !base.is_file() {
         bail!(
-            "{} not found: run tusk from the project root (the folder holding config/ and site/) or pass --root",
+            "{} not found: run tusk from the project root (the folder holding config/ and site/), pass --root, or start a project with `tusk init`",
             base.display()
         );
     }
@@ -661,13 +676,23 @@ pub fn load(root: &Path, env: Option<&str>) -> Result<Loaded> {
         let table = read_checked(file)?;
         deep_merge(&mut merged, table);
     }
-    let config: Config = toml::Value::Table(merged)
+    let base_url_set = merged
+        .get("site")
+        .and_then(|site| site.get("base_url"))
+        .and_then(|url| url.as_str())
+        .is_some_and(|url| !url.trim().is_empty());
+    let mut config: Config = toml::Value::Table(merged)
         .try_into()
         .context("invalid merged configuration")?;
+    if !base_url_set {
+        // `base_url = ""` is unset too: the local default.
+        config.site.base_url = SiteConfig::default().base_url;
+    }
     validate(&config, files.last().expect("at least one file"))?;
     Ok(Loaded {
         config,
         root: root.to_path_buf(),
+        base_url_set,
     })
 }
 

@@ -52,7 +52,7 @@ fn asset_url_writes_a_hashed_copy_with_integrity_and_immutable_caching() {
     assert_eq!(p.tree_object(&css_key)["cache_class"], "fingerprinted");
     assert_eq!(p.tree_object("css/site.css")["cache_class"], "asset");
 
-    let report = p.run(&["publish", "--json"]).success().json();
+    let report = p.run(&["publish", "--json"]).success().result();
     assert_eq!(report["deletes"].as_array().unwrap().len(), 0);
     let meta: serde_json::Value =
         serde_json::from_str(&p.read(&format!("bucket/.tusk-meta/{css_key}.json"))).unwrap();
@@ -66,7 +66,7 @@ fn asset_url_writes_a_hashed_copy_with_integrity_and_immutable_caching() {
     assert_ne!(new_key, css_key);
     assert!(p.read("public/about/index.html").contains(&new_key));
     assert!(!p.path(&format!("public/{css_key}")).exists());
-    let report = p.run(&["publish", "--json"]).success().json();
+    let report = p.run(&["publish", "--json"]).success().result();
     assert_eq!(report["retained"][0], css_key.as_str(), "{report:#}");
     assert!(p.path(&format!("bucket/{css_key}")).exists());
 }

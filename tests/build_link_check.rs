@@ -123,7 +123,7 @@ fn external_links_are_checked_only_on_request() {
     assert_eq!(strict.code(), Some(1));
     let json = strict.json();
     assert_eq!(json["ok"], false);
-    let results = json["external"].as_array().unwrap();
+    let results = json["result"]["external"].as_array().unwrap();
     assert_eq!(results.len(), 2);
     assert!(results.iter().any(|r| r["result"] == "network"), "{json}");
 }

@@ -39,7 +39,7 @@ fn plan_shows_and_apply_sets_up_the_origin_group_touching_nothing_else() {
     let up = healthy();
     let p = project(&cf, &up.url, "");
 
-    let plan = run(&p, &cf, &["cdn", "plan", "--json"]).success().json();
+    let plan = run(&p, &cf, &["cdn", "plan", "--json"]).success().result();
     assert_eq!(plan["applied"], false);
     let whats: Vec<&str> = plan["changes"]
         .as_array()
@@ -71,7 +71,7 @@ fn plan_shows_and_apply_sets_up_the_origin_group_touching_nothing_else() {
     // and write makes the write fail (412), and tusk re-reads and re-plans.
     cf.throttle_next(2);
     cf.race_next_update("www.example.org (edited in the console)");
-    let applied = run(&p, &cf, &["cdn", "apply", "--json"]).success().json();
+    let applied = run(&p, &cf, &["cdn", "apply", "--json"]).success().result();
     assert_eq!(applied["applied"], true, "{applied:#}");
     assert_eq!(cf.updates(), 1);
     assert_eq!(cf.conflicts(), 1);
@@ -170,7 +170,7 @@ fn plan_shows_and_apply_sets_up_the_origin_group_touching_nothing_else() {
     );
 
     // Applied: nothing left to do.
-    let again = run(&p, &cf, &["cdn", "apply", "--json"]).success().json();
+    let again = run(&p, &cf, &["cdn", "apply", "--json"]).success().result();
     assert_eq!(again["changes"].as_array().unwrap().len(), 0, "{again:#}");
     assert_eq!(again["applied"], false);
     assert_eq!(cf.updates(), 1);
@@ -214,7 +214,7 @@ fn failover_pins_the_bucket_until_failback_and_every_switch_is_audited() {
     let p = project(&cf, &up.url, "");
     run(&p, &cf, &["cdn", "apply"]).success();
 
-    let status = run(&p, &cf, &["status", "--json"]).success().json();
+    let status = run(&p, &cf, &["status", "--json"]).success().result();
     assert_eq!(status["provider"], "cloudfront");
     assert_eq!(status["route"], "origin-group");
     assert_eq!(status["pinned"], false);
@@ -237,7 +237,7 @@ fn failover_pins_the_bucket_until_failback_and_every_switch_is_audited() {
         &["failover", "--reason", "game day drill", "--json"],
     )
     .success()
-    .json();
+    .result();
     assert_eq!(out["changed"], true, "{out:#}");
     assert_eq!(out["before"], "origin-group");
     assert_eq!(out["status"]["route"], "bucket");
@@ -281,11 +281,11 @@ fn failover_pins_the_bucket_until_failback_and_every_switch_is_audited() {
     assert!(again.contains("Already failed over"), "{again}");
     assert_eq!(cf.updates(), updates);
     // apply leaves a failover alone.
-    let plan = run(&p, &cf, &["cdn", "plan", "--json"]).success().json();
+    let plan = run(&p, &cf, &["cdn", "plan", "--json"]).success().result();
     assert_eq!(plan["changes"].as_array().unwrap().len(), 0, "{plan:#}");
     assert!(plan["notes"][0].as_str().unwrap().contains("tusk failback"));
 
-    let back = run(&p, &cf, &["failback", "--json"]).success().json();
+    let back = run(&p, &cf, &["failback", "--json"]).success().result();
     assert_eq!(back["changed"], true);
     assert_eq!(back["status"]["route"], "origin-group");
     assert_eq!(back["status"]["pinned"], false);
@@ -311,7 +311,7 @@ fn failover_pins_the_bucket_until_failback_and_every_switch_is_audited() {
         .config(DIST)
         .contains("<Comment>edited meanwhile</Comment>"));
     assert_eq!(
-        run(&p, &cf, &["status", "--json"]).success().json()["route"],
+        run(&p, &cf, &["status", "--json"]).success().result()["route"],
         "bucket"
     );
 }
@@ -328,7 +328,7 @@ fn switching_a_distribution_that_was_never_applied_says_what_to_run() {
         "{}",
         r.stderr()
     );
-    let status = run(&p, &cf, &["status", "--json"]).success().json();
+    let status = run(&p, &cf, &["status", "--json"]).success().result();
     assert_eq!(
         status["route"], "origin",
         "straight to the origin, no group yet"
@@ -374,7 +374,7 @@ fn a_third_party_cloudfront_answer_is_read_or_refused_cleanly() {
     let r = p.run_env(&["cdn", "plan", "--json"], &server.env());
     assert!(!r.stdout().contains(SECRET) && !r.stderr().contains(SECRET));
     if r.ok() {
-        let whats: Vec<String> = r.json()["changes"]
+        let whats: Vec<String> = r.result()["changes"]
             .as_array()
             .unwrap()
             .iter()

@@ -211,7 +211,7 @@ fn the_watcher_fails_over_within_fall_rounds_and_back_after_rise_and_the_hold() 
         .contains("switched distribution E2TUSKTEST0001 from origin-group to bucket"));
 
     // `tusk status` shows what the watcher saw and did.
-    let status = p.run_env(&["status", "--json"], &cf.env()).json();
+    let status = p.run_env(&["status", "--json"], &cf.env()).result();
     assert_eq!(status["route"], "origin-group");
     assert_eq!(status["last_switch"]["to"], "origin-group");
     assert!(status["health"]["watcher"]["actor"]

@@ -90,7 +90,7 @@ fn the_edge_drill_serves_every_object_from_the_bucket_and_restores_the_mode() {
     }
 
     let run = p.run(&["drill", "--json"]).success();
-    let report = run.json();
+    let report = run.result();
     assert_eq!(report["ok"], true, "{report:#}");
     let objects = p.tree()["objects"].as_array().unwrap().len() + 2;
     assert_eq!(report["objects"], objects);
@@ -121,11 +121,11 @@ fn the_edge_drill_serves_every_object_from_the_bucket_and_restores_the_mode() {
     let a = p
         .run(&["drill", "--json", "--sample", "3", "--seed", "7"])
         .success()
-        .json();
+        .result();
     let b = p
         .run(&["drill", "--json", "--sample", "3", "--seed", "7"])
         .success()
-        .json();
+        .result();
     assert_eq!(
         (a["sampled"].clone(), a["seed"].clone()),
         (json!(3), json!(7))
@@ -140,7 +140,7 @@ fn the_edge_drill_serves_every_object_from_the_bucket_and_restores_the_mode() {
 
     // An operator's failover is left in place.
     p.run(&["failover", "--reason", "incident 42"]).success();
-    let pinned = p.run(&["drill", "--json"]).success().json();
+    let pinned = p.run(&["drill", "--json"]).success().result();
     assert!(check(&pinned, "edge")["detail"]
         .as_str()
         .unwrap()
@@ -178,7 +178,7 @@ fn every_kind_of_gap_fails_the_drill_and_is_named() {
 
     let run = p.run(&["drill", "--json"]);
     assert_eq!(run.code(), Some(1));
-    let report = run.json();
+    let report = run.result();
     assert_eq!(report["ok"], false);
     assert_eq!(
         gap_items(&report, "bucket"),
@@ -220,7 +220,7 @@ fn every_kind_of_gap_fails_the_drill_and_is_named() {
     drop(edge);
     let run = p.run(&["drill", "--json", "--edge", "http://127.0.0.1:9"]);
     assert_eq!(run.code(), Some(1));
-    assert!(check(&run.json(), "edge")["gaps"][0]["problem"]
+    assert!(check(&run.result(), "edge")["gaps"][0]["problem"]
         .as_str()
         .unwrap()
         .contains("no edge answering"));
@@ -234,7 +234,7 @@ fn the_cloudfront_drill_checks_the_origin_group_and_reads_the_sample_from_s3() {
     cf.create(DIST, SEED);
     let origin = Origin::start(vec![("/healthz", Route::html("ok"))], |_| None);
     let p = Project::bare(&format!(
-        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"s3://site-bucket\"\n[publish.s3]\npath_style = true\n\
+        "[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://site-bucket\"\n[publish.s3]\npath_style = true\n\
          [snapshot]\norigin = \"{}\"\n[health]\nurls = [\"/healthz\"]\n{}",
         origin.url,
         cf.cdn_config("")
@@ -249,7 +249,7 @@ fn the_cloudfront_drill_checks_the_origin_group_and_reads_the_sample_from_s3() {
     // Before `tusk cdn apply` there is no origin group: gaps, named.
     let run = p.run_env(&["drill", "--json"], &env);
     assert_eq!(run.code(), Some(1));
-    let report = run.json();
+    let report = run.result();
     let cloudfront = check(&report, "cloudfront");
     let problems: Vec<&str> = cloudfront["gaps"]
         .as_array()
@@ -275,7 +275,7 @@ fn the_cloudfront_drill_checks_the_origin_group_and_reads_the_sample_from_s3() {
     let run = p
         .run_env(&["drill", "--json", "--sample", "4"], &env)
         .success();
-    let report = run.json();
+    let report = run.result();
     assert_eq!(report["ok"], true, "{report:#}");
     assert_eq!(check(&report, "cloudfront")["checked"], 4);
     assert!(report.get("edge").is_none());
@@ -293,7 +293,7 @@ fn the_cloudfront_drill_checks_the_origin_group_and_reads_the_sample_from_s3() {
     ]);
     let run = p.run_env(&["drill", "--json"], &env);
     assert_eq!(run.code(), Some(1));
-    let report = run.json();
+    let report = run.result();
     assert_eq!(gap_items(&report, "bucket"), ["about/index.html"]);
     assert_eq!(gap_items(&report, "cloudfront"), ["about/index.html"]);
     assert!(!run.stdout().contains(SECRET) && !run.stderr().contains(SECRET));

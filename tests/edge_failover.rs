@@ -207,9 +207,9 @@ fn manual_failover_pins_until_failback_and_the_admin_api_needs_its_token() {
         .success()
         .stdout();
     assert!(out.contains("Failed over"), "{out}");
-    let again = p.run(&["failover", "--json"]).success().json();
+    let again = p.run(&["failover", "--json"]).success().result();
     assert_eq!(again["changed"], false, "idempotent");
-    let status = p.run(&["status", "--json"]).success().json();
+    let status = p.run(&["status", "--json"]).success().result();
     assert_eq!(
         (status["route"].as_str(), status["pinned"].as_bool()),
         (Some("fallback"), Some(true))

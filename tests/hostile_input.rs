@@ -148,7 +148,7 @@ fn private_and_non_http_redirects_are_not_snapshotted_and_temporary_ones_stay_te
             origin.url
         ),
     );
-    let report = p.run(&["snapshot", "--json"]).success().json();
+    let report = p.run(&["snapshot", "--json"]).success().result();
     let tree = tree_objects(&p, ".tusk/snapshot/.tusk-tree.json");
     for refused in [
         "cookie.html",
@@ -395,7 +395,7 @@ fn an_unsolicited_304_is_a_failed_fetch_not_a_crash() {
     );
     let run = p.run(&["snapshot", "--json"]);
     assert!(run.ok(), "{:?}: {}", run.code(), run.stderr());
-    let report = run.json();
+    let report = run.result();
     let url = format!("{}/odd.html", origin.url);
     let error = report["errors"]
         .as_array()
@@ -630,7 +630,7 @@ fn urls_never_fetched_do_not_use_up_max_pages() {
         + &links((0..5).map(|n| format!("/p/{n}.html")));
     origin.set("/", Route::html(&home));
     let p = snapshot_project(&origin, "max_pages = 50\n");
-    let report = p.run(&["snapshot", "--json"]).success().json();
+    let report = p.run(&["snapshot", "--json"]).success().result();
     let keys = tree_objects(&p, ".tusk/snapshot/.tusk-tree.json");
     for n in 0..5 {
         assert!(keys.contains_key(&format!("p/{n}.html")), "{keys:?}");
@@ -658,7 +658,7 @@ fn a_truncated_snapshot_keeps_the_previous_pages_and_says_so() {
         + &links((0..5).map(|n| format!("/p/old-{n}.html")));
     origin.set("/", Route::html(&home));
     let run = p.run(&["snapshot", "--json"]).success();
-    let report = run.json();
+    let report = run.result();
     assert_eq!(report["truncated"], true, "{report:#}");
     assert!(
         report["removed"].as_array().unwrap().is_empty(),
@@ -734,7 +734,7 @@ fn the_crawl_frontier_is_bounded() {
     // The page is ~4 MB; 200,000 remembered URLs of ~250 bytes (and a
     // parsed URL each, waiting to be queued) used to add over 100 MB.
     assert!(peak < 100 * 1024, "peak {peak} KiB");
-    let report = p.run(&["snapshot", "--json"]).success().json();
+    let report = p.run(&["snapshot", "--json"]).success().result();
     assert_eq!(report["truncated"], true, "{report:#}");
     assert!(report["dropped"].as_u64().unwrap() > 0, "{report:#}");
     assert!(report["requests"].as_u64().unwrap() <= 50, "{report:#}");
@@ -852,7 +852,7 @@ fn an_operators_pin_survives_an_edge_restart() {
     drop(edge);
 
     let edge = Edge::start(&p, "edge", &["--origin", &origin.url]);
-    let status = p.run(&["status", "--json"]).success().json();
+    let status = p.run(&["status", "--json"]).success().result();
     assert_eq!(
         (status["route"].as_str(), status["pinned"].as_bool()),
         (Some("fallback"), Some(true)),
@@ -1099,7 +1099,7 @@ fn keys_differing_only_in_unicode_normalization_collide() {
     origin.set("/caf%C3%A9.html", Route::html("nfc"));
     origin.set("/cafe%CC%81.html", Route::html("nfd"));
     let p = snapshot_project(&origin, "");
-    let report = p.run(&["snapshot", "--json"]).success().json();
+    let report = p.run(&["snapshot", "--json"]).success().result();
     let keys = tree_objects(&p, ".tusk/snapshot/.tusk-tree.json");
     assert_eq!(
         keys.keys().filter(|k| k.starts_with("caf")).count(),
@@ -1123,7 +1123,7 @@ fn an_expired_snapshot_deadline_is_a_truncated_crawl() {
     // 0.02 minutes: 1.2 s, about six of the thirty pages.
     let p = snapshot_project(&origin, "max_minutes = 0.02\nconcurrency = 1\n");
     let started = Instant::now();
-    let report = p.run(&["snapshot", "--json"]).success().json();
+    let report = p.run(&["snapshot", "--json"]).success().result();
     assert!(
         started.elapsed() < Duration::from_secs(4),
         "{:?}",

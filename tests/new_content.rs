@@ -25,7 +25,7 @@ fn new_post_is_dated_slugged_and_built() {
     assert!(text.contains("date: 2026-11-23 12:00:00 +0000"), "{text}");
     assert!(text.contains("slug: launch-day-what-s-new"), "{text}");
 
-    let list = p.run(&["list", "--json"]).success().json();
+    let list = p.run(&["list", "--json"]).success().result();
     let entry = list
         .as_array()
         .unwrap()
@@ -64,7 +64,7 @@ fn pages_and_drafts_go_where_the_build_looks() {
     let page = p
         .run(&["new", "page", "about/team-news", "--json"])
         .success()
-        .json();
+        .result();
     assert_eq!(page["path"], "site/about/team-news.md");
     assert!(p
         .read("site/about/team-news.md")

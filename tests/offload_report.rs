@@ -232,7 +232,7 @@ fn cloudfront_logs_from_a_folder_and_an_s3_prefix() {
     let run = p
         .run(&["offload", "--json", folder.to_str().unwrap()])
         .success();
-    let report = run.json();
+    let report = run.result();
     assert_eq!(report["files"], 2);
     assert_cloudfront_report(&report);
 
@@ -264,7 +264,7 @@ fn cloudfront_logs_from_a_folder_and_an_s3_prefix() {
     let run = p
         .run_env(&["offload", "--json", "s3://logs/cloudfront/"], &s3.env())
         .success();
-    let report = run.json();
+    let report = run.result();
     assert_eq!(report["files"], 2);
     assert_cloudfront_report(&report);
 
@@ -333,7 +333,7 @@ fn the_edge_access_log_explains_its_misses() {
         "cookie values are never logged"
     );
 
-    let report = p.run(&["offload", "--json"]).success().json();
+    let report = p.run(&["offload", "--json"]).success().result();
     assert_eq!(report["records"], 25, "{report:#}");
     assert_eq!(report["malformed"], 0);
     assert_eq!(report["origin_requests"], 1 + 5 + 6 + 4);

@@ -16,7 +16,7 @@ fn project(server: &S3Server, extra_publish: &str) -> Project {
     p.write(
         "config/tusk.toml",
         &format!(
-            "[site]\ntitle = \"T\"\n[publish]\ntarget = \"s3://{BUCKET}/live\"\n{extra_publish}\n\
+            "[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://{BUCKET}/live\"\n{extra_publish}\n\
              [publish.s3]\npath_style = true\n"
         ),
     );
@@ -33,7 +33,7 @@ fn publish(p: &Project, server: &S3Server, extra: &[&str]) -> Value {
         !run.stdout().contains(SECRET) && !run.stderr().contains(SECRET),
         "secret leaked"
     );
-    run.json()
+    run.result()
 }
 
 /// Every key of a bucket (all prefixes).
@@ -164,7 +164,7 @@ fn the_drill_reports_tusk_keys_in_the_served_folder() {
     assert!(p.path("bucket-tusk-state/.tusk/publishes").is_dir());
     assert!(!p.path("bucket/.tusk").exists());
     let run = p.run(&["drill", "--json"]);
-    let report = run.json();
+    let report = run.result();
     let bucket = report["checks"]
         .as_array()
         .unwrap()
@@ -183,7 +183,7 @@ fn the_drill_reports_tusk_keys_in_the_served_folder() {
     );
     let run = p.run(&["drill", "--json"]);
     assert_eq!(run.code(), Some(1), "{}", run.stdout());
-    let report = run.json();
+    let report = run.result();
     let gaps: Vec<Value> = report["checks"]
         .as_array()
         .unwrap()
@@ -219,7 +219,7 @@ fn a_header_only_change_reaches_every_object_without_a_reupload() {
     p.write(
         "config/tusk.toml",
         &format!(
-            "[site]\ntitle = \"T\"\n[publish]\ntarget = \"s3://{BUCKET}/live\"\n\
+            "[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://{BUCKET}/live\"\n\
              [publish.cache_control]\nhtml = \"public, max-age=5\"\n[publish.s3]\npath_style = true\n"
         ),
     );

@@ -25,7 +25,7 @@ fn project() -> Project {
 fn publish(p: &Project, extra: &[&str]) -> Value {
     let mut args = vec!["publish", "--json"];
     args.extend_from_slice(extra);
-    p.run(&args).success().json()
+    p.run(&args).success().result()
 }
 
 fn count(report: &Value, reason: &str) -> usize {

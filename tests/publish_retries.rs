@@ -14,7 +14,7 @@ fn project(server: &S3Server) -> Project {
     let p = Project::new();
     p.write(
         "config/tusk.toml",
-        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"s3://site-bucket\"\n[publish.s3]\npath_style = true\n",
+        "[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://site-bucket\"\n[publish.s3]\npath_style = true\n",
     );
     for i in 0..12 {
         p.write(
@@ -135,12 +135,12 @@ fn persistent_errors_fail_clearly_and_a_rerun_converges() {
     // S3 recovered: the next run converges, and the one after is a no-op.
     let run = p.run_env(&["publish", "--json"], &server.env()).success();
     assert_eq!(
-        run.json()["uploads"].as_array().unwrap().len(),
+        run.result()["uploads"].as_array().unwrap().len(),
         tree(&p).len()
     );
     assert_eq!(bucket(&server), tree(&p));
     let again = p.run_env(&["publish", "--json"], &server.env()).success();
-    assert_eq!(again.json()["uploads"].as_array().unwrap().len(), 0);
+    assert_eq!(again.result()["uploads"].as_array().unwrap().len(), 0);
 }
 
 #[test]

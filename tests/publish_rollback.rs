@@ -27,7 +27,7 @@ fn project(extra_publish: &str) -> Project {
 fn publish(p: &Project, extra: &[&str]) -> Value {
     let mut args = vec!["publish", "--json"];
     args.extend_from_slice(extra);
-    p.run(&args).success().json()
+    p.run(&args).success().result()
 }
 
 /// Edit one page and delete one post, then build and publish.
@@ -60,7 +60,10 @@ fn rollback_restores_changed_and_deleted_objects_from_the_bucket() {
     assert!(!p.path("bucket/2024/01/02/b.html").exists());
     assert!(p.read("bucket/about/index.html").contains("About two"));
 
-    let history = p.run(&["publish", "--history", "--json"]).success().json();
+    let history = p
+        .run(&["publish", "--history", "--json"])
+        .success()
+        .result();
     let ids: Vec<&str> = history
         .as_array()
         .unwrap()

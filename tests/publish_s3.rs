@@ -10,7 +10,7 @@ fn project(server: &S3Server) -> Project {
     let p = Project::new();
     p.write(
         "config/tusk.toml",
-        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"s3://site-bucket/live\"\n[publish.s3]\npath_style = true\n",
+        "[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://site-bucket/live\"\n[publish.s3]\npath_style = true\n",
     );
     p.write("site/_posts/2024-01-01-a.md", "---\ntitle: A\n---\nA\n");
     p.write("site/about.md", "---\npermalink: /about/\n---\nAbout\n");
@@ -52,7 +52,7 @@ fn publish(p: &Project, server: &S3Server, extra: &[&str]) -> Value {
         !run.stdout().contains(SECRET) && !run.stderr().contains(SECRET),
         "secret leaked"
     );
-    run.json()
+    run.result()
 }
 
 fn head(server: &S3Server, key: &str) -> Value {
@@ -172,7 +172,7 @@ fn unreachable_s3_fails_clearly_without_leaking_credentials() {
     let p = Project::new();
     p.write(
         "config/tusk.toml",
-        "[publish]\ntarget = \"s3://b\"\n[publish.s3]\npath_style = true\nendpoint = \"http://127.0.0.1:9\"\n",
+        "[site]\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://b\"\n[publish.s3]\npath_style = true\nendpoint = \"http://127.0.0.1:9\"\n",
     );
     p.write("site/a.md", "---\n---\nx\n");
     p.run(&["build"]).success();
@@ -207,7 +207,7 @@ fn changed_and_deleted_pages_are_invalidated_on_cloudfront() {
     p.write(
         "config/tusk.toml",
         &format!(
-            "[site]\ntitle = \"T\"\n[publish]\ntarget = \"s3://site-bucket/live\"\n[publish.s3]\npath_style = true\n\
+            "[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://site-bucket/live\"\n[publish.s3]\npath_style = true\n\
              [cdn]\nprovider = \"cloudfront\"\ndistribution_id = \"{id}\"\n"
         ),
     );
@@ -306,7 +306,7 @@ fn multipart_precompressed_and_rolled_back_on_s3() {
     let p = project(&server);
     p.write(
         "config/tusk.toml",
-        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"s3://site-bucket/live\"\ncompress = \"gzip\"\n\
+        "[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://site-bucket/live\"\ncompress = \"gzip\"\n\
          [publish.s3]\npath_style = true\nmultipart_threshold_mb = 5\nmultipart_part_mb = 5\n",
     );
     p.write_bytes("site/video.bin", &noise(12 * 1024 * 1024));

@@ -24,7 +24,7 @@ fn the_secret_key_never_appears_in_any_output() {
     p.write(
         "config/tusk.toml",
         &format!(
-            "[site]\ntitle = \"T\"\n[publish]\ntarget = \"s3://site/live\"\n[publish.s3]\npath_style = true\n\
+            "[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://site/live\"\n[publish.s3]\npath_style = true\n\
              [snapshot]\norigin = \"{}\"\n[health]\nurls = [\"/healthz\"]\ninterval_ms = 50\n{}",
             origin.url,
             cf.cdn_config("")
@@ -86,7 +86,7 @@ fn the_secret_key_never_appears_in_any_output() {
     }
     // CloudFront's error for an unknown distribution, secret-free too.
     let p2 = Project::bare(&format!(
-        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"file://b\"\n[snapshot]\norigin = \"http://127.0.0.1:9\"\n{}",
+        "[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"file://b\"\n[snapshot]\norigin = \"http://127.0.0.1:9\"\n{}",
         cf.cdn_config("distribution_id = \"E404\"\n").replace(&format!("distribution_id = \"{DIST}\"\n"), "")
     ));
     let missing = p2.run_env(&["-vvv", "status"], &env);

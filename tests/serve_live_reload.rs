@@ -156,10 +156,10 @@ fn serves_drafts_directories_types_and_404s_but_nothing_outside_the_output() {
 }
 
 #[test]
-fn drafts_can_be_left_out() {
+fn drafts_are_served_only_with_drafts_flag() {
     let p = project();
     let http = Http::new();
-    let listed = p.run(&["list", "--drafts", "--json"]).success().json();
+    let listed = p.run(&["list", "--drafts", "--json"]).success().result();
     let draft_url = listed
         .as_array()
         .unwrap()
@@ -167,13 +167,14 @@ fn drafts_can_be_left_out() {
         .find(|d| d["source"].as_str().unwrap().contains("_drafts"))
         .map(|d| d["url"].as_str().unwrap().to_string())
         .expect("the draft is listed");
-    let serve = Serve::start(&p, &[]);
+    let serve = Serve::start(&p, &["--drafts"]);
     assert_eq!(
         http.get(&format!("{}{draft_url}", serve.url), &[]).status,
         200
     );
     drop(serve);
-    let serve = Serve::start(&p, &["--no-drafts"]);
+    // Hidden by default, as `tusk build` (and Hugo's and Zola's servers) do.
+    let serve = Serve::start(&p, &[]);
     assert_eq!(
         http.get(&format!("{}{draft_url}", serve.url), &[]).status,
         404

@@ -83,7 +83,7 @@ fn project(origin: &Origin, extra: &str) -> Project {
 fn snapshot(p: &Project, extra: &[&str]) -> Value {
     let mut args = vec!["snapshot", "--json"];
     args.extend_from_slice(extra);
-    p.run(&args).success().json()
+    p.run(&args).success().result()
 }
 
 fn tree(p: &Project) -> BTreeMap<String, Value> {

@@ -210,8 +210,9 @@ struct Plan {
 }
 
 /// Templates, taxonomies, lists, redirects and the owner of every key.
-fn plan(loaded: &Loaded, site: Site, opts: &BuildOptions, diags: &Collector) -> Result<Plan> {
+fn plan(loaded: &Loaded, mut site: Site, opts: &BuildOptions, diags: &Collector) -> Result<Plan> {
     let theme = Theme::load(&loaded.root, &loaded.config.build.theme)?;
+    add_default_home(loaded, &mut site, &theme);
     let mut renderer = match new_renderer(loaded, &site, &theme) {
         Ok((r, problems)) => {
             problems.into_iter().for_each(|p| diags.push(p));
@@ -271,6 +272,48 @@ fn plan(loaded: &Loaded, site: Site, opts: &BuildOptions, diags: &Collector) -> 
         keys,
         redirects,
     })
+}
+
+/// Hugo and Zola always make a home page: a site without one (a fresh
+/// site after `tusk new post`) gets the theme's `home.html` at `/`, so the
+/// theme's links to `/` lead somewhere instead of failing the build.
+fn add_default_home(loaded: &Loaded, site: &mut Site, theme: &Theme) {
+    let home = "index.html";
+    let has_home = site
+        .documents
+        .iter()
+        .any(|d| d.output.as_deref() == Some(home))
+        || site.static_files.iter().any(|f| f.key == home);
+    let has_template = theme.templates.iter().any(|(name, ..)| name == "home.html")
+        || loaded.source_dir().join("_templates/home.html").is_file();
+    if has_home || !has_template {
+        return;
+    }
+    site.documents.insert(
+        0,
+        Document {
+            kind: Kind::Page,
+            collection: None,
+            source: home.to_string(),
+            path: loaded.source_dir().join(home),
+            front: Map::new(),
+            body: String::new(),
+            body_line: 1,
+            excerpt: String::new(),
+            word_count: 0,
+            markdown: false,
+            title: String::new(),
+            slug: "index".to_string(),
+            date: None,
+            categories: Vec::new(),
+            tags: Vec::new(),
+            layout: Some("home.html".to_string()),
+            layout_explicit: false,
+            url: "/".to_string(),
+            output: Some(home.to_string()),
+            draft: false,
+        },
+    );
 }
 
 /// The static files `asset_url` may fingerprint, by key.

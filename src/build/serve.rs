@@ -1,5 +1,5 @@
-//! `tusk serve`: build (drafts and future posts included), serve the output
-//! on 127.0.0.1:1111, rebuild when `site/`, `themes/` or `config/` change,
+//! `tusk serve`: build (drafts and future posts only when asked, as
+//! Hugo and Zola do), serve the output on 127.0.0.1:1111, rebuild when `site/`, `themes/` or `config/` change,
 //! and reload open tabs over server-sent events.
 //!
 //! It builds into `.tusk/serve`, never `build.output`, so drafts cannot end
@@ -39,6 +39,37 @@ pub struct ServeOptions {
     pub listen: String,
     pub drafts: bool,
     pub future: bool,
+    /// The site's base URL in the pages; default: the address served on.
+    pub base_url: Option<String>,
+    /// Open the site in the browser once it is served.
+    pub open: bool,
+}
+
+/// `--open`: `$BROWSER URL` when set (the convention of `man`, `git
+/// web--browse`, Python's webbrowser), else the system's opener. A browser
+/// that cannot start is a warning: the site is served anyway.
+fn open_browser(url: &str) {
+    let opener = std::env::var("BROWSER")
+        .ok()
+        .filter(|b| !b.trim().is_empty())
+        .unwrap_or_else(|| {
+            if cfg!(target_os = "macos") {
+                "open".into()
+            } else {
+                "xdg-open".into()
+            }
+        });
+    let started = std::process::Command::new(&opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match started {
+        // Reaped in the background, so no zombie stays behind.
+        Ok(mut child) => drop(std::thread::spawn(move || child.wait())),
+        Err(e) => tracing::warn!("--open: cannot start {opener}: {e}; open {url} yourself"),
+    }
 }
 
 /// What a rebuild tells the tabs.
@@ -67,7 +98,8 @@ pub async fn run(root: &Path, env: Option<&str>, opts: &ServeOptions) -> Result<
         .await
         .with_context(|| format!("serve: cannot listen on {}", opts.listen))?;
     let addr = listener.local_addr()?;
-    let base_url = format!("http://{addr}");
+    let served = format!("http://{addr}");
+    let base_url = opts.base_url.clone().unwrap_or_else(|| served.clone());
     let output = root.join(".tusk").join("serve");
     let (events, _) = broadcast::channel(16);
     let shared = Arc::new(Shared {
@@ -115,9 +147,22 @@ pub async fn run(root: &Path, env: Option<&str>, opts: &ServeOptions) -> Result<
                 .with_context(|| format!("serve: cannot watch {}", dir.display()))?;
         }
     }
-    println!("Serving on {base_url}/ (drafts {}, future posts {}); watching site/, themes/ and config/; Ctrl-C stops",
-        if opts.drafts { "on" } else { "off" },
-        if opts.future { "on" } else { "off" });
+    println!(
+        "Serving on {served}/ ({}, {}); watching site/, themes/ and config/; Ctrl-C stops",
+        if opts.drafts {
+            "drafts shown, marked as drafts"
+        } else {
+            "drafts hidden: --drafts/-D shows them"
+        },
+        if opts.future {
+            "future posts shown"
+        } else {
+            "future posts hidden: --future/-F"
+        }
+    );
+    if opts.open {
+        open_browser(&format!("{served}/"));
+    }
 
     tokio::spawn(async move {
         let _watcher = watcher;

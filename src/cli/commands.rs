@@ -4,13 +4,14 @@
 
 use std::future::Future;
 use std::io::IsTerminal;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 use serde_json::json;
 
-use super::report::{self, plural, Reported};
+use super::report::{self, plural, Output, Problem, Reported};
 use super::*;
 use crate::build::{self, BuildOptions};
 use crate::config::Loaded;
@@ -20,6 +21,15 @@ pub(super) struct Ctx {
     pub loaded: Loaded,
     pub env: Option<String>,
     pub quiet: bool,
+    pub out: Output,
+}
+
+impl Ctx {
+    /// The `--json` output of a command that succeeded.
+    fn print_json<T: Serialize>(&self, result: &T) -> Result<()> {
+        report::print_envelope(self.out, Some(result), &[]);
+        Ok(())
+    }
 }
 
 /// The runtime of every async command, made in this one place.
@@ -27,13 +37,7 @@ pub(super) fn block_on<F: Future>(f: F) -> Result<F::Output> {
     Ok(tokio::runtime::Runtime::new()?.block_on(f))
 }
 
-/// Pretty JSON on stdout, the `--json` output of every command.
-fn print_json<T: Serialize>(value: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
-}
-
-impl BuildArgs {
+impl ContentArgs {
     fn options(&self, dry_run: bool) -> BuildOptions {
         BuildOptions {
             drafts: self.drafts,
@@ -43,21 +47,57 @@ impl BuildArgs {
     }
 }
 
+/// `tusk init [DIR]`: the starter project, then the next steps.
+pub(super) fn init(root: &Path, args: &InitArgs, out: Output, quiet: bool) -> Result<()> {
+    let dir = args.dir.as_deref().unwrap_or(root);
+    let today = chrono::Local::now().date_naive();
+    let made = crate::content::new::init(dir, args.force, today)?;
+    if args.json {
+        report::print_envelope(out, Some(&made), &[]);
+    } else if !quiet {
+        report::print_init(&made);
+    }
+    Ok(())
+}
+
+/// `tusk completions SHELL`: the script on stdout.
+pub(super) fn completions(args: &CompletionsArgs) -> Result<()> {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "tusk", &mut script);
+    report::print_raw(&script);
+    Ok(())
+}
+
 pub(super) fn build(ctx: &mut Ctx, args: &BuildArgs) -> Result<()> {
     if let Some(out) = &args.output {
         ctx.loaded.config.build.output = out.clone();
     }
-    let report = build::build(&ctx.loaded, &args.options(false))?;
-    if args.json {
-        print_json(&report)?;
+    if let Some(url) = &args.base_url {
+        ctx.loaded.set_base_url(url)?;
+    }
+    if !ctx.loaded.base_url_set {
+        report::warn_base_url_unset(&ctx.loaded.config.site.base_url);
+    }
+    let report = build::build(&ctx.loaded, &args.content.options(false))?;
+    if args.content.json {
+        ctx.print_json(&report)?;
     } else if !ctx.quiet {
         report::print_build(&report);
     }
     Ok(())
 }
 
+/// `tusk check --json`'s result: the build's numbers and the external links.
+#[derive(Serialize)]
+struct CheckResult<'a> {
+    #[serde(flatten)]
+    report: &'a build::Report,
+    external: &'a [build::linkcheck::Checked],
+}
+
 pub(super) fn check(ctx: &Ctx, args: &CheckArgs) -> Result<()> {
-    let report = build::build(&ctx.loaded, &args.build.options(true))?;
+    let report = build::build(&ctx.loaded, &args.content.options(true))?;
     let external = if args.external {
         build::linkcheck::external_blocking(
             &report.external_links,
@@ -70,12 +110,22 @@ pub(super) fn check(ctx: &Ctx, args: &CheckArgs) -> Result<()> {
     let failed =
         |e: &build::linkcheck::Checked| e.is_broken() || (args.strict && e.is_unreachable());
     let failures = external.iter().filter(|e| failed(e)).count();
-    if args.build.json {
-        print_json(&json!({
-            "ok": failures == 0,
-            "report": report,
-            "external": external,
-        }))?;
+    if args.content.json {
+        let problems: Vec<Problem> = external
+            .iter()
+            .filter(|e| failed(e))
+            .map(|e| Problem {
+                file: e.pages.first().cloned(),
+                line: None,
+                column: None,
+                message: format!("external link {}: {}", e.url, e.result),
+            })
+            .collect();
+        let result = CheckResult {
+            report: &report,
+            external: &external,
+        };
+        report::print_envelope(ctx.out, Some(&result), &problems);
     } else if !ctx.quiet {
         report::print_check(&report, &external, args.external, failed);
     }
@@ -86,22 +136,31 @@ pub(super) fn check(ctx: &Ctx, args: &CheckArgs) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn list(ctx: &Ctx, args: &BuildArgs) -> Result<()> {
+pub(super) fn list(ctx: &Ctx, args: &ContentArgs) -> Result<()> {
     let docs = build::list(&ctx.loaded, &args.options(true))?;
     if args.json {
-        return print_json(&docs);
+        return ctx.print_json(&docs);
     }
-    for d in docs {
-        println!("{}\t{}", d.source, d.url);
-    }
+    report::print_list(&docs);
     Ok(())
 }
 
 pub(super) fn serve(ctx: &Ctx, args: &ServeArgs) -> Result<()> {
+    if let Some(url) = &args.base_url {
+        // Checked here, so a bad URL fails before anything is served.
+        ctx.loaded.clone().set_base_url(url)?;
+    }
+    let listen = match &args.listen {
+        Some(listen) => listen.clone(),
+        None if args.bind.contains(':') => format!("[{}]:{}", args.bind, args.port),
+        None => format!("{}:{}", args.bind, args.port),
+    };
     let opts = build::serve::ServeOptions {
-        listen: args.listen.clone(),
-        drafts: !args.no_drafts,
-        future: !args.no_future,
+        listen,
+        drafts: args.drafts,
+        future: args.future,
+        base_url: args.base_url.clone(),
+        open: args.open,
     };
     block_on(build::serve::run(
         &ctx.loaded.root,
@@ -125,10 +184,9 @@ pub(super) fn new(ctx: &Ctx, what: &NewCommand) -> Result<()> {
     let now = new::date(&ctx.loaded, opts.date.as_deref())?;
     let path = new::create(&ctx.loaded, kind, now)?;
     if opts.json {
-        println!("{}", json!({ "path": path }));
-    } else {
-        println!("{}", path.display());
+        return ctx.print_json(&json!({ "path": path }));
     }
+    report::print_path(&path);
     Ok(())
 }
 
@@ -142,7 +200,7 @@ pub(super) fn snapshot(ctx: &mut Ctx, args: &SnapshotArgs) -> Result<()> {
     };
     let report = block_on(crate::snapshot::snapshot(&ctx.loaded, &opts))??;
     if args.json {
-        print_json(&report)?;
+        ctx.print_json(&report)?;
     } else if !ctx.quiet {
         report::print_snapshot(&report);
     }
@@ -165,6 +223,16 @@ pub(super) fn publish(ctx: &Ctx, args: &PublishArgs) -> Result<()> {
     if let Some(what) = purge_of(args) {
         return purge(ctx, args, &what);
     }
+    let target = args
+        .target
+        .as_deref()
+        .unwrap_or(&ctx.loaded.config.publish.target);
+    if target.starts_with("s3://") && !ctx.loaded.base_url_set && args.rollback.is_none() {
+        anyhow::bail!(
+            "site.base_url is not set, so the build's canonical links, sitemap and feed point at {}: set it in config/tusk.toml (or config/<env>.toml with --env) and build again before publishing to {target}",
+            ctx.loaded.config.site.base_url
+        );
+    }
     let opts = crate::publish::PublishOptions {
         dry_run: args.dry_run,
         force: args.force,
@@ -173,7 +241,8 @@ pub(super) fn publish(ctx: &Ctx, args: &PublishArgs) -> Result<()> {
         target: args.target.clone(),
         rollback: args.rollback.clone(),
         progress_bar: std::io::stderr().is_terminal(),
-        quiet: ctx.quiet,
+        // Progress lines are text: none among JSON log lines.
+        quiet: ctx.quiet || ctx.out.log_json,
     };
     let published = block_on(async {
         let report = crate::publish::publish(&ctx.loaded, &opts).await?;
@@ -190,7 +259,7 @@ pub(super) fn publish(ctx: &Ctx, args: &PublishArgs) -> Result<()> {
         })
     })??;
     if args.json {
-        print_json(&published)?;
+        ctx.print_json(&published)?;
     } else if !ctx.quiet {
         report::print_publish(&published.report, published.invalidation.as_ref());
     }
@@ -210,7 +279,7 @@ fn purge(ctx: &Ctx, args: &PublishArgs, what: &crate::publish::Purge) -> Result<
         what,
     ))??;
     if args.json {
-        return print_json(&purged);
+        return ctx.print_json(&purged);
     }
     report::print_purge(&purged);
     Ok(())
@@ -219,11 +288,9 @@ fn purge(ctx: &Ctx, args: &PublishArgs, what: &crate::publish::Purge) -> Result<
 fn history(ctx: &Ctx, args: &PublishArgs) -> Result<()> {
     let ids = block_on(crate::publish::history(&ctx.loaded, args.target.as_deref()))??;
     if args.json {
-        return print_json(&ids);
+        return ctx.print_json(&ids);
     }
-    for id in ids {
-        println!("{id}");
-    }
+    report::print_history(&ids);
     Ok(())
 }
 
@@ -232,11 +299,7 @@ pub(super) fn edge(ctx: &Ctx, args: &EdgeArgs) -> Result<()> {
         &ctx.loaded,
         &edge_options(args),
         |state, addr| {
-            println!(
-                "edge: http://{addr}/ (origin {}; fallback {})",
-                state.origin().unwrap_or("none"),
-                state.fallback()
-            );
+            report::print_edge_started(addr, state.origin(), &state.fallback());
             if let Some(pin) = state.pinned() {
                 report::print_restored_pin(&pin);
             }
@@ -272,7 +335,7 @@ pub(super) fn status(ctx: &Ctx, args: &OpsArgs) -> Result<()> {
         block_on(admin.status())??
     };
     if args.json {
-        print_json(&status)?;
+        ctx.print_json(&status)?;
     } else if cdn {
         report::print_cdn_status(&status);
     } else {
@@ -306,7 +369,7 @@ pub(super) fn switch(
         block_on(admin.switch(failover, reason))??
     };
     if ops.json {
-        return print_json(&answer);
+        return ctx.print_json(&answer);
     }
     if !ctx.quiet {
         let changed = answer["changed"].as_bool().unwrap_or(false);
@@ -327,7 +390,7 @@ pub(super) fn cdn(ctx: &Ctx, what: &CdnCommand) -> Result<()> {
     };
     let report = block_on(crate::cdn::plan(&ctx.loaded, apply))??;
     if args.json {
-        print_json(&report)?;
+        ctx.print_json(&report)?;
     } else if !ctx.quiet {
         report::print_plan(&report, apply);
     }
@@ -350,7 +413,7 @@ pub(super) fn drill(ctx: &Ctx, args: &DrillArgs) -> Result<()> {
     };
     let report = block_on(crate::gameday::drill::drill(&ctx.loaded, &opts))??;
     if args.json {
-        print_json(&report)?;
+        ctx.print_json(&report)?;
     } else if !ctx.quiet {
         report::print_drill(&report);
     }
@@ -372,7 +435,7 @@ pub(super) fn offload(ctx: &Ctx, args: &OffloadArgs) -> Result<()> {
     };
     let report = block_on(crate::gameday::offload::offload(&ctx.loaded, &opts))??;
     if args.json {
-        print_json(&report)?;
+        ctx.print_json(&report)?;
     } else if !ctx.quiet {
         report::print_offload(&report);
     }

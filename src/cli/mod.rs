@@ -1,8 +1,9 @@
 //! Command line: the arguments (clap types) and the dispatch to one
 //! function per command in [`commands`]; what they print is in [`report`].
 
-mod commands;
+#[macro_use]
 mod report;
+mod commands;
 mod up;
 
 use std::path::PathBuf;
@@ -12,29 +13,44 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config;
 
+/// `tusk --version`: the crate's version, the commit and its date (from
+/// build.rs; "unknown" when built from a tarball without .git).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("TUSK_GIT_COMMIT"),
+    " ",
+    env!("TUSK_GIT_DATE"),
+    ")"
+);
+
+/// Heading of the options every command takes, so a command's own
+/// options come first in its help.
+const GLOBAL: &str = "Global options";
+
 #[derive(Parser, Debug)]
-#[command(name = "tusk", version, about = "A resilient static-site publisher")]
+#[command(name = "tusk", version = VERSION, about = "A resilient static-site publisher")]
 pub struct Cli {
     /// Project root: the folder holding config/, site/ and themes/.
-    #[arg(long, global = true, default_value = ".")]
+    #[arg(long, global = true, default_value = ".", help_heading = GLOBAL)]
     pub root: PathBuf,
     /// Configuration overlay: config/<ENV>.toml over config/tusk.toml.
-    #[arg(long, global = true, env = "TUSK_ENV")]
+    #[arg(long, global = true, env = "TUSK_ENV", help_heading = GLOBAL)]
     pub env: Option<String>,
     /// More log output (-v info, -vv debug, -vvv trace).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
     /// Only errors.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub quiet: bool,
-    /// Log line format on stderr.
-    #[arg(long, global = true, value_enum, default_value = "text")]
+    /// Log line format on stderr (json: one object a line, errors included).
+    #[arg(long, global = true, value_enum, default_value = "text", help_heading = GLOBAL)]
     pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
     Json,
@@ -42,13 +58,15 @@ pub enum LogFormat {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Start a project in DIR: config, home, about page, a post, the menu; ready to serve and publish.
+    Init(InitArgs),
     /// Build the site into the output folder (default public/) and write its tree manifest.
     Build(BuildArgs),
     /// Build without writing anything and report every problem, broken links included.
     Check(CheckArgs),
-    /// List every page, post and collection document with its URL.
-    List(BuildArgs),
-    /// Build drafts and all, serve on 127.0.0.1:1111, rebuild on every change and reload open tabs.
+    /// List every page, post and collection document with its URL (drafts marked).
+    List(ContentArgs),
+    /// Serve on 127.0.0.1:1111, rebuild on every change and reload open tabs.
     Serve(ServeArgs),
     /// Create a post or page with its front matter filled in and print its path.
     #[command(subcommand)]
@@ -77,6 +95,81 @@ pub enum Command {
     Drill(DrillArgs),
     /// Report how much traffic the cache kept from the origin, from CloudFront or edge access logs.
     Offload(OffloadArgs),
+    /// Print a shell completion script: `tusk completions bash > ~/.local/share/bash-completion/completions/tusk`.
+    Completions(CompletionsArgs),
+}
+
+impl Command {
+    /// The command's name in its JSON envelope (`"command": "cdn plan"`).
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Init(_) => "init",
+            Command::Build(_) => "build",
+            Command::Check(_) => "check",
+            Command::List(_) => "list",
+            Command::Serve(_) => "serve",
+            Command::New(NewCommand::Post { .. }) => "new post",
+            Command::New(NewCommand::Page { .. }) => "new page",
+            Command::Snapshot(_) => "snapshot",
+            Command::Publish(_) => "publish",
+            Command::Edge(_) => "edge",
+            Command::Up(_) => "up",
+            Command::Status(_) => "status",
+            Command::Failover(_) => "failover",
+            Command::Failback(_) => "failback",
+            Command::Cdn(CdnCommand::Plan(_)) => "cdn plan",
+            Command::Cdn(CdnCommand::Apply(_)) => "cdn apply",
+            Command::Watch(_) => "watch",
+            Command::Drill(_) => "drill",
+            Command::Offload(_) => "offload",
+            Command::Completions(_) => "completions",
+        }
+    }
+
+    /// Whether `--json` was given: the output, errors included, is then
+    /// one JSON envelope on stdout.
+    fn json(&self) -> bool {
+        match self {
+            Command::Init(a) => a.json,
+            Command::Build(a) => a.content.json,
+            Command::List(a) => a.json,
+            Command::Check(a) => a.content.json,
+            Command::Publish(a) => a.json,
+            Command::Snapshot(a) => a.json,
+            Command::Status(a) => a.json,
+            Command::Failover(a) => a.ops.json,
+            Command::Failback(a) => a.ops.json,
+            Command::Cdn(CdnCommand::Plan(a) | CdnCommand::Apply(a)) => a.json,
+            Command::Drill(a) => a.json,
+            Command::Offload(a) => a.json,
+            Command::New(NewCommand::Post { opts, .. } | NewCommand::Page { opts, .. }) => {
+                opts.json
+            }
+            Command::Edge(_)
+            | Command::Up(_)
+            | Command::Watch(_)
+            | Command::Serve(_)
+            | Command::Completions(_) => false,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// The project folder (created when missing; default: --root, the current folder).
+    pub dir: Option<PathBuf>,
+    /// Add the starter files to a folder that is not empty (existing files are kept).
+    #[arg(long)]
+    pub force: bool,
+    /// Machine-readable output on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Args, Debug)]
@@ -196,15 +289,27 @@ pub struct FailoverArgs {
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Address to serve on.
-    #[arg(long, default_value = "127.0.0.1:1111")]
-    pub listen: String,
-    /// Leave drafts (_drafts/, `draft: true`) out.
+    /// Include drafts (_drafts/, `draft: true`), marked as drafts on the page.
+    #[arg(long, short = 'D')]
+    pub drafts: bool,
+    /// Include posts dated in the future.
+    #[arg(long, short = 'F')]
+    pub future: bool,
+    /// Port to serve on.
+    #[arg(long, short, default_value_t = 1111)]
+    pub port: u16,
+    /// Address to serve on (0.0.0.0 for other devices on the network).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: String,
+    /// Address and port together (overrides --bind and --port).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+    /// Open the site in the browser once it is served ($BROWSER, else the system's opener).
     #[arg(long)]
-    pub no_drafts: bool,
-    /// Leave posts dated in the future out.
-    #[arg(long)]
-    pub no_future: bool,
+    pub open: bool,
+    /// Base URL the pages are built for (default: the address served on).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -275,26 +380,36 @@ pub struct PublishArgs {
     pub json: bool,
 }
 
+/// What is read: the options of build, check and list.
 #[derive(Args, Debug)]
-pub struct BuildArgs {
-    /// Include drafts from _drafts/.
-    #[arg(long)]
+pub struct ContentArgs {
+    /// Include drafts (_drafts/, `draft: true`).
+    #[arg(long, short = 'D')]
     pub drafts: bool,
     /// Include documents dated in the future.
-    #[arg(long)]
+    #[arg(long, short = 'F')]
     pub future: bool,
-    /// Output folder (overrides build.output).
-    #[arg(long, short)]
-    pub output: Option<PathBuf>,
     /// Machine-readable output on stdout.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Args, Debug)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub content: ContentArgs,
+    /// Output folder (overrides build.output).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Base URL of the site (overrides site.base_url), e.g. for a preview build.
+    #[arg(long, short, value_name = "URL")]
+    pub base_url: Option<String>,
+}
+
+#[derive(Args, Debug)]
 pub struct CheckArgs {
     #[command(flatten)]
-    pub build: BuildArgs,
+    pub content: ContentArgs,
     /// Also request every external link (HEAD, then GET); HTTP errors fail the check.
     #[arg(long)]
     pub external: bool,
@@ -312,24 +427,15 @@ pub struct CheckArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
-    let json = match &cli.command {
-        Command::Build(a) | Command::List(a) => a.json,
-        Command::Check(a) => a.build.json,
-        Command::Publish(a) => a.json,
-        Command::Snapshot(a) => a.json,
-        Command::Status(a) => a.json,
-        Command::Failover(a) => a.ops.json,
-        Command::Failback(a) => a.ops.json,
-        Command::Cdn(CdnCommand::Plan(a) | CdnCommand::Apply(a)) => a.json,
-        Command::Drill(a) => a.json,
-        Command::Offload(a) => a.json,
-        Command::Edge(_) | Command::Up(_) | Command::Watch(_) | Command::Serve(_) => false,
-        Command::New(NewCommand::Post { opts, .. } | NewCommand::Page { opts, .. }) => opts.json,
+    let out = report::Output {
+        command: cli.command.name(),
+        json: cli.command.json(),
+        log_json: cli.log_format == LogFormat::Json,
     };
-    match run(cli) {
+    match run(cli, out) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            report::report_error(&err, json);
+            report::report_error(&err, out);
             ExitCode::FAILURE
         }
     }
@@ -360,14 +466,21 @@ fn init_logging(cli: &Cli) {
     };
 }
 
-/// Load the configuration once, then run the command.
-fn run(cli: Cli) -> anyhow::Result<()> {
+/// Load the configuration once, then run the command (init and
+/// completions need none).
+fn run(cli: Cli, out: report::Output) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Init(a) => return commands::init(&cli.root, a, out, cli.quiet),
+        Command::Completions(a) => return commands::completions(a),
+        _ => {}
+    }
     let env = config::selected_env(cli.env.clone());
     let loaded = config::load(&cli.root, env.as_deref())?;
     let mut ctx = commands::Ctx {
         loaded,
         env,
         quiet: cli.quiet,
+        out,
     };
     let ctx = &mut ctx;
     match &cli.command {
@@ -387,5 +500,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Watch(a) => commands::watch(ctx, a),
         Command::Drill(a) => commands::drill(ctx, a),
         Command::Offload(a) => commands::offload(ctx, a),
+        Command::Init(_) | Command::Completions(_) => unreachable!("run without a config"),
     }
 }

@@ -1,22 +1,187 @@
-//! Everything the commands print for people (and the JSON of a failure):
-//! one module, so the wording of tusk stays consistent and is changed in
-//! one place.
+//! Everything the commands print for people, and the one JSON envelope of
+//! every `--json` output (success or failure): one module, so the wording
+//! of tusk stays consistent and is changed in one place.
+//!
+//! Lines go through [`say!`], which ends the process quietly (exit 0) when
+//! stdout is a closed pipe (`tusk list | head -1`), as ripgrep does,
+//! instead of panicking like `println!`.
 
-use serde_json::json;
+use std::io::Write;
+
+use serde::Serialize;
 
 use crate::build::linkcheck::Checked;
-use crate::diag::Problems;
+use crate::diag::{Diagnostic, Problems};
+
+/// `println!` for command output; see the module comment.
+macro_rules! say {
+    () => { $crate::cli::report::write_line(format_args!("")) };
+    ($($arg:tt)*) => { $crate::cli::report::write_line(format_args!($($arg)*)) };
+}
+
+/// One line on stdout; a closed pipe ends the process quietly.
+pub(crate) fn write_line(args: std::fmt::Arguments) {
+    let mut out = std::io::stdout().lock();
+    let written = out
+        .write_fmt(args)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    if let Err(e) = written {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// How a command's output goes out, decided from the command line.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Output {
+    /// The command's name in the envelope (`"cdn plan"`).
+    pub command: &'static str,
+    /// `--json`: the envelope on stdout.
+    pub json: bool,
+    /// `--log-format json`: errors as JSON log lines on stderr.
+    pub log_json: bool,
+}
+
+/// One problem that made a command fail; the file and position when the
+/// problem is in a file (see `docs/json-schema/envelope.schema.json`).
+#[derive(Debug, Clone, Serialize)]
+pub(super) struct Problem {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn message(message: impl Into<String>) -> Problem {
+        Problem {
+            file: None,
+            line: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<&Diagnostic> for Problem {
+    fn from(d: &Diagnostic) -> Problem {
+        Problem {
+            file: Some(d.file.clone()),
+            line: d.line,
+            column: d.column,
+            message: d.message.clone(),
+        }
+    }
+}
+
+/// The `--json` output of every command: `ok` (no problems), the command,
+/// its result (null when it failed before having one) and the problems.
+#[derive(Serialize)]
+struct Envelope<'a, T: Serialize> {
+    ok: bool,
+    command: &'a str,
+    result: Option<&'a T>,
+    problems: &'a [Problem],
+}
+
+/// Print the envelope, pretty, on stdout.
+pub(super) fn print_envelope<T: Serialize>(out: Output, result: Option<&T>, problems: &[Problem]) {
+    let envelope = Envelope {
+        ok: problems.is_empty(),
+        command: out.command,
+        result,
+        problems,
+    };
+    match serde_json::to_string_pretty(&envelope) {
+        Ok(text) => say!("{text}"),
+        // Only a Serialize impl returning an error gets here.
+        Err(e) => eprintln!("error: cannot write the JSON output: {e}"),
+    }
+}
+
+/// `tusk init`: what was made and what to do next.
+pub(super) fn print_init(made: &crate::content::new::Initialized) {
+    let dir = made.dir.display();
+    say!(
+        "Created a tusk project in {dir}: {} file{}",
+        made.created.len(),
+        plural(made.created.len())
+    );
+    for rel in &made.created {
+        say!("  {rel}");
+    }
+    for rel in &made.kept {
+        say!("  {rel} (exists, kept)");
+    }
+    say!("\nNext:");
+    if made.dir != std::path::Path::new(".") {
+        say!("  cd {dir}");
+    }
+    say!(
+        "  tusk serve                 # preview on http://127.0.0.1:1111/, reloaded on every save"
+    );
+    say!("  tusk new post \"My first post\"   # a post in site/_posts/, dated today");
+    say!("  tusk up                    # build, publish to the local bucket .tusk/bucket, serve on http://127.0.0.1:8080/");
+    say!("Before publishing to production, set site.base_url in config/tusk.toml.");
+}
+
+/// Bytes as they are (a completion script).
+pub(super) fn print_raw(bytes: &[u8]) {
+    say!("{}", String::from_utf8_lossy(bytes).trim_end());
+}
+
+/// `tusk build` without `site.base_url`: the links it writes are local.
+pub(super) fn warn_base_url_unset(default: &str) {
+    tracing::warn!(
+        "site.base_url is not set: canonical links, the sitemap and the feed point at {default}; set it in config/tusk.toml (or pass --base-url) before publishing"
+    );
+}
+
+/// `tusk list`: source, URL and a draft mark, one document a line.
+pub(super) fn print_list(docs: &[crate::build::Listed]) {
+    for d in docs {
+        let draft = if d.draft { "\tdraft" } else { "" };
+        say!("{}\t{}{draft}", d.source, d.url);
+    }
+}
+
+/// A created file's path (`tusk new`).
+pub(super) fn print_path(path: &std::path::Path) {
+    say!("{}", path.display());
+}
+
+/// `tusk publish --history`: the record ids, oldest first.
+pub(super) fn print_history(ids: &[String]) {
+    for id in ids {
+        say!("{id}");
+    }
+}
+
+/// `tusk edge` is listening.
+pub(super) fn print_edge_started(addr: std::net::SocketAddr, origin: Option<&str>, fallback: &str) {
+    say!(
+        "edge: http://{addr}/ (origin {}; fallback {fallback})",
+        origin.unwrap_or("none")
+    );
+}
 
 pub(super) fn print_build(report: &crate::build::Report) {
     print_warnings(&report.warnings);
-    println!(
-        "Built {} pages, {} posts, {} documents and {} static files ({} objects, {:.1} MB) into {} in {} ms",
+    say!(
+        "Built {} pages, {} posts, {} documents and {} static files ({} objects, {}) into {} in {} ms",
         report.pages,
         report.posts,
         report.documents,
         report.static_files,
         report.objects,
-        report.bytes as f64 / 1e6,
+        size(report.bytes),
         report.output.as_deref().unwrap_or("-"),
         report.duration_ms
     );
@@ -52,7 +217,7 @@ pub(super) fn print_check(
         }
     }
     if checked_external {
-        println!(
+        say!(
             "{} external link{} checked: {} broken, {} unreachable",
             external.len(),
             plural(external.len()),
@@ -61,7 +226,7 @@ pub(super) fn print_check(
         );
     }
     let failures = external.iter().filter(|e| failed(e)).count();
-    println!(
+    say!(
         "{}: {} pages, {} posts, {} documents, {} static files, {} internal links checked in {} ms",
         if failures == 0 {
             "No problems"
@@ -87,11 +252,21 @@ pub(super) fn print_switch(failover: bool, changed: bool, pin: bool) {
         (false, true, true) => "Failed back and pinned: traffic goes to the origin (bucket per request on errors); the watcher will not fail over",
         (false, false, true) => "Already pinned to the origin group",
     };
-    println!("{line}");
+    say!("{line}");
 }
 
 /// `edge.cache_mb` is in MiB: sizes of the cache are shown the same way.
 const MIB: f64 = 1024.0 * 1024.0;
+
+/// A size in the unit that does not round it away: 1,880 bytes are
+/// "1.9 kB", not "0.0 MB".
+pub(super) fn size(bytes: u64) -> String {
+    match bytes {
+        b if b < 1_000 => format!("{b} bytes"),
+        b if b < 1_000_000 => format!("{:.1} kB", b as f64 / 1e3),
+        b => format!("{:.1} MB", b as f64 / 1e6),
+    }
+}
 
 /// "s" for every count but one.
 pub(super) fn plural(n: usize) -> &'static str {
@@ -104,12 +279,12 @@ pub(super) fn plural(n: usize) -> &'static str {
 
 pub(super) fn print_plan(r: &crate::cdn::PlanReport, apply: bool) {
     if r.changes.is_empty() {
-        println!(
+        say!(
             "Distribution {}: up to date, nothing to change",
             r.distribution
         );
     } else {
-        println!(
+        say!(
             "Distribution {}: {} change{}",
             r.distribution,
             r.changes.len(),
@@ -117,20 +292,20 @@ pub(super) fn print_plan(r: &crate::cdn::PlanReport, apply: bool) {
         );
         for c in &r.changes {
             match &c.from {
-                Some(from) => println!("  ~ {}\n      from {from}\n      to   {}", c.what, c.to),
-                None => println!("  + {}: {}", c.what, c.to),
+                Some(from) => say!("  ~ {}\n      from {from}\n      to   {}", c.what, c.to),
+                None => say!("  + {}: {}", c.what, c.to),
             }
         }
     }
     for n in &r.notes {
-        println!("  note: {n}");
+        say!("  note: {n}");
     }
     if r.applied {
-        println!("Applied. CloudFront deploys it in a few minutes; `tusk status` shows when it is Deployed.");
+        say!("Applied. CloudFront deploys it in a few minutes; `tusk status` shows when it is Deployed.");
     } else if apply {
-        println!("Nothing applied.");
+        say!("Nothing applied.");
     } else if !r.changes.is_empty() {
-        println!("Run `tusk cdn apply` to make these changes.");
+        say!("Run `tusk cdn apply` to make these changes.");
     }
 }
 
@@ -146,23 +321,23 @@ pub(super) fn print_cdn_status(s: &serde_json::Value) {
     } else {
         ""
     };
-    println!("Route:    {route}{pinned}");
-    println!(
+    say!("Route:    {route}{pinned}");
+    say!(
         "CDN:      CloudFront {} {} (last modified {})",
         s["distribution"].as_str().unwrap_or("?"),
         s["deployment"]["status"].as_str().unwrap_or("?"),
         s["deployment"]["last_modified"].as_str().unwrap_or("?")
     );
-    println!("Origin:   {}", s["origin"].as_str().unwrap_or("?"));
-    println!("Fallback: {}", s["fallback"].as_str().unwrap_or("?"));
+    say!("Origin:   {}", s["origin"].as_str().unwrap_or("?"));
+    say!("Fallback: {}", s["fallback"].as_str().unwrap_or("?"));
     let now = &s["health"]["now"];
     match now["error"].as_str() {
-        Some(err) => println!("Health:   failing now: {err}"),
-        None => println!("Health:   ok now ({} ms)", now["latency_ms"]),
+        Some(err) => say!("Health:   failing now: {err}"),
+        None => say!("Health:   ok now ({} ms)", now["latency_ms"]),
     }
     let w = &s["health"]["watcher"];
     if w.is_object() {
-        println!(
+        say!(
             "Watcher:  {} at {}: origin {}, route {}",
             w["actor"].as_str().unwrap_or("?"),
             w["at"].as_str().unwrap_or("?"),
@@ -174,11 +349,11 @@ pub(super) fn print_cdn_status(s: &serde_json::Value) {
             w["route"].as_str().unwrap_or("?")
         );
     } else {
-        println!("Watcher:  no report (is `tusk watch` running?)");
+        say!("Watcher:  no report (is `tusk watch` running?)");
     }
     let sw = &s["last_switch"];
     if sw.is_object() {
-        println!(
+        say!(
             "Switched: {} -> {} at {} by {}: {}",
             sw["from"].as_str().unwrap_or("?"),
             sw["to"].as_str().unwrap_or("?"),
@@ -196,9 +371,9 @@ pub(super) fn print_status(s: &serde_json::Value) {
     } else {
         ""
     };
-    println!("Route:    {route}{pinned}");
-    println!("Origin:   {}", s["origin"].as_str().unwrap_or("none"));
-    println!("Fallback: {}", s["fallback"].as_str().unwrap_or("-"));
+    say!("Route:    {route}{pinned}");
+    say!("Origin:   {}", s["origin"].as_str().unwrap_or("none"));
+    say!("Fallback: {}", s["fallback"].as_str().unwrap_or("-"));
     let health = &s["health"];
     match health["up"].as_bool() {
         Some(up) => {
@@ -208,17 +383,17 @@ pub(super) fn print_status(s: &serde_json::Value) {
                 None if check.is_null() => "no check yet".to_string(),
                 None => format!("last check ok in {} ms", check["round"]["latency_ms"]),
             };
-            println!(
+            say!(
                 "Health:   {} for {} s; {detail}",
                 if up { "up" } else { "down" },
                 health["since_secs"]
             );
         }
-        None => println!("Health:   not checked (no origin)"),
+        None => say!("Health:   not checked (no origin)"),
     }
     let sw = &s["last_switch"];
     if sw.is_object() {
-        println!(
+        say!(
             "Switched: to {} at {} by {}: {}",
             sw["to"].as_str().unwrap_or("?"),
             sw["at"].as_str().unwrap_or("?"),
@@ -227,7 +402,7 @@ pub(super) fn print_status(s: &serde_json::Value) {
         );
     }
     let r = &s["requests"];
-    println!(
+    say!(
         "Requests: {} ({} hits, {} misses, {} stale, {} from the bucket); offload {:.1}%",
         r["total"],
         r["hits"],
@@ -237,7 +412,7 @@ pub(super) fn print_status(s: &serde_json::Value) {
         s["offload_ratio"].as_f64().unwrap_or(0.0) * 100.0
     );
     let c = &s["cache"];
-    println!(
+    say!(
         "Cache:    {} entries, {:.1} of {:.0} MiB",
         c["entries"],
         c["bytes"].as_f64().unwrap_or(0.0) / MIB,
@@ -246,7 +421,7 @@ pub(super) fn print_status(s: &serde_json::Value) {
 }
 
 pub(super) fn print_offload(r: &crate::gameday::offload::Report) {
-    println!(
+    say!(
         "Offload from {} file{} ({} records, {} to {}):",
         r.files,
         plural(r.files),
@@ -254,24 +429,27 @@ pub(super) fn print_offload(r: &crate::gameday::offload::Report) {
         r.first.as_deref().unwrap_or("?"),
         r.last.as_deref().unwrap_or("?")
     );
-    println!(
+    say!(
         "  requests  {:6.2}% not sent to the origin ({} of {} went to it)",
         r.request_offload * 100.0,
         r.origin_requests,
         r.records
     );
-    println!(
+    say!(
         "  bytes     {:6.2}% not sent to the origin ({:.1} of {:.1} MB came from it)",
         r.byte_offload * 100.0,
         r.origin_bytes as f64 / 1e6,
         r.bytes as f64 / 1e6
     );
-    println!(
+    say!(
         "\n  {:<18} {:>10} {:>7} {:>12}",
-        "RESULT TYPE", "REQUESTS", "SHARE", "BYTES"
+        "RESULT TYPE",
+        "REQUESTS",
+        "SHARE",
+        "BYTES"
     );
     for row in &r.by_result {
-        println!(
+        say!(
             "  {:<18} {:>10} {:>6.2}% {:>12}",
             row.result_type,
             row.requests,
@@ -280,9 +458,9 @@ pub(super) fn print_offload(r: &crate::gameday::offload::Report) {
         );
     }
     if !r.top_missed.is_empty() {
-        println!("\nMost-missed URLs:");
+        say!("\nMost-missed URLs:");
         for m in &r.top_missed {
-            println!(
+            say!(
                 "  {:>7} misses of {:>7} ({:5.1}% hits)  {}\n          {}",
                 m.misses,
                 m.requests,
@@ -293,42 +471,45 @@ pub(super) fn print_offload(r: &crate::gameday::offload::Report) {
         }
     }
     if r.malformed > 0 {
-        println!(
+        say!(
             "\n{} line{} skipped (not log records):",
             r.malformed,
             plural(r.malformed as usize)
         );
         for e in &r.malformed_examples {
-            println!("  {e}");
+            say!("  {e}");
         }
     }
 }
 
 pub(super) fn print_drill(r: &crate::gameday::drill::Report) {
     use crate::gameday::drill::Status;
-    println!("{:<11} {:<7} {:>7}  DETAIL", "CHECK", "RESULT", "CHECKED");
+    say!("{:<11} {:<7} {:>7}  DETAIL", "CHECK", "RESULT", "CHECKED");
     for c in &r.checks {
         let result = match c.status {
             Status::Ok => "ok",
             Status::Gap => "GAP",
             Status::Skipped => "skipped",
         };
-        println!(
+        say!(
             "{:<11} {:<7} {:>7}  {}",
-            c.name, result, c.checked, c.detail
+            c.name,
+            result,
+            c.checked,
+            c.detail
         );
     }
     const SHOWN: usize = 20;
     for c in r.checks.iter().filter(|c| !c.gaps.is_empty()) {
-        println!("\n{} gaps in {}:", c.gaps.len(), c.name);
+        say!("\n{} gaps in {}:", c.gaps.len(), c.name);
         for g in c.gaps.iter().take(SHOWN) {
-            println!("  {}: {}", g.item, g.problem);
+            say!("  {}: {}", g.item, g.problem);
         }
         if c.gaps.len() > SHOWN {
-            println!("  ... and {} more (--json lists all)", c.gaps.len() - SHOWN);
+            say!("  ... and {} more (--json lists all)", c.gaps.len() - SHOWN);
         }
     }
-    println!(
+    say!(
         "\n{} in {} ms ({} objects, {} requested; --seed {} repeats this sample)",
         if r.ok {
             "Drill passed: the fallback would serve the site"
@@ -344,12 +525,12 @@ pub(super) fn print_drill(r: &crate::gameday::drill::Report) {
 
 /// The edge stopped on a signal.
 pub(super) fn print_edge_stopped(signal: &str) {
-    println!("edge: stopped ({signal})");
+    say!("edge: stopped ({signal})");
 }
 
 /// A started edge that restored an operator's pin from an earlier run.
 pub(super) fn print_restored_pin(pin: &crate::edge::Switch) {
-    println!(
+    say!(
         "      pinned to the bucket since {} by {}: {} (kept from the last run in .tusk/edge-route.json; `tusk failback` unpins)",
         pin.at,
         pin.operator.as_deref().unwrap_or("an operator"),
@@ -358,7 +539,7 @@ pub(super) fn print_restored_pin(pin: &crate::edge::Switch) {
 }
 
 pub(super) fn print_snapshot(r: &crate::snapshot::Report) {
-    println!(
+    say!(
         "Snapshot of {} in {}: {} pages, {} assets, {} feeds, {} objects ({:.1} MB), {} redirects, {} unchanged, {} removed, {} skipped, {} broken links, {} errors; {} requests in {} ms",
         r.origin,
         r.output,
@@ -377,34 +558,34 @@ pub(super) fn print_snapshot(r: &crate::snapshot::Report) {
         r.duration_ms
     );
     if let Some(why) = &r.truncated_by {
-        println!(
+        say!(
             "  warning: the crawl is incomplete ({why}): {} links not fetched; {} objects of the previous snapshot kept so publishing deletes nothing the crawl did not reach",
             r.dropped, r.kept
         );
     }
     if r.soft_404 {
-        println!("  note: the origin answers 200 for unknown paths (a soft 404): no 404 page kept, and broken links look like pages");
+        say!("  note: the origin answers 200 for unknown paths (a soft 404): no 404 page kept, and broken links look like pages");
     } else if !r.not_found_page {
-        println!("  note: the origin's 404 page was not captured (no HTML 404 answer)");
+        say!("  note: the origin's 404 page was not captured (no HTML 404 answer)");
     }
     let mut reasons: std::collections::BTreeMap<&str, usize> = Default::default();
     for s in &r.skipped {
         *reasons.entry(s.reason.as_str()).or_default() += 1;
     }
     for (reason, n) in reasons {
-        println!("  skipped {n}: {reason}");
+        say!("  skipped {n}: {reason}");
     }
     for b in &r.broken {
         match &b.linked_from {
-            Some(from) => println!("  broken: {} ({}) linked from {from}", b.url, b.status),
-            None => println!("  broken: {} ({})", b.url, b.status),
+            Some(from) => say!("  broken: {} ({}) linked from {from}", b.url, b.status),
+            None => say!("  broken: {} ({})", b.url, b.status),
         }
     }
     for e in &r.errors {
-        println!("  error: {}: {}", e.url, e.error);
+        say!("  error: {}: {}", e.url, e.error);
     }
     for k in r.removed.iter().take(20) {
-        println!("  removed: {k}");
+        say!("  removed: {k}");
     }
 }
 
@@ -420,14 +601,14 @@ pub(super) fn print_publish(
         "Published"
     };
     if let Some(id) = &r.rollback_of {
-        println!("Rolling back to {id}");
+        say!("Rolling back to {id}");
     }
     let bytes = if r.dry_run {
-        format!("would upload {:.1} MB", r.bytes_planned as f64 / 1e6)
+        format!("would upload {}", size(r.bytes_planned))
     } else {
-        format!("{:.1} MB uploaded", r.bytes_uploaded as f64 / 1e6)
+        format!("{} uploaded", size(r.bytes_uploaded))
     };
-    println!(
+    say!(
         "{verb} to {}: {} new, {} changed, {} forced, {} headers changed, {} unchanged, {} deleted, {} retained ({bytes}) in {} ms",
         r.target,
         count(Reason::New),
@@ -441,26 +622,27 @@ pub(super) fn print_publish(
     );
     if r.dry_run {
         for u in &r.uploads {
-            println!("  upload ({:?}) {}", u.reason, u.key);
+            say!("  upload ({:?}) {}", u.reason, u.key);
         }
         for k in &r.headers_changed {
-            println!("  headers {k}");
+            say!("  headers {k}");
         }
         for d in &r.deletes {
-            println!("  delete {d}");
+            say!("  delete {d}");
         }
         for k in &r.retained {
-            println!("  retain {k}");
+            say!("  retain {k}");
         }
     }
     for c in &r.conflicts {
-        println!(
+        say!(
             "  conflict: {} from the build replaces {}",
-            c.key, c.dropped
+            c.key,
+            c.dropped
         );
     }
     if r.migrated > 0 {
-        println!(
+        say!(
             "{} {} tusk record(s) and archived bodies out of the served {} into {} (visitors could read them there)",
             if r.dry_run { "Would move" } else { "Moved" },
             r.migrated,
@@ -469,10 +651,10 @@ pub(super) fn print_publish(
         );
     }
     if let Some(record) = &r.record {
-        println!("Record: {record} in {}", r.state);
+        say!("Record: {record} in {}", r.state);
     }
     if let Some(inv) = invalidation {
-        println!(
+        say!(
             "CDN invalidation {} for {} path(s)",
             inv.id,
             inv.paths.len()
@@ -483,15 +665,15 @@ pub(super) fn print_publish(
 /// `tusk publish --purge`: what left the archive and the records.
 pub(super) fn print_purge(p: &crate::publish::Purged) {
     for key in &p.archive {
-        println!("  removed {key}");
+        say!("  removed {key}");
     }
     for (record, n) in &p.records {
-        println!(
+        say!(
             "  removed {n} entr{} from {record}",
             if *n == 1 { "y" } else { "ies" }
         );
     }
-    println!(
+    say!(
         "Purged from {}: {} archived bod{}, entries in {} record(s)",
         p.state,
         p.archive.len(),
@@ -505,21 +687,37 @@ pub(super) fn print_purge(p: &crate::publish::Purged) {
 #[error("{0}")]
 pub(super) struct Reported(pub String);
 
-/// Errors go to stderr as text; with `--json` a JSON object goes to stdout
-/// too, so CI can parse the failure.
-pub(super) fn report_error(err: &anyhow::Error, json: bool) {
-    let problems = err.downcast_ref::<Problems>();
-    if json && err.downcast_ref::<Reported>().is_none() {
-        let value = match problems {
-            Some(p) => json!({"ok": false, "problems": p.0}),
-            None => json!({"ok": false, "error": format!("{err:#}")}),
-        };
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        );
+/// The problems of a failed command: one per content problem, else its
+/// error (with its causes) as one.
+fn problems_of(err: &anyhow::Error) -> Vec<Problem> {
+    match err.downcast_ref::<Problems>() {
+        Some(p) => p.0.iter().map(Problem::from).collect(),
+        None => vec![Problem::message(format!("{err:#}"))],
     }
-    match problems {
+}
+
+/// Errors go to stderr as text (as JSON log lines with `--log-format
+/// json`); with `--json` the envelope goes to stdout too, so CI can parse
+/// the failure.
+pub(super) fn report_error(err: &anyhow::Error, out: Output) {
+    let problems = problems_of(err);
+    if out.json && err.downcast_ref::<Reported>().is_none() {
+        print_envelope::<()>(out, None, &problems);
+    }
+    if out.log_json {
+        for p in &problems {
+            tracing::error!(
+                command = out.command,
+                file = p.file.as_deref(),
+                line = p.line,
+                column = p.column,
+                "{}",
+                p.message
+            );
+        }
+        return;
+    }
+    match err.downcast_ref::<Problems>() {
         Some(p) => {
             for (i, d) in p.0.iter().enumerate() {
                 eprintln!("error: {}. {d}", i + 1);

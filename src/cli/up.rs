@@ -16,9 +16,10 @@ use crate::snapshot::SnapshotOptions;
 pub async fn up(loaded: &Loaded, edge: &EdgeOptions, quiet: bool) -> Result<()> {
     let say = |line: String| {
         if !quiet {
-            println!("{line}");
+            say!("{line}");
         }
     };
+    check_port(edge.listen.as_deref().unwrap_or(&loaded.config.edge.listen))?;
     let built = {
         let loaded = loaded.clone();
         tokio::task::spawn_blocking(move || build::build(&loaded, &BuildOptions::default()))
@@ -93,13 +94,11 @@ pub async fn up(loaded: &Loaded, edge: &EdgeOptions, quiet: bool) -> Result<()> 
                 format!("origin {o} is down: pages come from the bucket until it answers")
             }
         };
-        println!(
+        say!(
             "edge: http://{addr}/ ({mode}); fallback {}",
             state.fallback()
         );
-        println!(
-            "      status: tusk status   switch: tusk failover / tusk failback   stop: Ctrl-C"
-        );
+        say!("      status: tusk status   switch: tusk failover / tusk failback   stop: Ctrl-C");
         if let Some(pin) = state.pinned() {
             super::report::print_restored_pin(&pin);
         }
@@ -107,6 +106,17 @@ pub async fn up(loaded: &Loaded, edge: &EdgeOptions, quiet: bool) -> Result<()> 
     .await?;
     super::report::print_edge_stopped(signal);
     Ok(())
+}
+
+/// Fail before building and publishing when the edge could not listen
+/// (a second `tusk up`); the edge binds the address itself a moment later.
+fn check_port(listen: &str) -> Result<()> {
+    match std::net::TcpListener::bind(listen) {
+        Ok(_) => Ok(()),
+        Err(e) => anyhow::bail!(
+            "edge: cannot listen on {listen}: {e} (is another `tusk up` or `tusk edge` running? --listen picks another address); nothing was built or published"
+        ),
+    }
 }
 
 /// Whether anything answers HTTP at `origin` within two seconds.

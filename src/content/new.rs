@@ -1,6 +1,8 @@
 //! `tusk new`: a post or page with its front matter filled in, in the place
-//! the build looks for it, so content staff need not remember conventions.
-//! It never overwrites: the file is created with `create_new`.
+//! the build looks for it, so content staff need not remember conventions;
+//! and `tusk init`: a whole starter project (like `hugo new site`,
+//! `zola init`). Neither ever overwrites: files are created with
+//! `create_new`.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -8,6 +10,8 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
 use chrono::{DateTime, FixedOffset};
+use include_dir::{include_dir, Dir};
+use serde::Serialize;
 
 use crate::config::Loaded;
 use crate::content::permalink::{slugify, SlugMode};
@@ -37,7 +41,7 @@ pub fn create(loaded: &Loaded, what: New, now: DateTime<FixedOffset>) -> Result<
                 let day = now.format("%Y-%m-%d");
                 source.join("_posts").join(format!("{day}-{slug}.md"))
             };
-            (file, title.to_string(), slug)
+            (file, title.to_string(), Some(slug))
         }
         New::Page { path } => {
             let relative = safe_relative(path)?;
@@ -50,11 +54,10 @@ pub fn create(loaded: &Loaded, what: New, now: DateTime<FixedOffset>) -> Result<
                 .file_stem()
                 .and_then(|s| s.to_str())
                 .context("the page needs a file name")?;
-            let slug = slugify(stem, SlugMode::Default, false);
-            (source.join(&with_ext), titleize(stem), slug)
+            (source.join(&with_ext), titleize(stem), None)
         }
     };
-    let front = front_matter(&title, now, &slug)?;
+    let front = front_matter(&title, now, slug.as_deref())?;
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create {}", shown(loaded, dir).display()))?;
@@ -100,17 +103,136 @@ pub fn date(loaded: &Loaded, date: Option<&str>) -> Result<DateTime<FixedOffset>
 }
 
 /// YAML front matter; values are serialised, so any title is safe.
-fn front_matter(title: &str, date: DateTime<FixedOffset>, slug: &str) -> Result<String> {
+fn front_matter(
+    title: &str,
+    date: DateTime<FixedOffset>,
+    post_slug: Option<&str>,
+) -> Result<String> {
     let mut map = serde_yaml::Mapping::new();
     map.insert("title".into(), title.into());
-    map.insert(
-        "date".into(),
-        date.format("%Y-%m-%d %H:%M:%S %z").to_string().into(),
-    );
-    map.insert("slug".into(), slug.into());
-    map.insert("tags".into(), serde_yaml::Value::Sequence(Vec::new()));
+    // Pages have no date, slug or tags (the build ignores them there).
+    if let Some(slug) = post_slug {
+        map.insert(
+            "date".into(),
+            date.format("%Y-%m-%d %H:%M:%S %z").to_string().into(),
+        );
+        map.insert("slug".into(), slug.into());
+        map.insert("tags".into(), serde_yaml::Value::Sequence(Vec::new()));
+    }
     let yaml = serde_yaml::to_string(&map)?;
     Ok(format!("---\n{yaml}---\n\n"))
+}
+
+/// The starter project `tusk init` writes, embedded in the binary.
+static STARTER: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/starter");
+
+/// What `tusk init` made.
+#[derive(Debug, Serialize)]
+pub struct Initialized {
+    /// The project folder, as given.
+    pub dir: PathBuf,
+    /// Files written, relative to `dir`.
+    pub created: Vec<String>,
+    /// Files that existed already and were left alone (`--force`).
+    pub kept: Vec<String>,
+}
+
+/// `tusk init DIR`: write the starter project into `dir`. A folder with
+/// anything but hidden entries (`.git`) in it is refused unless `force`;
+/// even then no existing file is overwritten. `today` dates the sample post.
+pub fn init(dir: &Path, force: bool, today: chrono::NaiveDate) -> Result<Initialized> {
+    if !force {
+        if let Some(entry) = first_visible_entry(dir)? {
+            bail!(
+                "{} is not empty (it holds {entry}); choose an empty or new folder, or pass --force to add the files that are missing",
+                dir.display()
+            );
+        }
+    }
+    let mut done = Initialized {
+        dir: dir.to_path_buf(),
+        created: Vec::new(),
+        kept: Vec::new(),
+    };
+    for (rel, contents) in starter_files(today) {
+        let path = dir.join(&rel);
+        let written = create_dirs(&path).and_then(|()| write_new(&path, contents));
+        match written {
+            Ok(true) => done.created.push(rel),
+            Ok(false) => done.kept.push(rel),
+            Err(e) => {
+                // Nothing half-written: take back what this run created.
+                for rel in &done.created {
+                    let _ = std::fs::remove_file(dir.join(rel));
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// The starter's files as (path in the project, contents), the sample
+/// post named after `today` and the ignore file given its real name.
+fn starter_files(today: chrono::NaiveDate) -> Vec<(String, &'static [u8])> {
+    let mut files = Vec::new();
+    let mut stack = vec![&STARTER];
+    while let Some(d) = stack.pop() {
+        stack.extend(d.dirs());
+        for f in d.files() {
+            let rel = f.path().to_string_lossy().replace('\\', "/");
+            let rel = match rel.as_str() {
+                "gitignore" => ".gitignore".to_string(),
+                "site/_posts/welcome.md" => {
+                    format!(
+                        "site/_posts/{}-welcome-to-tusk.md",
+                        today.format("%Y-%m-%d")
+                    )
+                }
+                _ => rel,
+            };
+            files.push((rel, f.contents()));
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The first entry of `dir` that is not hidden; None for an empty or
+/// missing folder.
+fn first_visible_entry(dir: &Path) -> Result<Option<String>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+            bail!("{} is a file, not a folder", dir.display())
+        }
+        Err(e) => bail!("cannot read {}: {e}", dir.display()),
+    };
+    for entry in entries {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') {
+            return Ok(Some(name));
+        }
+    }
+    Ok(None)
+}
+
+fn create_dirs(path: &Path) -> Result<()> {
+    let dir = path.parent().expect("a file in the project");
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
+}
+
+/// Write a file that does not exist yet; `Ok(false)` when it does.
+fn write_new(path: &Path, contents: &[u8]) -> Result<bool> {
+    let mut out = match OpenOptions::new().write(true).create_new(true).open(path) {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+        Err(e) => bail!("cannot create {}: {e}", path.display()),
+    };
+    out.write_all(contents)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(true)
 }
 
 /// A path inside the content root: relative, without `..` or a root.
@@ -154,7 +276,7 @@ mod tests {
     #[test]
     fn front_matter_quotes_what_needs_it() {
         let date = DateTime::parse_from_rfc3339("2026-11-23T10:00:00+01:00").unwrap();
-        let fm = front_matter("Q: \"yes\" # no", date, "q-yes-no").unwrap();
+        let fm = front_matter("Q: \"yes\" # no", date, Some("q-yes-no")).unwrap();
         let body = fm
             .trim_start_matches("---\n")
             .split("---\n")

@@ -42,6 +42,7 @@ impl S3Store {
             loader = loader.endpoint_url(endpoint);
         }
         let shared = loader.load().await;
+        check_credentials(&shared, location).await?;
         let mut conf = aws_sdk_s3::config::Builder::from(&shared)
             .force_path_style(cfg.path_style)
             // Content-MD5 is sent on every upload; extra default checksums
@@ -76,6 +77,27 @@ impl S3Store {
         } else {
             format!("{}/{key}", self.prefix)
         }
+    }
+}
+
+/// Fail early, in one line, when the AWS chain finds no credentials: the
+/// SDK's own error names only the last place it looked ("failed to load
+/// IMDS session token ... IMDS is disabled").
+async fn check_credentials(shared: &aws_config::SdkConfig, location: &str) -> Result<()> {
+    use aws_credential_types::provider::{error::CredentialsError, ProvideCredentials};
+    let Some(provider) = shared.credentials_provider() else {
+        anyhow::bail!("s3://{location}: no AWS credentials provider configured");
+    };
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(()),
+        Err(CredentialsError::CredentialsNotLoaded(_)) => anyhow::bail!(
+            "no AWS credentials found for s3://{location} (looked in: env AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profile {} in ~/.aws/credentials and ~/.aws/config, web identity token, ECS container credentials, EC2 instance metadata)",
+            std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".into())
+        ),
+        Err(e) => anyhow::bail!(
+            "cannot load AWS credentials for s3://{location}: {}",
+            aws_sdk_s3::error::DisplayErrorContext(&e)
+        ),
     }
 }
 

@@ -141,9 +141,18 @@ impl Run {
         );
         self
     }
+    /// The `--json` envelope on stdout (`ok`, `command`, `result`, `problems`).
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.0.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout()))
+        let v: serde_json::Value = serde_json::from_slice(&self.0.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout()));
+        for field in ["ok", "command", "result", "problems"] {
+            assert!(v.get(field).is_some(), "no {field} in the envelope: {v:#}");
+        }
+        v
+    }
+    /// The command's result in the `--json` envelope.
+    pub fn result(&self) -> serde_json::Value {
+        self.json()["result"].clone()
     }
 }
 
