@@ -40,7 +40,8 @@ fn tusk_urls(style: &Path) -> BTreeMap<String, String> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let envelope: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list: Vec<serde_json::Value> = serde_json::from_value(envelope["result"].clone()).unwrap();
     list.into_iter()
         .filter(|d| !d["output"].is_null())
         .map(|d| {

@@ -274,9 +274,11 @@ fn plan(loaded: &Loaded, mut site: Site, opts: &BuildOptions, diags: &Collector)
     })
 }
 
-/// Hugo and Zola always make a home page: a site without one (a fresh
-/// site after `tusk new post`) gets the theme's `home.html` at `/`, so the
-/// theme's links to `/` lead somewhere instead of failing the build.
+/// Hugo and Zola always make a home page: a site on the theme as it is
+/// (no `_templates/` of its own) without one, a fresh site after `tusk new
+/// post`, gets the theme's `home.html` at `/`, so the theme's links to `/`
+/// lead somewhere instead of failing the build. A site with templates of
+/// its own decides its pages itself, as in Jekyll.
 fn add_default_home(loaded: &Loaded, site: &mut Site, theme: &Theme) {
     let home = "index.html";
     let has_home = site
@@ -284,9 +286,9 @@ fn add_default_home(loaded: &Loaded, site: &mut Site, theme: &Theme) {
         .iter()
         .any(|d| d.output.as_deref() == Some(home))
         || site.static_files.iter().any(|f| f.key == home);
-    let has_template = theme.templates.iter().any(|(name, ..)| name == "home.html")
-        || loaded.source_dir().join("_templates/home.html").is_file();
-    if has_home || !has_template {
+    let own_templates = loaded.source_dir().join("_templates").exists();
+    let has_template = theme.templates.iter().any(|(name, ..)| name == "home.html");
+    if has_home || own_templates || !has_template {
         return;
     }
     site.documents.insert(
