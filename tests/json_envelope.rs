@@ -131,10 +131,7 @@ fn every_command_answers_in_one_envelope() {
     assert_eq!(built["problems"], serde_json::json!([]));
 
     let checked = envelope(&p, &["check", "--json"]);
-    assert_eq!(
-        checked["result"]["links_checked"].as_u64().unwrap() > 0,
-        true
-    );
+    assert!(checked["result"]["links_checked"].as_u64().unwrap() > 0);
 
     let new = envelope(
         &p,
