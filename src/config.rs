@@ -230,6 +230,12 @@ pub struct PublishConfig {
     /// Key prefixes the build and the snapshot are mounted under.
     pub build_prefix: String,
     pub snapshot_prefix: String,
+    /// Which source owns a key both the build and the snapshot produce:
+    /// unset, such a key fails the publish, naming it.
+    pub prefer: Option<Source>,
+    /// Owners per URL path glob (`"/about/" = "snapshot"`, `"/blog/**" =
+    /// "build"`), before `prefer`; the longest matching glob wins.
+    pub owner: BTreeMap<String, Source>,
     /// Refuse a publish that would delete more objects than this.
     pub max_deletes: usize,
     /// Refuse a publish that would delete more than this share (0-1) of
@@ -253,6 +259,23 @@ pub struct PublishConfig {
     /// Cache-Control by glob, first match wins over the class defaults.
     pub rules: Vec<CacheRule>,
     pub s3: S3Config,
+}
+
+/// Where a published object comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Build,
+    Snapshot,
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Build => "build",
+            Source::Snapshot => "snapshot",
+        }
+    }
 }
 
 /// Connection settings for `s3://` targets; unset values come from the
@@ -295,6 +318,8 @@ impl Default for PublishConfig {
             state: String::new(),
             build_prefix: String::new(),
             snapshot_prefix: String::new(),
+            prefer: None,
+            owner: BTreeMap::new(),
             max_deletes: 256,
             max_delete_share: 0.5,
             concurrency: 32,
@@ -348,6 +373,11 @@ pub struct SnapshotConfig {
     /// URLs with a query string: `skip`, or `hash` to store them under a
     /// key carrying a hash of the query (`list/index.q-1a2b3c4d.html`).
     pub query: String,
+    /// With `query = "skip"`, links with a query are still fetched, up to
+    /// this many per run (apart from `max_pages`), to keep those that
+    /// redirect: shortlinks such as `/?p=123`. Pages they answer are not
+    /// kept. 0: never fetched.
+    pub max_query_probes: usize,
     /// Globs on URL paths whose private-looking responses (Set-Cookie,
     /// `Cache-Control: private`/`no-store`, `Vary: Cookie`) may be saved.
     pub allow_private: Vec<String>,
@@ -377,6 +407,7 @@ impl Default for SnapshotConfig {
             timeout_secs: 15,
             retries: 3,
             query: "skip".into(),
+            max_query_probes: 1000,
             allow_private: Vec::new(),
             max_errors: 10,
             user_agent: concat!("tusk-snapshot/", env!("CARGO_PKG_VERSION")).into(),

@@ -227,6 +227,37 @@ fn every_kind_of_gap_fails_the_drill_and_is_named() {
 }
 
 #[test]
+fn redirects_to_pages_the_snapshot_excludes_are_reported_as_excluded_not_gaps() {
+    let origin = Origin::start(vec![("/healthz", Route::html("ok"))], |path| {
+        Some(Route::html(&format!("origin {path}")))
+    });
+    let p = Project::bare(&format!(
+        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"file://bucket\"\n[snapshot]\norigin = \"{}\"\n\
+         exclude = [\"/wp-login.php\", \"/wp-admin/**\"]\n[health]\nurls = [\"/healthz\"]\ninterval_ms = 60000\n",
+        origin.url
+    ));
+    site(&p);
+    // `/old-donate/` -> the login page, which the snapshot leaves out.
+    write_snapshot(&p, &now(), "/wp-login.php?redirect_to=%2Fwp-admin%2F");
+    p.run(&["build"]).success();
+    p.run(&["publish"]).success();
+    let _edge = Edge::start(&p, "edge", &["--origin", &origin.url]);
+
+    let run = p.run(&["drill", "--json"]);
+    let report = run.json();
+    assert_eq!(report["ok"], true, "{report:#}");
+    let redirects = check(&report, "redirects");
+    assert_eq!(redirects["status"], "ok", "{redirects:#}");
+    assert_eq!(redirects["excluded"][0]["item"], "old-donate/index.html");
+    assert!(redirects["excluded"][0]["problem"]
+        .as_str()
+        .unwrap()
+        .contains("excluded by snapshot.exclude"));
+    let out = p.run(&["drill"]).success().stdout();
+    assert!(out.contains("1 excluded in redirects (not gaps)"), "{out}");
+}
+
+#[test]
 fn the_cloudfront_drill_checks_the_origin_group_and_reads_the_sample_from_s3() {
     let s3 = S3Server::start();
     s3.aws(&["s3api", "create-bucket", "--bucket", "site-bucket"]);

@@ -747,6 +747,65 @@ fn the_crawl_frontier_is_bounded() {
 }
 
 #[test]
+fn large_snapshot_downloads_stream_to_disk_in_bounded_memory() {
+    use std::io::Write;
+    const MIB: usize = 1024 * 1024;
+    let big = vec![b'7'; 160 * MIB];
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&big).unwrap();
+    let gz = gz.finish().unwrap();
+    let origin = Origin::start(Vec::new(), |_| None);
+    origin.set(
+        "/",
+        Route::html(r#"<a href="/big.bin">b</a> <img src="/packed.bin">"#),
+    );
+    origin.set(
+        "/big.bin",
+        Route::new(200, "application/octet-stream", big.clone()),
+    );
+    // An origin that compresses anyway: decoded on disk, not in memory.
+    origin.set(
+        "/packed.bin",
+        Route::new(200, "application/octet-stream", gz).header("content-encoding", "gzip"),
+    );
+    let p = snapshot_project(&origin, "max_response_mb = 200\nconcurrency = 2\n");
+    let (peak, status) = peak_memory_kib(&p, &["snapshot"]);
+    assert!(status.success(), "{status:?}");
+    eprintln!("peak memory of the snapshot of two 160 MiB files: {peak} KiB");
+    assert!(peak < 64 * 1024, "peak {peak} KiB");
+    let keys = tree_objects(&p, ".tusk/snapshot/.tusk-tree.json");
+    let md5 = hex::encode(<md5::Md5 as md5::Digest>::digest(&big));
+    for key in ["big.bin", "packed.bin"] {
+        assert_eq!(keys[key]["md5"], md5.as_str(), "{key}");
+        let len = std::fs::metadata(p.path(&format!(".tusk/snapshot/{key}")))
+            .unwrap()
+            .len();
+        assert_eq!(len, big.len() as u64, "{key}");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(p.path(".tusk/snapshot"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // max_response_mb still applies, compressed or not.
+    let p = snapshot_project(&origin, "max_response_mb = 100\n");
+    let report = p.run(&["snapshot", "--json"]).success().json();
+    let keys = tree_objects(&p, ".tusk/snapshot/.tusk-tree.json");
+    assert!(
+        !keys.contains_key("big.bin") && !keys.contains_key("packed.bin"),
+        "{keys:?}"
+    );
+    assert!(
+        report
+            .to_string()
+            .contains("larger than snapshot.max_response_mb"),
+        "{report:#}"
+    );
+}
+
+#[test]
 fn an_aborted_snapshot_leaves_no_staging_folder_behind() {
     let origin = Origin::start_with_latency(
         vec![(

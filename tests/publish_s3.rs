@@ -6,11 +6,14 @@ use common::s3::{S3Server, SECRET};
 use common::Project;
 use serde_json::Value;
 
+/// The build and the snapshot both have about/index.html: the build owns it.
+const OWNER: &str = "owner = { \"/about/\" = \"build\" }\n";
+
 fn project(server: &S3Server) -> Project {
     let p = Project::new();
     p.write(
         "config/tusk.toml",
-        "[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://site-bucket/live\"\n[publish.s3]\npath_style = true\n",
+        &format!("[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://site-bucket/live\"\n{OWNER}[publish.s3]\npath_style = true\n"),
     );
     p.write("site/_posts/2024-01-01-a.md", "---\ntitle: A\n---\nA\n");
     p.write("site/about.md", "---\npermalink: /about/\n---\nAbout\n");
@@ -18,7 +21,7 @@ fn project(server: &S3Server) -> Project {
     p.write("site/app.wasm", "\0asm");
     p.run(&["build"]).success();
     // A snapshot tree with a page of the dynamic origin, a redirect, and a
-    // key the build also has (the build wins).
+    // key the build also has (the config says who owns it).
     let snap = |key: &str, body: &str| {
         p.write(&format!(".tusk/snapshot/{key}"), body);
     };
@@ -71,10 +74,29 @@ fn publishes_to_s3_with_headers_redirects_and_incrementally() {
     let server = S3Server::start();
     let p = project(&server);
 
+    // Both sources produce about/index.html and the config does not say
+    // which owns it: an error naming the key, nothing uploaded.
+    let config = p.read("config/tusk.toml");
+    p.write("config/tusk.toml", &config.replace(OWNER, ""));
+    let refused = p.run_env(&["publish"], &server.env());
+    assert_eq!(refused.code(), Some(1));
+    let err = refused.stderr();
+    assert!(
+        err.contains("produced by both the build")
+            && err.contains("about/index.html")
+            && err.contains("publish.owner"),
+        "{err}"
+    );
+    let listed = server.aws(&["s3api", "list-objects-v2", "--bucket", "site-bucket"]);
+    assert!(listed.get("Contents").is_none(), "{listed:#}");
+
+    p.write("config/tusk.toml", &config);
     let first = publish(&p, &server, &[]);
     // Counts include the theme's static files (css, favicon).
     assert_eq!(first["uploads"].as_array().unwrap().len(), 11, "{first:#}");
     assert_eq!(first["conflicts"][0]["key"], "about/index.html");
+    assert_eq!(first["conflicts"][0]["owner"], "build");
+    assert_eq!(first["conflicts"][0]["by"], "publish.owner \"/about/\"");
 
     let page = head(&server, "2024/01/01/a.html");
     assert_eq!(page["ContentType"], "text/html; charset=utf-8");
@@ -92,7 +114,7 @@ fn publishes_to_s3_with_headers_redirects_and_incrementally() {
     assert_eq!(redirect["WebsiteRedirectLocation"], "/about/");
     assert_eq!(redirect["ContentLength"], 0);
 
-    // The build's about page won over the snapshot's.
+    // The build's about page, as the config says, not the snapshot's.
     assert_eq!(
         String::from_utf8(get(&server, "about/index.html")).unwrap(),
         p.read("public/about/index.html")
@@ -207,7 +229,7 @@ fn changed_and_deleted_pages_are_invalidated_on_cloudfront() {
     p.write(
         "config/tusk.toml",
         &format!(
-            "[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://site-bucket/live\"\n[publish.s3]\npath_style = true\n\
+            "[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://site-bucket/live\"\n{OWNER}[publish.s3]\npath_style = true\n\
              [cdn]\nprovider = \"cloudfront\"\ndistribution_id = \"{id}\"\n"
         ),
     );
@@ -306,8 +328,8 @@ fn multipart_precompressed_and_rolled_back_on_s3() {
     let p = project(&server);
     p.write(
         "config/tusk.toml",
-        "[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://site-bucket/live\"\ncompress = \"gzip\"\n\
-         [publish.s3]\npath_style = true\nmultipart_threshold_mb = 5\nmultipart_part_mb = 5\n",
+        &format!("[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://site-bucket/live\"\ncompress = \"gzip\"\n{OWNER}\
+         [publish.s3]\npath_style = true\nmultipart_threshold_mb = 5\nmultipart_part_mb = 5\n"),
     );
     p.write_bytes("site/video.bin", &noise(12 * 1024 * 1024));
     p.write(

@@ -4,6 +4,7 @@
 //! result publishes unchanged.
 
 mod common;
+use common::edge::Edge;
 use common::origin::{Origin, Route};
 use common::Project;
 use serde_json::Value;
@@ -210,10 +211,27 @@ fn saves_a_servable_copy_and_refuses_what_is_private_or_hostile() {
     }
     assert!(!p.path("escape").exists() && !p.path(".tusk/escape").exists());
 
-    // The snapshot publishes as it is.
+    // The snapshot publishes as it is, beside a build: keys both produce
+    // need an owner named in the config.
     p.run(&["build"]).success();
+    let refused = p.run(&["publish"]);
+    assert_eq!(refused.code(), Some(1));
+    assert!(
+        refused.stderr().contains("css/site.css") && refused.stderr().contains("publish.prefer"),
+        "{}",
+        refused.stderr()
+    );
+    assert!(!p.path("bucket/blog/post-1/index.html").exists());
+    let config = p
+        .read("config/tusk.toml")
+        .replace("[publish]\n", "[publish]\nprefer = \"snapshot\"\n");
+    p.write("config/tusk.toml", &config);
     p.run(&["publish"]).success();
     assert_eq!(p.read("bucket/blog/post-1/index.html"), "<p>Post one</p>");
+    assert_eq!(
+        p.read("bucket/css/site.css"),
+        p.read(".tusk/snapshot/css/site.css")
+    );
     let meta: Value =
         serde_json::from_str(&p.read("bucket/.tusk-meta/old/index.html.json")).unwrap();
     assert_eq!(meta["redirect"], "/about");
@@ -321,6 +339,121 @@ fn query_urls_can_be_stored_under_hashed_keys() {
         .unwrap_or_else(|| panic!("{:?}", tree.keys()));
     let home = p.read(".tusk/snapshot/index.html");
     assert!(home.contains(&format!("href=\"/{key}\"")), "{home}");
+}
+
+/// Every `href`/`src` of an HTML page (no character references in these tests).
+fn references(html: &str) -> Vec<String> {
+    let re = regex::Regex::new(r#"(?:href|src)="([^"]*)""#).unwrap();
+    re.captures_iter(html).map(|c| c[1].to_string()).collect()
+}
+
+#[test]
+fn hash_mode_pages_one_folder_deeper_keep_every_link_working() {
+    let origin = Origin::start(Vec::new(), |_| None);
+    let topic = r##"<link rel="stylesheet" href="style.css"><a href="other/">other</a>
+<img src="img/a.png"><a href="?key=Y">next</a><a href="#top">top</a><a href="/about/">about</a>"##;
+    for (path, route) in [
+        ("/", Route::html(r#"<a href="/topic?key=X">topic</a>"#)),
+        ("/topic?key=X", Route::html(topic)),
+        ("/topic?key=Y", Route::html("<p>Y</p>")),
+        ("/style.css", Route::new(200, "text/css", "p{}")),
+        ("/other/", Route::html("<p>other</p>")),
+        ("/about/", Route::html("<p>about</p>")),
+        ("/img/a.png", Route::new(200, "image/png", PNG)),
+    ] {
+        origin.set(path, route);
+    }
+    let p = project(&origin, "query = \"hash\"\nsitemap = false\n");
+    snapshot(&p, &[]);
+    let tree = tree(&p);
+    let key = tree
+        .keys()
+        .find(|k| k.starts_with("topic/index.q-"))
+        .unwrap_or_else(|| panic!("{:?}", tree.keys()))
+        .clone();
+    let page = p.read(&format!(".tusk/snapshot/{key}"));
+    // Served from its key, one folder deeper than `/topic?key=X`: every
+    // reference still names a saved object, as it did on the origin.
+    let served_at = url::Url::parse(&format!("http://fallback.test/{key}")).unwrap();
+    let refs = references(&page);
+    assert_eq!(refs.len(), 6, "{page}");
+    for r in refs.iter().filter(|r| !r.starts_with('#')) {
+        let path = served_at.join(r).unwrap().path().to_string();
+        let rel = path.trim_start_matches('/');
+        let found = tree.contains_key(rel) || tree.contains_key(&format!("{rel}index.html"));
+        assert!(
+            found,
+            "{r} -> {path} is not in the snapshot: {:?}",
+            tree.keys()
+        );
+    }
+    for expected in [
+        r#"href="/style.css""#,
+        r#"href="/other/""#,
+        r#"src="/img/a.png""#,
+        r##"href="#top""##,
+    ] {
+        assert!(page.contains(expected), "{expected} not in {page}");
+    }
+}
+
+#[test]
+fn shortlinks_come_back_as_redirects_and_the_plain_page_stays() {
+    let origin = Origin::start(Vec::new(), |_| None);
+    let home = r#"<link rel="shortlink" href="/?p=123"><h1>Home</h1>
+<a href="/?p=7">draft</a> <a href="/list?page=2">page 2</a>"#;
+    for (path, route) in [
+        ("/", Route::html(home)),
+        ("/?p=123", Route::redirect(301, "/2024/hello/")),
+        ("/?p=7", Route::redirect(302, "/2024/draft/")),
+        ("/2024/hello/", Route::html("<h1>Hello</h1>")),
+        ("/2024/draft/", Route::html("<h1>Draft</h1>")),
+        ("/list?page=2", Route::html("<h1>Page 2</h1>")),
+    ] {
+        origin.set(path, route);
+    }
+    let p = project(&origin, "sitemap = false\n");
+    let report = snapshot(&p, &[]);
+    assert_eq!(report["redirects"], 2, "{report:#}");
+    let reasons = reasons(&report);
+    assert!(
+        reasons.iter().any(|(u, r)| u.ends_with("/list?page=2")
+            && r.contains("query string")
+            && r.contains("not a redirect")),
+        "{reasons:?}"
+    );
+    assert!(
+        report["skipped_by_reason"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|k| k.contains("not a redirect")),
+        "{report:#}"
+    );
+    p.run(&["publish"]).success();
+
+    // The origin is gone: the bucket answers the shortlinks as the origin did.
+    let edge = Edge::start(&p, "edge", &["--origin", "http://127.0.0.1:9"]);
+    let short = edge.get("/?p=123");
+    assert_eq!(
+        (short.status, short.header("location")),
+        (301, "/2024/hello/")
+    );
+    let draft = edge.get("/?p=7");
+    assert_eq!(
+        (draft.status, draft.header("location")),
+        (302, "/2024/draft/")
+    );
+    for path in ["/", "/?utm_source=x"] {
+        let page = edge.get(path);
+        assert_eq!(page.status, 200, "{path}");
+        assert!(
+            page.text().contains("<h1>Home</h1>"),
+            "{path}: {}",
+            page.text()
+        );
+    }
+    assert!(edge.get("/2024/hello/").text().contains("Hello"));
 }
 
 #[test]

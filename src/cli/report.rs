@@ -30,7 +30,7 @@ pub(crate) fn write_line(args: std::fmt::Arguments) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
-        eprintln!("error: cannot write to stdout: {e}");
+        esay!("error: cannot write to stdout: {e}");
         std::process::exit(1);
     }
 }
@@ -102,7 +102,7 @@ pub(super) fn print_envelope<T: Serialize>(out: Output, result: Option<&T>, prob
     match serde_json::to_string_pretty(&envelope) {
         Ok(text) => say!("{text}"),
         // Only a Serialize impl returning an error gets here.
-        Err(e) => eprintln!("error: cannot write the JSON output: {e}"),
+        Err(e) => esay!("error: cannot write the JSON output: {e}"),
     }
 }
 
@@ -190,7 +190,7 @@ pub(super) fn print_build(report: &crate::build::Report) {
 /// Warnings of a build, on stderr.
 fn print_warnings(warnings: &[crate::diag::Diagnostic]) {
     for w in warnings {
-        eprintln!("warning: {w}");
+        esay!("warning: {w}");
     }
 }
 
@@ -208,7 +208,7 @@ pub(super) fn print_check(
         let kind = if failed(e) { "error" } else { "warning" };
         if e.is_broken() || e.is_unreachable() {
             n += 1;
-            eprintln!(
+            esay!(
                 "  {n}. {kind}: {} -> {}: {}",
                 e.pages.join(", "),
                 e.url,
@@ -509,6 +509,18 @@ pub(super) fn print_drill(r: &crate::gameday::drill::Report) {
             say!("  ... and {} more (--json lists all)", c.gaps.len() - SHOWN);
         }
     }
+    for c in r.checks.iter().filter(|c| !c.excluded.is_empty()) {
+        say!("\n{} excluded in {} (not gaps):", c.excluded.len(), c.name);
+        for g in c.excluded.iter().take(SHOWN) {
+            say!("  {}: {}", g.item, g.problem);
+        }
+        if c.excluded.len() > SHOWN {
+            say!(
+                "  ... and {} more (--json lists all)",
+                c.excluded.len() - SHOWN
+            );
+        }
+    }
     say!(
         "\n{} in {} ms ({} objects, {} requested; --seed {} repeats this sample)",
         if r.ok {
@@ -568,11 +580,7 @@ pub(super) fn print_snapshot(r: &crate::snapshot::Report) {
     } else if !r.not_found_page {
         say!("  note: the origin's 404 page was not captured (no HTML 404 answer)");
     }
-    let mut reasons: std::collections::BTreeMap<&str, usize> = Default::default();
-    for s in &r.skipped {
-        *reasons.entry(s.reason.as_str()).or_default() += 1;
-    }
-    for (reason, n) in reasons {
+    for (reason, n) in &r.skipped_by_reason {
         say!("  skipped {n}: {reason}");
     }
     for b in &r.broken {
@@ -636,8 +644,10 @@ pub(super) fn print_publish(
     }
     for c in &r.conflicts {
         say!(
-            "  conflict: {} from the build replaces {}",
+            "  conflict: {} from the {} ({}), {} left out",
             c.key,
+            c.owner.name(),
+            c.by,
             c.dropped
         );
     }
@@ -720,14 +730,14 @@ pub(super) fn report_error(err: &anyhow::Error, out: Output) {
     match err.downcast_ref::<Problems>() {
         Some(p) => {
             for (i, d) in p.0.iter().enumerate() {
-                eprintln!("error: {}. {d}", i + 1);
+                esay!("error: {}. {d}", i + 1);
             }
-            eprintln!(
+            esay!(
                 "error: {} problem{} found; nothing was written",
                 p.0.len(),
                 plural(p.0.len())
             );
         }
-        None => eprintln!("error: {err:#}"),
+        None => esay!("error: {err:#}"),
     }
 }

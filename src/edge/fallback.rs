@@ -3,6 +3,9 @@
 //! `dir/index.html`, `dir` redirects to `dir/` when only the index exists,
 //! redirect objects answer 301 with their location (or the temporary
 //! status they were published with), misses get the bucket's `404.html`.
+//! A URL with a query is first looked up under its query key
+//! (`tree::key::with_query`: a snapshotted shortlink's redirect, a page of
+//! hash mode), then under its path alone.
 
 use bytes::Bytes;
 use futures::TryStreamExt;
@@ -50,10 +53,17 @@ pub fn key_for(path: &str) -> Option<String> {
     (crate::store::valid_key(&key) && !private).then_some(key)
 }
 
-pub async fn answer(store: &dyn Store, path: &str, read: Read) -> anyhow::Result<Answer> {
+/// The answer for `target`, a request's path and query.
+pub async fn answer(store: &dyn Store, target: &str, read: Read) -> anyhow::Result<Answer> {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let Some(key) = key_for(path) else {
         return not_found(store, read).await;
     };
+    for query_key in query_keys(&key, query) {
+        if let Some(found) = fetch(store, &query_key, read).await? {
+            return Ok(object(found));
+        }
+    }
     if let Some(found) = fetch(store, &key, read).await? {
         return Ok(object(found));
     }
@@ -70,6 +80,22 @@ pub async fn answer(store: &dyn Store, path: &str, read: Read) -> anyhow::Result
         });
     }
     not_found(store, read).await
+}
+
+/// Where an answer for `key` with `query` may be stored: beside the file
+/// itself, or in the folder's index for an extension-less path, the way
+/// the snapshot names pages.
+fn query_keys(key: &str, query: &str) -> Vec<String> {
+    use crate::tree::key::with_query;
+    if query.is_empty() {
+        return Vec::new();
+    }
+    let mut keys = vec![with_query(key, query)];
+    let name = key.rsplit('/').next().unwrap_or(key);
+    if !name.contains('.') {
+        keys.push(with_query(&format!("{key}/index.html"), query));
+    }
+    keys
 }
 
 /// An object's headers and as much of its body as `read` asks for.
@@ -209,6 +235,20 @@ mod tests {
         assert_eq!(key_for("/a/%2e%2e/%2e%2e/x"), None);
         assert_eq!(key_for("/.tusk/publishes/x.json"), None);
         assert_eq!(key_for("/.tusk-meta/a.json"), None);
+    }
+
+    #[test]
+    fn query_keys_are_beside_the_file_or_in_the_folder() {
+        use crate::tree::key::with_query;
+        assert!(super::query_keys("index.html", "").is_empty());
+        assert_eq!(
+            super::query_keys("index.html", "p=1"),
+            [with_query("index.html", "p=1")]
+        );
+        assert_eq!(
+            super::query_keys("topic", "k=x")[1],
+            with_query("topic/index.html", "k=x")
+        );
     }
 
     #[test]

@@ -527,7 +527,7 @@ impl State {
                 return respond(entry, "Stale", head, req.headers(), now);
             }
             return self
-                .serve_bucket(&path, head, req.headers(), !bucket_only)
+                .serve_bucket(&key, head, req.headers(), !bucket_only)
                 .await;
         }
         if let Some(entry) = cached
@@ -571,7 +571,7 @@ impl State {
                     self.metrics.stale.inc();
                     return respond(entry, "Stale", head, req.headers(), now);
                 }
-                self.serve_bucket(&path, head, req.headers(), true).await
+                self.serve_bucket(&key, head, req.headers(), true).await
             }
         }
     }
@@ -752,7 +752,7 @@ impl State {
         Fetched::Failed(reason.into())
     }
 
-    /// The bucket's answer for `path`: its cached copy while fresh (by the
+    /// The bucket's answer for `path` (with its query, if any): its cached copy while fresh (by the
     /// object's stored Cache-Control), else one bucket read however many
     /// clients ask at once. `use_cache: false` reads the bucket itself (a
     /// drill's `Cache-Control: no-cache`).
@@ -932,7 +932,11 @@ impl State {
     async fn pass(self: &Arc<Self>, req: Request<Incoming>) -> Response<Body> {
         self.metrics.passes.inc();
         let read_only = matches!(*req.method(), Method::GET | Method::HEAD);
-        let path = req.uri().path().to_string();
+        let path = req
+            .uri()
+            .path_and_query()
+            .map_or("/", |pq| pq.as_str())
+            .to_string();
         let origin = match (&self.origin, self.route()) {
             (Some(origin), Route::Origin) => origin.clone(),
             _ if read_only => {

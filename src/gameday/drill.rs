@@ -63,6 +63,9 @@ pub struct Check {
     pub checked: usize,
     pub detail: String,
     pub gaps: Vec<Gap>,
+    /// Left out on purpose (a redirect to an excluded login page): not gaps.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub excluded: Vec<Gap>,
 }
 
 impl Check {
@@ -78,6 +81,7 @@ impl Check {
             checked,
             detail,
             gaps,
+            excluded: Vec::new(),
         }
     }
 
@@ -88,6 +92,7 @@ impl Check {
             checked: 0,
             detail: detail.to_string(),
             gaps: Vec::new(),
+            excluded: Vec::new(),
         }
     }
 
@@ -141,7 +146,10 @@ pub async fn drill(loaded: &Loaded, opts: &DrillOptions) -> Result<Report> {
         Ok(store) => checks.push(check_bucket(store.as_ref(), &expected, concurrency).await),
         Err(e) => checks.push(Check::failed("bucket", &cfg.publish.target, e)),
     }
-    checks.push(check_redirects(&expected));
+    checks.push(match crate::snapshot::Scope::new(&cfg.snapshot) {
+        Ok(scope) => check_redirects(&expected, &scope),
+        Err(e) => Check::failed("redirects", "snapshot.exclude", &e),
+    });
     checks.push(check_links(&expected, &cfg.site.base_url, cfg.origin()));
     checks.push(check_snapshot(loaded));
     if crate::cdn::manages_routes(&cfg.cdn) && opts.edge.is_none() {
@@ -289,8 +297,10 @@ fn header_gaps(key: &str, want: &crate::store::Meta, got: &crate::store::Meta) -
 }
 
 /// Every redirect of the tree ends, within a few hops, on an object of
-/// the tree (absolute URLs elsewhere are not followed).
-fn check_redirects(expected: &[Expected]) -> Check {
+/// the tree (absolute URLs elsewhere are not followed), or on a page the
+/// snapshot leaves out on purpose (`/wp-admin/` -> the login page): those
+/// are listed as excluded, not gaps.
+fn check_redirects(expected: &[Expected], scope: &crate::snapshot::Scope) -> Check {
     let by_key: BTreeMap<&str, &Expected> = expected
         .iter()
         .map(|e| (e.object.key.as_str(), e))
@@ -300,6 +310,7 @@ fn check_redirects(expected: &[Expected]) -> Check {
         .filter(|e| e.object.redirect.is_some())
         .collect();
     let mut gaps = Vec::new();
+    let mut excluded = Vec::new();
     let mut external = 0;
     for r in &redirects {
         let mut target = r.object.redirect.clone().unwrap_or_default();
@@ -310,6 +321,13 @@ fn check_redirects(expected: &[Expected]) -> Check {
                 break;
             }
             let path = target.split(['?', '#']).next().unwrap_or("");
+            if let Some(why) = scope.left_out(path) {
+                excluded.push(Gap {
+                    item: r.object.key.clone(),
+                    problem: format!("redirects to {target}: {why}"),
+                });
+                break;
+            }
             let key = crate::edge::fallback::key_for(path);
             let found = key.as_deref().and_then(|k| {
                 by_key
@@ -342,11 +360,14 @@ fn check_redirects(expected: &[Expected]) -> Check {
         }
     }
     let detail = format!(
-        "{} redirects: {} land on objects of the tree, {external} go to other sites",
+        "{} redirects: {} land on objects of the tree, {external} go to other sites, {} to pages the snapshot excludes",
         redirects.len(),
-        redirects.len() - gaps.len() - external
+        redirects.len() - gaps.len() - external - excluded.len(),
+        excluded.len()
     );
-    Check::new("redirects", redirects.len(), detail, gaps)
+    let mut check = Check::new("redirects", redirects.len(), detail, gaps);
+    check.excluded = excluded;
+    check
 }
 
 /// Every subresource a saved page or stylesheet loads resolves in the

@@ -1,6 +1,12 @@
-//! The desired tree: the build and the snapshot merged (build wins), each
-//! object with the headers it is stored with (cache classes, content
-//! types) and, when precompressed, its encoded form.
+//! The desired tree: the build and the snapshot merged, each object with
+//! the headers it is stored with (cache classes, content types) and, when
+//! precompressed, its encoded form.
+//!
+//! Who owns a path: the build owns its keys, the snapshot (the origin's
+//! fallback copy) every other one. A key both produce is an error naming
+//! it, unless `publish.owner` (per path glob) or `publish.prefer` says
+//! which source serves it: silently replacing the origin's `/about/` with
+//! a built one (or the reverse) is how a fallback stops being faithful.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -11,7 +17,7 @@ use serde::Serialize;
 
 use super::encode::Encoded;
 use super::plan::is_fingerprinted;
-use crate::config::{Loaded, PublishConfig};
+use crate::config::{Loaded, PublishConfig, Source};
 use crate::store::layout::RESERVED_PREFIX;
 use crate::store::Meta;
 use crate::tree::{CacheClass, Object, Tree};
@@ -53,11 +59,55 @@ impl Desired {
     }
 }
 
+/// A key both sources produce, and which one the config gave it to.
 #[derive(Debug, Serialize)]
 pub struct Conflict {
     pub key: String,
-    /// The snapshot object the build's object replaced.
+    /// The source whose object is published.
+    pub owner: Source,
+    /// The object left out (`snapshot:about/index.html`).
     pub dropped: String,
+    /// The setting that decided (`publish.prefer`, `publish.owner "/about/"`).
+    pub by: String,
+}
+
+/// `publish.owner` and `publish.prefer`: who serves a key both produce.
+struct Owners {
+    globs: Vec<(String, GlobMatcher, Source)>,
+    prefer: Option<Source>,
+}
+
+impl Owners {
+    fn new(cfg: &PublishConfig) -> Result<Owners> {
+        let mut globs = Vec::new();
+        for (glob, source) in &cfg.owner {
+            let matcher = Glob::new(glob)
+                .with_context(|| format!("publish.owner: invalid glob {glob:?}"))?
+                .compile_matcher();
+            globs.push((glob.clone(), matcher, *source));
+        }
+        // The most specific (longest) glob first.
+        globs.sort_by_key(|(g, _, _)| std::cmp::Reverse(g.len()));
+        Ok(Owners {
+            globs,
+            prefer: cfg.prefer,
+        })
+    }
+
+    /// The owner of `key` and the setting that says so, if one does. Globs
+    /// match the URL path: `/about/index.html` and `/about/` both.
+    fn of(&self, key: &str) -> Option<(Source, String)> {
+        let path = format!("/{key}");
+        let folder = path.strip_suffix("index.html");
+        let by_glob = self
+            .globs
+            .iter()
+            .find(|(_, m, _)| m.is_match(&path) || folder.is_some_and(|f| m.is_match(f)));
+        match by_glob {
+            Some((glob, _, source)) => Some((*source, format!("publish.owner {glob:?}"))),
+            None => self.prefer.map(|s| (s, "publish.prefer".to_string())),
+        }
+    }
 }
 
 /// An object as the store holds it after a successful publish (for
@@ -146,8 +196,9 @@ pub(super) fn encode_all(loaded: &Loaded, desired: &mut BTreeMap<String, Desired
     Ok(())
 }
 
-/// The build tree (and the snapshot tree, when there is one) as one map
-/// keyed by published key. The build wins conflicts; they are reported.
+/// The build tree and the snapshot tree (either may be missing) as one
+/// map keyed by published key. A key both produce goes to the owner the
+/// config names (reported as a conflict), or fails the publish.
 pub(super) fn desired_tree(
     loaded: &Loaded,
     rules: &CacheRules,
@@ -164,35 +215,76 @@ pub(super) fn desired_tree(
         );
     }
     let mut desired = BTreeMap::new();
-    let mut conflicts = Vec::new();
+    if has(&build_dir) {
+        let build = Tree::read(&build_dir)
+            .with_context(|| format!("cannot read the build in {}", build_dir.display()))?;
+        mount(&mut desired, &build, &build_dir, &cfg.build_prefix, rules)?;
+    }
+    // `tusk build && tusk publish` needs no snapshot, and the reverse.
+    let mut snapshot = BTreeMap::new();
     if has(&snapshot_dir) {
-        let snapshot = Tree::read(&snapshot_dir)?;
+        let tree = Tree::read(&snapshot_dir)?;
         mount(
-            &mut desired,
-            &snapshot,
+            &mut snapshot,
+            &tree,
             &snapshot_dir,
             &cfg.snapshot_prefix,
             rules,
         )?;
     }
-    // `tusk snapshot && tusk publish` needs no build.
-    if !has(&build_dir) {
-        return Ok((desired, conflicts));
-    }
-    let build = Tree::read(&build_dir)
-        .with_context(|| format!("cannot read the build in {}", build_dir.display()))?;
-    let before: BTreeMap<String, String> = desired.keys().map(|k| (k.clone(), k.clone())).collect();
-    for o in &build.objects {
-        let key = join_prefix(&cfg.build_prefix, &o.key);
-        if before.contains_key(&key) {
-            conflicts.push(Conflict {
-                key: key.clone(),
-                dropped: format!("snapshot:{}", o.key),
-            });
+    let owners = Owners::new(cfg)?;
+    let mut conflicts = Vec::new();
+    let mut unowned = Vec::new();
+    for (key, object) in snapshot {
+        let std::collections::btree_map::Entry::Occupied(mut built) = desired.entry(key.clone())
+        else {
+            desired.insert(key, object);
+            continue;
+        };
+        let Some((owner, by)) = owners.of(&key) else {
+            unowned.push(key);
+            continue;
+        };
+        let loser = match owner {
+            Source::Build => Source::Snapshot,
+            Source::Snapshot => Source::Build,
+        };
+        conflicts.push(Conflict {
+            dropped: format!("{}:{key}", loser.name()),
+            key: key.clone(),
+            owner,
+            by,
+        });
+        if owner == Source::Snapshot {
+            built.insert(object);
         }
     }
-    mount(&mut desired, &build, &build_dir, &cfg.build_prefix, rules)?;
+    if !unowned.is_empty() {
+        bail!(
+            "{} key(s) are produced by both the build ({}) and the snapshot ({}): {}; say which source owns them in config/tusk.toml, for all with publish.prefer = \"build\" (or \"snapshot\"), or per path with publish.owner = {{ \"/{}\" = \"snapshot\" }}; nothing was published",
+            unowned.len(),
+            build_dir.display(),
+            snapshot_dir.display(),
+            listed(&unowned),
+            unowned[0].strip_suffix("index.html").unwrap_or(&unowned[0]),
+        );
+    }
     Ok((desired, conflicts))
+}
+
+/// The first few keys, and how many more.
+fn listed(keys: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = keys
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if keys.len() > SHOWN {
+        text.push_str(&format!(" and {} more", keys.len() - SHOWN));
+    }
+    text
 }
 
 pub(super) fn mount(
@@ -330,6 +422,27 @@ impl CacheRules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn owners_by_longest_glob_then_prefer() {
+        let cfg = PublishConfig {
+            prefer: Some(Source::Build),
+            owner: BTreeMap::from([
+                ("/about/".to_string(), Source::Snapshot),
+                ("/blog/**".to_string(), Source::Snapshot),
+                ("/blog/2024/**".to_string(), Source::Build),
+            ]),
+            ..PublishConfig::default()
+        };
+        let owners = Owners::new(&cfg).unwrap();
+        let of = |k: &str| owners.of(k).map(|(s, _)| s);
+        assert_eq!(of("about/index.html"), Some(Source::Snapshot));
+        assert_eq!(of("blog/x.html"), Some(Source::Snapshot));
+        assert_eq!(of("blog/2024/a.html"), Some(Source::Build));
+        assert_eq!(of("index.html"), Some(Source::Build));
+        let none = Owners::new(&PublishConfig::default()).unwrap();
+        assert!(none.of("index.html").is_none());
+    }
 
     #[test]
     fn prefixes_join() {

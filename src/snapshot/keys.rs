@@ -5,7 +5,6 @@
 //! normalised path; anything that could leave the snapshot folder or mean
 //! different files on different file systems is refused, with a reason.
 
-use sha2::{Digest, Sha256};
 use url::Url;
 
 /// S3's limit on key length, in bytes.
@@ -70,7 +69,7 @@ pub fn key_for(url: &Url, html: bool, hashed_query: bool) -> Result<String, Stri
         if !hashed_query {
             return Err("query string (snapshot.query = \"skip\")".into());
         }
-        key = with_query_hash(&key, query);
+        key = crate::tree::key::with_query(&key, query);
     }
     if key.len() > MAX_KEY {
         return Err(format!("key longer than {MAX_KEY} bytes"));
@@ -80,21 +79,6 @@ pub fn key_for(url: &Url, html: bool, hashed_query: bool) -> Result<String, Stri
         return Err("unsafe key".into());
     }
     Ok(key)
-}
-
-/// `list/index.html` + `page=2` -> `list/index.q-<hash>.html`.
-fn with_query_hash(key: &str, query: &str) -> String {
-    let hash = hex::encode(&Sha256::digest(query.as_bytes())[..4]);
-    let (dir, name) = key.rsplit_once('/').map_or(("", key), |(d, n)| (d, n));
-    let name = match name.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() => format!("{stem}.q-{hash}.{ext}"),
-        _ => format!("{name}.q-{hash}"),
-    };
-    if dir.is_empty() {
-        name
-    } else {
-        format!("{dir}/{name}")
-    }
 }
 
 pub fn has_extension(key: &str) -> bool {

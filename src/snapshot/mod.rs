@@ -34,6 +34,8 @@ use crate::tree::{CacheClass, Object, Tree};
 const STATE_NAME: &str = ".tusk-snapshot.json";
 /// At most this many skipped URLs are listed (all are counted).
 const MAX_LISTED: usize = 1000;
+/// Why a link with a query is not saved in `skip` mode.
+const QUERY_SKIPPED: &str = "query string (snapshot.query = \"skip\")";
 
 #[derive(Debug, Clone, Default)]
 pub struct SnapshotOptions {
@@ -89,6 +91,8 @@ pub struct Report {
     /// Whether the origin's 404 page was captured as `404.html`.
     pub not_found_page: bool,
     pub skipped_total: usize,
+    /// Every skipped URL counted by why (the list below stops at 1000).
+    pub skipped_by_reason: BTreeMap<String, usize>,
     pub skipped: Vec<Skipped>,
     pub broken: Vec<Broken>,
     pub errors: Vec<Failure>,
@@ -130,6 +134,10 @@ enum Kind {
     Optional,
     NotFoundProbe,
     Link,
+    /// A link with a query in `skip` mode: kept only if it redirects (a
+    /// shortlink, `/?p=123` -> the post), stored under its query key
+    /// (`tree::key::with_query`) so the page at the plain path stays.
+    QueryLink,
 }
 
 #[derive(Debug, Clone)]
@@ -159,18 +167,84 @@ enum Fetched {
     Response {
         status: u16,
         headers: HeaderMap,
-        body: Vec<u8>,
+        body: Body,
     },
     TooLarge,
     Failed(String),
+}
+
+/// An answer's body. Bodies the crawl reads for links (HTML, CSS,
+/// sitemaps, robots.txt) are held in memory, at most
+/// `snapshot.max_response_mb`; every other one goes straight to a file in
+/// the staging folder, so a large asset costs no memory whatever its size.
+enum Body {
+    Memory(Vec<u8>),
+    File(tempfile::NamedTempFile),
+}
+
+impl Body {
+    fn size(&self) -> u64 {
+        match self {
+            Body::Memory(bytes) => bytes.len() as u64,
+            Body::File(file) => file.as_file().metadata().map_or(0, |m| m.len()),
+        }
+    }
+}
+
+/// Whether the crawl reads a body of this type for links, which needs it
+/// whole in memory. No Content-Type: the key's guess decides later, so
+/// the body is kept in memory too.
+fn read_for_links(path: &str, content_type: Option<&str>) -> bool {
+    let Some(content_type) = content_type else {
+        return true;
+    };
+    let mime = mime_of(content_type);
+    is_html_type(&mime) || mime == "text/css" || mime.contains("xml") || path == "/robots.txt"
+}
+
+/// The paths the snapshot leaves out on purpose (`snapshot.exclude`, or
+/// outside `snapshot.include`): the crawl never fetches them, and the
+/// drill counts a redirect to one (a login page) as excluded, not a gap.
+pub struct Scope {
+    include: Option<GlobSet>,
+    exclude: GlobSet,
+}
+
+impl Scope {
+    pub fn new(cfg: &SnapshotConfig) -> Result<Scope> {
+        Ok(Scope {
+            include: (!cfg.include.is_empty())
+                .then(|| globs("include", &cfg.include))
+                .transpose()?,
+            exclude: globs("exclude", &cfg.exclude)?,
+        })
+    }
+
+    /// Why `path` is left out, if it is.
+    pub fn left_out(&self, path: &str) -> Option<&'static str> {
+        if self.exclude.is_match(path) {
+            return Some("excluded by snapshot.exclude");
+        }
+        if self.include.as_ref().is_some_and(|i| !i.is_match(path)) {
+            return Some("not in snapshot.include");
+        }
+        None
+    }
+}
+
+fn globs(name: &str, list: &[String]) -> Result<GlobSet> {
+    let mut b = GlobSetBuilder::new();
+    for g in list {
+        b.add(Glob::new(g).with_context(|| format!("snapshot.{name}: invalid glob {g:?}"))?);
+    }
+    Ok(b.build()?)
 }
 
 /// The site being copied: which URLs belong to it and which may be saved.
 struct Site {
     origin: Url,
     hosts: HashSet<String>,
-    include: Option<GlobSet>,
-    exclude: GlobSet,
+    scope: Scope,
     allow_private: GlobSet,
     hashed_query: bool,
 }
@@ -180,21 +254,9 @@ impl Site {
         let origin = crate::config::check_origin("snapshot.origin", origin)?;
         let mut hosts: HashSet<String> = cfg.hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
         hosts.insert(origin.host_str().unwrap_or_default().to_ascii_lowercase());
-        let globs = |name: &str, list: &[String]| -> Result<GlobSet> {
-            let mut b = GlobSetBuilder::new();
-            for g in list {
-                b.add(
-                    Glob::new(g).with_context(|| format!("snapshot.{name}: invalid glob {g:?}"))?,
-                );
-            }
-            Ok(b.build()?)
-        };
         Ok(Site {
             hosts,
-            include: (!cfg.include.is_empty())
-                .then(|| globs("include", &cfg.include))
-                .transpose()?,
-            exclude: globs("exclude", &cfg.exclude)?,
+            scope: Scope::new(cfg)?,
             allow_private: globs("allow_private", &cfg.allow_private)?,
             hashed_query: cfg.query == "hash",
             origin,
@@ -224,13 +286,7 @@ impl Site {
     }
 
     fn wanted(&self, path: &str) -> Option<&'static str> {
-        if self.exclude.is_match(path) {
-            return Some("excluded by snapshot.exclude");
-        }
-        if self.include.as_ref().is_some_and(|i| !i.is_match(path)) {
-            return Some("not in snapshot.include");
-        }
-        None
+        self.scope.left_out(path)
     }
 }
 
@@ -251,6 +307,7 @@ pub async fn snapshot(loaded: &Loaded, opts: &SnapshotOptions) -> Result<Report>
         Previous::load(&output, &site)
     };
     let staging = Staging::new(&output)?;
+    let spool = staging.path().to_path_buf();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(cfg.timeout_secs.max(1)))
@@ -264,6 +321,7 @@ pub async fn snapshot(loaded: &Loaded, opts: &SnapshotOptions) -> Result<Report>
         limiter: &limiter,
         max_bytes: cfg.max_response_mb.saturating_mul(1024 * 1024),
         retries: cfg.retries,
+        spool: &spool,
     };
 
     let mut crawl = Crawl {
@@ -291,6 +349,7 @@ pub async fn snapshot(loaded: &Loaded, opts: &SnapshotOptions) -> Result<Report>
         accepted: 0,
         seen_cap: cfg.max_pages.saturating_mul(4).saturating_add(10_000),
         fetched: HashSet::new(),
+        probes: 0,
         stopped: None,
     };
     for seed in &cfg.seeds {
@@ -458,17 +517,26 @@ struct Crawl<'a> {
     seen_cap: usize,
     /// URLs answered in this run (at most `max_pages`).
     fetched: HashSet<String>,
+    /// Links with a query queued to see whether they redirect.
+    probes: usize,
     /// Why the crawl stopped early, if it did.
     stopped: Option<&'static str>,
 }
 
 impl Crawl<'_> {
     fn skip(&mut self, url: &Url, reason: impl Into<String>) {
+        let reason = reason.into();
         self.report.skipped_total += 1;
+        let kind = reason_kind(&reason);
+        if let Some(n) = self.report.skipped_by_reason.get_mut(kind) {
+            *n += 1;
+        } else if self.report.skipped_by_reason.len() < MAX_LISTED {
+            self.report.skipped_by_reason.insert(kind.to_string(), 1);
+        }
         if self.report.skipped.len() < MAX_LISTED {
             self.report.skipped.push(Skipped {
                 url: url.to_string(),
-                reason: reason.into(),
+                reason,
             });
         }
     }
@@ -495,9 +563,12 @@ impl Crawl<'_> {
             return;
         }
         if kind == Kind::Link {
-            if let Some(reason) = self.refusal(&url, depth, subresource) {
+            if let Some(reason) = self.refusal(&url, depth) {
                 self.remember(text);
                 return self.skip(&url, reason);
+            }
+            if url.query().is_some() && !self.site.hashed_query && !subresource {
+                return self.enqueue_probe(url, depth, referrer);
             }
             if self.accepted >= self.cfg.max_pages {
                 self.stop("snapshot.max_pages reached");
@@ -519,11 +590,28 @@ impl Crawl<'_> {
         });
     }
 
-    /// Why a link is not followed by the site's rules, if it is not.
-    fn refusal(&self, url: &Url, depth: usize, subresource: bool) -> Option<&'static str> {
-        if url.query().is_some() && !self.site.hashed_query && !subresource {
-            return Some("query string (snapshot.query = \"skip\")");
+    /// Queue a link with a query (`skip` mode) to see whether it is a
+    /// redirect, within `snapshot.max_query_probes`; it does not count
+    /// toward `max_pages`, since no page of it is kept.
+    fn enqueue_probe(&mut self, url: Url, depth: usize, referrer: Option<String>) {
+        let text = url.to_string();
+        if self.probes >= self.cfg.max_query_probes || self.stopped.is_some() {
+            self.remember(text);
+            return self.skip(&url, QUERY_SKIPPED);
         }
+        self.probes += 1;
+        self.seen.insert(text);
+        self.queue.push_back(Job {
+            url,
+            depth,
+            kind: Kind::QueryLink,
+            referrer,
+            subresource: false,
+        });
+    }
+
+    /// Why a link is not followed by the site's rules, if it is not.
+    fn refusal(&self, url: &Url, depth: usize) -> Option<&'static str> {
         if let Some(reason) = self.site.wanted(url.path()) {
             return Some(reason);
         }
@@ -629,6 +717,9 @@ impl Crawl<'_> {
                         job.url
                     );
                 }
+                if job.kind == Kind::QueryLink {
+                    self.skip(&job.url, format!("{QUERY_SKIPPED}: {error}"));
+                }
                 if job.kind == Kind::Link {
                     self.report.errors.push(Failure {
                         url: job.url.to_string(),
@@ -646,8 +737,15 @@ impl Crawl<'_> {
             }
             // robots.txt and sitemaps are never HTML: that is an error page.
             200 if job.kind == Kind::Optional && is_html(&headers) => Ok(()),
-            200 => self.save(&job, &headers, body),
             301 | 302 | 303 | 307 | 308 => self.redirect(&job, status, &headers),
+            _ if job.kind == Kind::QueryLink => {
+                self.skip(
+                    &job.url,
+                    format!("{QUERY_SKIPPED}: answered {status}, not a redirect"),
+                );
+                Ok(())
+            }
+            200 => self.save(&job, &headers, body),
             404 | 410 if job.kind == Kind::NotFoundProbe => {
                 if is_html(&headers) && private_reason(&headers).is_none() {
                     self.write_object(&job, "404.html", &headers, body)?;
@@ -687,7 +785,7 @@ impl Crawl<'_> {
     }
 
     /// A 200: check it may be public, give it a key, rewrite, save.
-    fn save(&mut self, job: &Job, headers: &HeaderMap, body: Vec<u8>) -> Result<()> {
+    fn save(&mut self, job: &Job, headers: &HeaderMap, body: Body) -> Result<()> {
         if self.refused_as_private(job, headers) {
             return Ok(());
         }
@@ -733,7 +831,7 @@ impl Crawl<'_> {
         job: &Job,
         key: &str,
         headers: &HeaderMap,
-        body: Vec<u8>,
+        body: Body,
     ) -> Result<bool> {
         if let Some(reason) = self.claim(key, &job.url, false) {
             self.skip(&job.url, reason);
@@ -741,15 +839,21 @@ impl Crawl<'_> {
         }
         let content_type = header_str(headers, header::CONTENT_TYPE)
             .unwrap_or_else(|| crate::tree::content_type_for(key));
-        let body = self.follow_links(job, &content_type, body)?;
-        if self.total_bytes + body.len() as u64 > self.cfg.max_total_mb.saturating_mul(1024 * 1024)
-        {
+        let body = match body {
+            Body::Memory(bytes) => Body::Memory(self.follow_links(job, &content_type, bytes)?),
+            file => file,
+        };
+        if self.total_bytes + body.size() > self.cfg.max_total_mb.saturating_mul(1024 * 1024) {
             self.stop("snapshot.max_total_mb reached");
             self.release(key);
             self.skip(&job.url, "snapshot.max_total_mb reached");
             return Ok(false);
         }
-        let mut object = match self.sink.write(key, &body) {
+        let written = match body {
+            Body::Memory(bytes) => self.sink.write(key, &bytes),
+            Body::File(file) => self.sink.adopt(file, key),
+        };
+        let mut object = match written {
             Ok(o) => o,
             Err(e) => {
                 self.release(key);
@@ -785,8 +889,10 @@ impl Crawl<'_> {
         }
         self.link_previous(&prev.dir, &v.key)?;
         // Its links still need following; the saved copy has them.
-        let body = std::fs::read(self.staging.join(&v.key))?;
-        self.follow_links(job, &object.content_type, body)?;
+        if read_for_links(job.url.path(), Some(object.content_type.as_str())) {
+            let body = std::fs::read(self.staging.join(&v.key))?;
+            self.follow_links(job, &object.content_type, body)?;
+        }
         self.report.unchanged += 1;
         self.total_bytes += object.size;
         self.report.bytes += object.size;
@@ -840,11 +946,7 @@ impl Crawl<'_> {
         if job.kind == Kind::NotFoundProbe || job.kind == Kind::Optional {
             return Ok(());
         }
-        let key = match keys::key_for(
-            &job.key_url(self.site.hashed_query),
-            true,
-            self.site.hashed_query,
-        ) {
+        let key = match self.redirect_key(job) {
             Ok(k) => k,
             Err(reason) => {
                 self.skip(&job.url, format!("no safe key: {reason}"));
@@ -867,6 +969,21 @@ impl Crawl<'_> {
         self.objects.insert(key.clone(), object);
         self.report.redirects += 1;
         Ok(())
+    }
+
+    /// The key a redirect is stored under: a shortlink's is its query key
+    /// beside the page at its plain path, which stays.
+    fn redirect_key(&self, job: &Job) -> Result<String, String> {
+        let url = job.key_url(self.site.hashed_query);
+        match (job.kind, url.query()) {
+            (Kind::QueryLink, Some(query)) => {
+                let mut plain = url.clone();
+                plain.set_query(None);
+                let key = keys::key_for(&plain, true, false)?;
+                Ok(crate::tree::key::with_query(&key, query))
+            }
+            _ => keys::key_for(&url, true, self.site.hashed_query),
+        }
     }
 
     /// Reserve `key` for `url`. A page replaces a redirect. Between two
@@ -983,6 +1100,10 @@ impl Crawl<'_> {
         let site = self.site;
         // Relative URLs resolve against `<base href>` when the page has one.
         let mut base = job.url.clone();
+        // Hash mode saves `/topic?k=x` as `topic/index.q-HASH.html`, one
+        // folder deeper: its relative links would resolve elsewhere there,
+        // so they become root-relative, which resolve the same anywhere.
+        let relocated = site.hashed_query && job.url.query().is_some();
         // Links are queued as they are found: a page of millions of links
         // costs only what `enqueue` remembers.
         let mut on_link = |raw: &str, how: links::Use| -> Option<String> {
@@ -1016,7 +1137,7 @@ impl Crawl<'_> {
             }
             let absolute =
                 raw.starts_with("//") || lower.starts_with("http:") || lower.starts_with("https:");
-            absolute.then(|| {
+            (absolute || (relocated && !raw.starts_with('/'))).then(|| {
                 let mut rel = canonical.path().to_string();
                 if let Some(q) = canonical.query() {
                     rel.push('?');
@@ -1058,6 +1179,22 @@ impl Crawl<'_> {
             body
         };
         Ok(out)
+    }
+}
+
+/// A skip reason without what names one URL (`same key a.html as
+/// http://o/b` -> `same key`), so the report can count URLs by reason.
+fn reason_kind(reason: &str) -> &str {
+    const NAMING: [&str; 5] = [
+        "same key",
+        "key ",
+        "folder ",
+        "cannot be stored as",
+        "redirect to an invalid URL",
+    ];
+    match NAMING.iter().find(|p| reason.starts_with(**p)) {
+        Some(p) => p.trim_end(),
+        None => reason,
     }
 }
 
@@ -1248,6 +1385,9 @@ struct Fetcher<'a> {
     limiter: &'a Limiter,
     max_bytes: u64,
     retries: u32,
+    /// Where bodies not read for links are written as they arrive (the
+    /// staging folder, so saving one is a rename).
+    spool: &'a Path,
 }
 
 impl Fetcher<'_> {
@@ -1260,7 +1400,7 @@ impl Fetcher<'_> {
         loop {
             self.limiter.wait().await;
             let started = Instant::now();
-            let result = self.fetch_once(&job.url, validators.as_ref()).await;
+            let result = self.fetch_once(&job, validators.as_ref()).await;
             let latency = started.elapsed();
             let retryable = match &result {
                 Ok(Fetched::Response { status, .. }) => *status >= 500 || *status == 429,
@@ -1291,10 +1431,10 @@ impl Fetcher<'_> {
 
     async fn fetch_once(
         &self,
-        url: &Url,
+        job: &Job,
         validators: Option<&Validators>,
     ) -> reqwest::Result<Fetched> {
-        let mut req = self.client.get(url.clone());
+        let mut req = self.client.get(job.url.clone());
         if let Some(v) = validators {
             if let Some(etag) = &v.etag {
                 req = req.header(header::IF_NONE_MATCH, etag);
@@ -1309,6 +1449,18 @@ impl Fetcher<'_> {
         }
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
+        // A query link is kept only if it redirects: a page's body is not needed.
+        if job.kind == Kind::QueryLink && !(300..400).contains(&status) {
+            return Ok(Fetched::Response {
+                status,
+                headers,
+                body: Body::Memory(Vec::new()),
+            });
+        }
+        let content_type = header_str(&headers, header::CONTENT_TYPE);
+        if status == 200 && !read_for_links(job.url.path(), content_type.as_deref()) {
+            return self.spool(resp, status, headers).await;
+        }
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await? {
             if (body.len() + chunk.len()) as u64 > self.max_bytes {
@@ -1318,6 +1470,125 @@ impl Fetcher<'_> {
         }
         Ok(decoded(status, headers, body, self.max_bytes))
     }
+
+    /// Write a body to a file as it arrives, decoded there if the origin
+    /// compressed it: memory stays one chunk whatever the size.
+    async fn spool(
+        &self,
+        mut resp: reqwest::Response,
+        status: u16,
+        mut headers: HeaderMap,
+    ) -> reqwest::Result<Fetched> {
+        use std::io::Write;
+        let failed = |e: std::io::Error| Fetched::Failed(format!("cannot write its body: {e}"));
+        let mut file = match tempfile::NamedTempFile::new_in(self.spool) {
+            Ok(f) => f,
+            Err(e) => return Ok(failed(e)),
+        };
+        let mut size = 0u64;
+        while let Some(chunk) = resp.chunk().await? {
+            size += chunk.len() as u64;
+            if size > self.max_bytes {
+                return Ok(Fetched::TooLarge);
+            }
+            // A chunk lands in the page cache: shorter than reading it was.
+            if let Err(e) = file.write_all(&chunk) {
+                return Ok(failed(e));
+            }
+        }
+        let encoding = content_encoding(&headers);
+        if encoding.is_empty() {
+            return Ok(Fetched::Response {
+                status,
+                headers,
+                body: Body::File(file),
+            });
+        }
+        let (spool, max_bytes) = (self.spool.to_path_buf(), self.max_bytes);
+        let decoded =
+            tokio::task::spawn_blocking(move || decode_file(file, &encoding, &spool, max_bytes))
+                .await
+                .unwrap_or_else(|e| Err(Undecoded::Failed(format!("decoding stopped: {e}"))));
+        Ok(match decoded {
+            Ok(file) => {
+                headers.remove(header::CONTENT_ENCODING);
+                headers.remove(header::CONTENT_LENGTH);
+                Fetched::Response {
+                    status,
+                    headers,
+                    body: Body::File(file),
+                }
+            }
+            Err(e) => e.into(),
+        })
+    }
+}
+
+/// `Content-Encoding`, lower case; empty for none or `identity`.
+fn content_encoding(headers: &HeaderMap) -> String {
+    let encoding = header_str(headers, header::CONTENT_ENCODING)
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if encoding == "identity" {
+        String::new()
+    } else {
+        encoding
+    }
+}
+
+/// Why a body could not be decoded.
+enum Undecoded {
+    TooLarge,
+    Failed(String),
+}
+
+impl From<Undecoded> for Fetched {
+    fn from(e: Undecoded) -> Fetched {
+        match e {
+            Undecoded::TooLarge => Fetched::TooLarge,
+            Undecoded::Failed(why) => Fetched::Failed(why),
+        }
+    }
+}
+
+/// A reader undoing `encoding`, or why there is none.
+fn decoder<'a, R: std::io::Read + 'a>(
+    encoding: &str,
+    input: R,
+) -> Result<Box<dyn std::io::Read + 'a>, Undecoded> {
+    Ok(match encoding {
+        "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(input)),
+        "deflate" => Box::new(flate2::read::ZlibDecoder::new(input)),
+        "br" => Box::new(brotli::Decompressor::new(input, 64 * 1024)),
+        other => {
+            return Err(Undecoded::Failed(format!(
+                "unsupported Content-Encoding {other:?}"
+            )))
+        }
+    })
+}
+
+/// A spooled body, decoded into another file of `spool`, at most
+/// `max_bytes` of it (a compression bomb stops there).
+fn decode_file(
+    encoded: tempfile::NamedTempFile,
+    encoding: &str,
+    spool: &Path,
+    max_bytes: u64,
+) -> Result<tempfile::NamedTempFile, Undecoded> {
+    use std::io::{Read, Seek};
+    let io =
+        |e: std::io::Error| Undecoded::Failed(format!("cannot decode its {encoding} body: {e}"));
+    let mut input = encoded.reopen().map_err(io)?;
+    input.rewind().map_err(io)?;
+    let reader = decoder(encoding, std::io::BufReader::new(input))?;
+    let mut out = tempfile::NamedTempFile::new_in(spool).map_err(io)?;
+    let n = std::io::copy(&mut reader.take(max_bytes.saturating_add(1)), &mut out).map_err(io)?;
+    if n > max_bytes {
+        return Err(Undecoded::TooLarge);
+    }
+    Ok(out)
 }
 
 /// The folders of a key: `a/b/c.html` -> `a`, `a/b`.
@@ -1344,22 +1615,17 @@ fn class_of(key: &str, content_type: &str) -> CacheClass {
 /// `max_bytes`, so a compression bomb stops there.
 fn decoded(status: u16, mut headers: HeaderMap, body: Vec<u8>, max_bytes: u64) -> Fetched {
     use std::io::Read;
-    let encoding = header_str(&headers, header::CONTENT_ENCODING)
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    let reader: Box<dyn Read + '_> = match encoding.as_str() {
-        "" | "identity" => {
-            return Fetched::Response {
-                status,
-                headers,
-                body,
-            }
-        }
-        "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(&body[..])),
-        "deflate" => Box::new(flate2::read::ZlibDecoder::new(&body[..])),
-        "br" => Box::new(brotli::Decompressor::new(&body[..], 64 * 1024)),
-        other => return Fetched::Failed(format!("unsupported Content-Encoding {other:?}")),
+    let encoding = content_encoding(&headers);
+    if encoding.is_empty() {
+        return Fetched::Response {
+            status,
+            headers,
+            body: Body::Memory(body),
+        };
+    }
+    let reader = match decoder(&encoding, &body[..]) {
+        Ok(r) => r,
+        Err(e) => return e.into(),
     };
     let mut out = Vec::new();
     match reader
@@ -1375,7 +1641,7 @@ fn decoded(status: u16, mut headers: HeaderMap, body: Vec<u8>, max_bytes: u64) -
     Fetched::Response {
         status,
         headers,
-        body: out,
+        body: Body::Memory(out),
     }
 }
 

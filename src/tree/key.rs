@@ -49,6 +49,28 @@ pub fn valid_key(key: &str) -> bool {
     safe_output_key(key) && !key.split('/').any(|s| s.starts_with(META_DIR))
 }
 
+/// The key an answer to a URL with a query is stored under when it is not
+/// the page at the plain path: a shortlink's redirect (`/?p=123`), or any
+/// page in `snapshot.query = "hash"` mode. `list/index.html` + `page=2` ->
+/// `list/index.q-1a2b3c4d.html`. The hash is of the query exactly as a
+/// browser sends it, so the edge's fallback finds the key from a request
+/// (`edge::fallback`); S3 and CloudFront need a viewer-request function
+/// for the same lookup (README, "Query strings").
+pub fn with_query(key: &str, query: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let hash = hex::encode(&Sha256::digest(query.as_bytes())[..4]);
+    let (dir, name) = key.rsplit_once('/').map_or(("", key), |(d, n)| (d, n));
+    let name = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!("{stem}.q-{hash}.{ext}"),
+        _ => format!("{name}.q-{hash}"),
+    };
+    if dir.is_empty() {
+        name
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
 /// `path/`, for a folder asked for without its slash, with one leading
 /// slash: `//host/` in a Location is another site to a browser. The edge's
 /// fallback and `tusk serve` both redirect with it.

@@ -47,6 +47,30 @@ impl Sink {
         Ok(object)
     }
 
+    /// Move a finished temporary file (on the same file system) under
+    /// `key`, hashing it on the way: a large download is never read into
+    /// memory, nor copied.
+    pub fn adopt(&self, file: tempfile::NamedTempFile, key: &str) -> io::Result<Object> {
+        let mut hashes = Hashes::default();
+        let mut input = file.reopen()?;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = input.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hashes.update(&buf[..n]);
+        }
+        match self {
+            Sink::Dir(dir, made) => {
+                file.persist(target(dir, key, made)?).map_err(|e| e.error)?;
+            }
+            Sink::Memory(_) => return self.write(key, &fs::read(file.path())?),
+            Sink::Discard => {}
+        }
+        Ok(hashes.finish(key))
+    }
+
     /// Copy the file at `src` under `key`, hashing while copying.
     pub fn copy(&self, src: &Path, key: &str) -> io::Result<Object> {
         if let Sink::Memory(_) = self {
