@@ -880,7 +880,9 @@ impl State {
                 return Some(response);
             }
         };
-        let key = fallback::key_for(path)?;
+        // The object at the path itself; one under a query key differs in
+        // MD5, and the whole answer goes out instead.
+        let key = fallback::key_for(path.split('?').next().unwrap_or(path))?;
         let opened = match self.store.open(&key, Some(part.clone())).await {
             Ok(Some(opened)) if opened.info.md5 == handoff_md5(handoff) => opened,
             // Replaced or removed since: the whole current answer instead.
