@@ -30,7 +30,7 @@ pub(crate) fn write_line(args: std::fmt::Arguments) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
-        esay!("error: cannot write to stdout: {e}");
+        eprintln!("error: cannot write to stdout: {e}");
         std::process::exit(1);
     }
 }
@@ -102,7 +102,7 @@ pub(super) fn print_envelope<T: Serialize>(out: Output, result: Option<&T>, prob
     match serde_json::to_string_pretty(&envelope) {
         Ok(text) => say!("{text}"),
         // Only a Serialize impl returning an error gets here.
-        Err(e) => esay!("error: cannot write the JSON output: {e}"),
+        Err(e) => eprintln!("error: cannot write the JSON output: {e}"),
     }
 }
 
@@ -190,7 +190,7 @@ pub(super) fn print_build(report: &crate::build::Report) {
 /// Warnings of a build, on stderr.
 fn print_warnings(warnings: &[crate::diag::Diagnostic]) {
     for w in warnings {
-        esay!("warning: {w}");
+        eprintln!("warning: {w}");
     }
 }
 
@@ -208,7 +208,7 @@ pub(super) fn print_check(
         let kind = if failed(e) { "error" } else { "warning" };
         if e.is_broken() || e.is_unreachable() {
             n += 1;
-            esay!(
+            eprintln!(
                 "  {n}. {kind}: {} -> {}: {}",
                 e.pages.join(", "),
                 e.url,
@@ -730,14 +730,14 @@ pub(super) fn report_error(err: &anyhow::Error, out: Output) {
     match err.downcast_ref::<Problems>() {
         Some(p) => {
             for (i, d) in p.0.iter().enumerate() {
-                esay!("error: {}. {d}", i + 1);
+                eprintln!("error: {}. {d}", i + 1);
             }
-            esay!(
+            eprintln!(
                 "error: {} problem{} found; nothing was written",
                 p.0.len(),
                 plural(p.0.len())
             );
         }
-        None => esay!("error: {err:#}"),
+        None => eprintln!("error: {err:#}"),
     }
 }
