@@ -278,7 +278,6 @@ impl Store for LocalStore {
         };
         Ok(Some(Fetched {
             body,
-            md5: sidecar.md5,
             meta: sidecar.meta,
         }))
     }

@@ -63,7 +63,6 @@ pub const REDIRECT_STATUS: &str = "redirect-status";
 #[derive(Debug, Clone)]
 pub struct Fetched {
     pub body: Vec<u8>,
-    pub md5: String,
     pub meta: Meta,
 }
 

@@ -548,11 +548,6 @@ impl Store for S3Store {
             resp.website_redirect_location(),
             resp.metadata(),
         );
-        let etag = resp
-            .e_tag()
-            .unwrap_or_default()
-            .trim_matches('"')
-            .to_string();
         let body = resp
             .body
             .collect()
@@ -560,11 +555,7 @@ impl Store for S3Store {
             .with_context(|| format!("reading {key} failed"))?
             .into_bytes()
             .to_vec();
-        Ok(Some(Fetched {
-            body,
-            md5: etag,
-            meta,
-        }))
+        Ok(Some(Fetched { body, meta }))
     }
 
     async fn head(&self, key: &str) -> Result<Option<Meta>> {
