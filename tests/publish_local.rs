@@ -66,8 +66,13 @@ fn first_publish_uploads_everything_with_headers() {
         .as_str()
         .unwrap()
         .contains("stale-if-error"));
+    // Named like a fingerprint, but the tree says asset: publish trusts
+    // the tree (issue 26, item 7).
     let css = sidecar(&p, "css/site.0123abcd.css");
-    assert_eq!(css["cache_control"], "public, max-age=31536000, immutable");
+    assert_eq!(
+        css["cache_control"],
+        "public, max-age=3600, stale-if-error=86400"
+    );
     assert_eq!(css["content_type"], "text/css; charset=utf-8");
     assert_eq!(
         sidecar(&p, "img/logo.svg")["content_type"],
@@ -146,17 +151,36 @@ fn assets_go_up_before_pages() {
 #[test]
 fn deletions_are_guarded_and_fingerprinted_assets_retained() {
     let p = project();
+    // Pages use a stylesheet the build fingerprints (names by its hash).
+    p.write(
+        "site/_templates/page.html",
+        "<link rel=\"stylesheet\" href=\"{{ asset_url(path='css/theme.css') }}\"><main>{{ content | safe }}</main>",
+    );
+    p.write("site/css/theme.css", "main{}");
+    p.run(&["build"]).success();
+    let old_css = p.tree()["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["cache_class"] == "fingerprinted")
+        .map(|o| o["key"].as_str().unwrap().to_string())
+        .expect("a fingerprinted stylesheet");
     publish(&p, &[]);
+    assert_eq!(
+        sidecar(&p, &old_css)["cache_control"],
+        "public, max-age=31536000, immutable"
+    );
     std::fs::remove_file(p.path("site/_posts/2024-01-01-a.md")).unwrap();
     std::fs::remove_file(p.path("site/img/logo.svg")).unwrap();
     std::fs::remove_file(p.path("site/css/site.0123abcd.css")).unwrap();
+    p.write("site/css/theme.css", "main{color:red}");
     p.run(&["build"]).success();
 
     // Over the guard: refused, nothing changed.
     let refused = p.run(&["publish", "--max-deletes", "1"]);
     assert_eq!(refused.code(), Some(1));
     assert!(
-        refused.stderr().contains("refusing to delete 2"),
+        refused.stderr().contains("refusing to delete 3"),
         "{}",
         refused.stderr()
     );
@@ -164,8 +188,8 @@ fn deletions_are_guarded_and_fingerprinted_assets_retained() {
 
     // Dry run: the plan, nothing written.
     let plan = publish(&p, &["--dry-run"]);
-    assert_eq!(plan["deletes"].as_array().unwrap().len(), 2, "{plan:#}");
-    assert_eq!(plan["retained"][0], "css/site.0123abcd.css");
+    assert_eq!(plan["deletes"].as_array().unwrap().len(), 3, "{plan:#}");
+    assert_eq!(plan["retained"][0], old_css.as_str());
     assert!(p.path("bucket/2024/01/01/a.html").exists());
 
     let r = publish(&p, &[]);
@@ -176,12 +200,16 @@ fn deletions_are_guarded_and_fingerprinted_assets_retained() {
         .map(|v| v.as_str().unwrap())
         .collect();
     deleted.sort();
-    assert_eq!(deleted, ["2024/01/01/a.html", "img/logo.svg"]);
+    // The file merely named like a fingerprint is an asset: gone at once.
+    assert_eq!(
+        deleted,
+        ["2024/01/01/a.html", "css/site.0123abcd.css", "img/logo.svg"]
+    );
     assert!(!p.path("bucket/2024/01/01/a.html").exists());
     assert!(!p.path("bucket/.tusk-meta/img/logo.svg.json").exists());
-    // The fingerprinted asset stays: cached pages may still use it.
-    assert!(p.path("bucket/css/site.0123abcd.css").exists());
-    assert_eq!(r["retained"][0], "css/site.0123abcd.css");
+    // The fingerprinted copy stays: cached pages may still use it.
+    assert!(p.path(&format!("bucket/{old_css}")).exists());
+    assert_eq!(r["retained"][0], old_css.as_str());
 
     // With no retention window it goes on the next publish.
     p.write(
@@ -189,8 +217,8 @@ fn deletions_are_guarded_and_fingerprinted_assets_retained() {
         "[site]\ntitle = \"T\"\n[publish]\ntarget = \"file://bucket\"\nretain_days = 0\n",
     );
     let r = publish(&p, &[]);
-    assert_eq!(r["deletes"][0], "css/site.0123abcd.css", "{r:#}");
-    assert!(!p.path("bucket/css/site.0123abcd.css").exists());
+    assert_eq!(r["deletes"][0], old_css.as_str(), "{r:#}");
+    assert!(!p.path(&format!("bucket/{old_css}")).exists());
 }
 
 #[test]

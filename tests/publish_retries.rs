@@ -107,6 +107,12 @@ fn transient_s3_errors_and_resets_are_retried_until_the_bucket_matches() {
 fn persistent_errors_fail_clearly_and_a_rerun_converges() {
     let server = S3Server::start();
     let p = project(&server);
+    // tusk's state (and its lock) kept locally: every failing PUT is an upload.
+    p.write(
+        "config/tusk.toml",
+        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"s3://site-bucket\"\nstate = \"file://state\"\n\
+         [publish.s3]\npath_style = true\n",
+    );
     let proxy = FaultProxy::start(
         &server.endpoint,
         Plan {
@@ -195,6 +201,56 @@ fn stalled_requests_time_out_and_are_retried_and_a_stalled_s3_fails_clearly() {
         .requests()
         .iter()
         .any(|r| r.starts_with("PUT") && r.ends_with(".html")));
+    p.run_env(&["publish"], &server.env()).success();
+    assert_eq!(bucket(&server), tree(&p));
+}
+
+#[test]
+fn a_dead_server_stops_the_publish_after_one_round_of_attempts() {
+    let server = S3Server::start();
+    let p = project(&server);
+    // Four uploads in flight of ~30; tusk's state kept locally, so every
+    // PUT through the proxy is an upload.
+    p.write(
+        "config/tusk.toml",
+        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"s3://site-bucket\"\nstate = \"file://state\"\nconcurrency = 4\n\
+         [publish.s3]\npath_style = true\n",
+    );
+    let proxy = FaultProxy::start(
+        &server.endpoint,
+        Plan {
+            methods: vec!["PUT"],
+            every: 1,
+            faults: vec![Fault::Reset],
+        },
+    );
+    let mut env = env_via(&server, &proxy.endpoint);
+    env.push(("AWS_MAX_ATTEMPTS", "1".into()));
+    let run = p.run_env(&["publish"], &env);
+    assert_eq!(run.code(), Some(1));
+    let stderr = run.stderr();
+    let objects = tree(&p).len();
+    assert!(objects > 20, "{objects} objects");
+    // One error naming how far it got, not one per object.
+    assert!(
+        stderr.contains("stopped after a failure: 0 of") && stderr.contains("not started"),
+        "{stderr}"
+    );
+    let errors = stderr.lines().filter(|l| l.starts_with("error")).count();
+    assert_eq!(errors, 1, "{stderr}");
+    // The 4 in flight made their 3 attempts; the rest never started.
+    let puts = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("PUT"))
+        .count();
+    assert!(puts <= 4 * 3, "{puts} PUTs for {objects} objects");
+    let warnings = stderr.matches("WARN").count();
+    assert!(warnings <= 4 * 2, "{warnings} warnings:\n{stderr}");
+    // Nothing deleted, no record: the bucket as it was, and a re-run
+    // against the recovered server converges.
+    assert!(bucket(&server).is_empty());
+    assert!(!p.path("state/.tusk/publishes").exists());
     p.run_env(&["publish"], &server.env()).success();
     assert_eq!(bucket(&server), tree(&p));
 }

@@ -105,9 +105,12 @@ fn publishes_to_s3_with_headers_redirects_and_incrementally() {
         .unwrap()
         .contains("stale-if-error"));
     assert_eq!(page["Metadata"]["sha256"].as_str().unwrap().len(), 64);
+    // Publish trusts the tree's cache class: a file merely named like a
+    // fingerprint is an asset (issue 26, item 7; the build's asset_url
+    // copies are `fingerprinted`, see tests/publish_local.rs).
     assert_eq!(
         head(&server, "css/site.0123abcd.css")["CacheControl"],
-        "public, max-age=31536000, immutable"
+        "public, max-age=3600, stale-if-error=86400"
     );
     assert_eq!(head(&server, "app.wasm")["ContentType"], "application/wasm");
     let redirect = head(&server, "old-page/index.html");
@@ -208,7 +211,10 @@ fn unreachable_s3_fails_clearly_without_leaking_credentials() {
     let run = p.run_env(&["-vvv", "publish"], &env);
     assert_eq!(run.code(), Some(1));
     assert!(
-        run.stderr().contains("cannot list the target"),
+        // The lock in the state location is the first thing a publish takes.
+        run.stderr()
+            .contains("cannot reach the state location s3://b-tusk-state")
+            && run.stderr().contains("Connection refused"),
         "{}",
         run.stderr()
     );
@@ -381,4 +387,79 @@ fn multipart_precompressed_and_rolled_back_on_s3() {
     let notes = head(&server, "notes.txt");
     assert_eq!(notes["ContentEncoding"], "gzip");
     assert_eq!(notes["ContentType"], "text/plain; charset=utf-8");
+}
+
+/// Put `.tusk/lock.json` into the state bucket as another publish would.
+fn hold_lock(server: &S3Server, holder: &str, expires: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let body = tmp.path().join("lock.json");
+    let lock = serde_json::json!({
+        "holder": holder, "token": "someone-else",
+        "started": "2026-01-01T00:00:00Z", "expires": expires,
+    });
+    std::fs::write(&body, lock.to_string()).unwrap();
+    server.aws(&[
+        "s3api",
+        "put-object",
+        "--bucket",
+        "site-bucket-tusk-state",
+        "--key",
+        "live/.tusk/lock.json",
+        "--body",
+        body.to_str().unwrap(),
+    ]);
+}
+
+fn lock_exists(server: &S3Server) -> bool {
+    let listed = server.aws(&[
+        "s3api",
+        "list-objects-v2",
+        "--bucket",
+        "site-bucket-tusk-state",
+        "--prefix",
+        "live/.tusk/lock.json",
+    ]);
+    listed["KeyCount"].as_u64().unwrap_or(0) > 0
+}
+
+#[test]
+fn a_second_publish_is_refused_while_the_lock_is_held_and_an_expired_lock_is_taken() {
+    let server = S3Server::start();
+    let p = project(&server);
+    publish(&p, &server, &[]);
+    assert!(!lock_exists(&server), "the lock outlived its publish");
+
+    p.write(
+        "site/about.md",
+        "---\npermalink: /about/\n---\nAbout, edited\n",
+    );
+    p.run(&["build"]).success();
+    hold_lock(&server, "ci@runner-7, pid 4242", "2999-01-01T00:00:00Z");
+    let run = p.run_env(&["publish"], &server.env());
+    assert_eq!(run.code(), Some(1));
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("another publish holds the lock: ci@runner-7, pid 4242")
+            && stderr.contains(".tusk/lock.json"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8(get(&server, "about/index.html"))
+        .unwrap()
+        .contains("edited"));
+
+    // Its holder died an hour ago: the lock expired and is taken over.
+    hold_lock(&server, "ci@runner-7, pid 4242", "2026-01-01T01:00:00Z");
+    let report = publish(&p, &server, &[]);
+    assert!(
+        report["uploads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["key"] == "about/index.html"),
+        "{report:#}"
+    );
+    assert!(String::from_utf8(get(&server, "about/index.html"))
+        .unwrap()
+        .contains("edited"));
+    assert!(!lock_exists(&server));
 }

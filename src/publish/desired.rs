@@ -16,7 +16,6 @@ use globset::{Glob, GlobMatcher};
 use serde::Serialize;
 
 use super::encode::Encoded;
-use super::plan::is_fingerprinted;
 use crate::config::{Loaded, PublishConfig, Source};
 use crate::store::layout::RESERVED_PREFIX;
 use crate::store::Meta;
@@ -171,6 +170,7 @@ pub(super) fn encode_all(loaded: &Loaded, desired: &mut BTreeMap<String, Desired
                 Encoded {
                     encoding: encoding.to_string(),
                     md5: crate::tree::md5_hex(&encoded),
+                    sha256: crate::tree::sha256_hex(&encoded),
                     size: encoded.len() as u64,
                 },
             ))
@@ -184,8 +184,7 @@ pub(super) fn encode_all(loaded: &Loaded, desired: &mut BTreeMap<String, Desired
             continue;
         }
         if let Some(encoded) = cache.get(encoding, &d.object.sha256) {
-            d.meta.content_encoding = Some(encoding.to_string());
-            d.meta.user.insert("md5".into(), encoded.md5.clone());
+            apply_encoding(&mut d.meta, &d.object, encoded);
             d.encoded = Some(encoded.clone());
         }
     }
@@ -344,6 +343,23 @@ pub(super) fn meta_for(object: &Object, rules: &CacheRules) -> Meta {
     meta
 }
 
+/// The headers of an object stored precompressed: `md5` and `sha256` of
+/// the stored (encoded) bytes, what any S3 client reads back and checks,
+/// and `identity-md5` / `identity-sha256` of the decoded body.
+pub(super) fn apply_encoding(meta: &mut Meta, object: &Object, encoded: &Encoded) {
+    meta.content_encoding = Some(encoded.encoding.clone());
+    meta.user.insert("md5".into(), encoded.md5.clone());
+    meta.user.insert("identity-md5".into(), object.md5.clone());
+    meta.user
+        .insert("identity-sha256".into(), object.sha256.clone());
+    if encoded.sha256.is_empty() {
+        // A record of an older version: the stored bytes' SHA-256 unknown.
+        meta.user.remove("sha256");
+    } else {
+        meta.user.insert("sha256".into(), encoded.sha256.clone());
+    }
+}
+
 /// A symlink in a tree folder would upload whatever it points to, from
 /// anywhere on the machine.
 pub(super) fn refuse_symlinks(dir: &Path, key: &str) -> Result<()> {
@@ -410,12 +426,9 @@ impl CacheRules {
         if let Some((_, cc)) = self.rules.iter().find(|(m, _)| m.is_match(&o.key)) {
             return cc.clone();
         }
-        let class = if o.cache_class == CacheClass::Asset && is_fingerprinted(&o.key) {
-            CacheClass::Fingerprinted
-        } else {
-            o.cache_class
-        };
-        self.classes[&class].clone()
+        // The tree's class, never re-derived from the name: a user file
+        // `minutes.20240115.pdf` is not content-hashed (issue 26, item 7).
+        self.classes[&o.cache_class].clone()
     }
 }
 

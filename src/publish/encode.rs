@@ -16,10 +16,14 @@ use serde::{Deserialize, Serialize};
 
 /// Bodies smaller than this gain nothing from compression.
 const MIN_SIZE: u64 = 256;
+/// Bodies larger than this are stored as they are (streamed from disk):
+/// compressing holds a body in memory, and CloudFront draws the same line
+/// (it compresses 1 KB to 10 MB).
+pub const MAX_SIZE: u64 = 10_000_000;
 
 /// Whether objects of this Content-Type are worth compressing.
 pub fn compressible(content_type: &str, size: u64) -> bool {
-    if size < MIN_SIZE {
+    if !(MIN_SIZE..=MAX_SIZE).contains(&size) {
         return false;
     }
     let mime = content_type.split(';').next().unwrap_or("").trim();
@@ -68,6 +72,9 @@ pub fn encode(encoding: &str, body: &[u8]) -> Result<Vec<u8>> {
 pub struct Encoded {
     pub encoding: String,
     pub md5: String,
+    /// SHA-256 of the encoded bytes (empty in records of older versions).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sha256: String,
     pub size: u64,
 }
 
@@ -83,7 +90,8 @@ impl Cache {
     /// Load the cache kept under the project root (empty when missing or
     /// unreadable: it is only a cache).
     pub fn load(root: &Path) -> Cache {
-        let path = root.join(".tusk/cache/encoded.json");
+        // v2: entries carry the encoded SHA-256; v1 entries are not read.
+        let path = root.join(".tusk/cache/encoded-v2.json");
         let entries = std::fs::read(&path)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
@@ -155,5 +163,6 @@ mod tests {
         assert!(compressible("image/svg+xml", 5000));
         assert!(!compressible("image/png", 5000));
         assert!(!compressible("text/html", 10));
+        assert!(!compressible("text/plain", MAX_SIZE + 1));
     }
 }

@@ -10,9 +10,12 @@
 //!    keeping removed fingerprinted assets for a while (cached HTML may
 //!    still point at them), and refusing mass deletions;
 //! 5. write a publish record last (unless nothing changed).
+//!
+//! All of it under a lock in the state location, one publish at a time.
 
 mod desired;
 pub(crate) mod encode;
+mod lock;
 mod plan;
 mod rollback;
 
@@ -102,16 +105,38 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
     let cfg = &loaded.config.publish;
     let target = opts.target.as_deref().unwrap_or(&cfg.target);
     let store = crate::store::open(loaded, target).await?;
-    let store = store.as_ref();
-    let mut listing = list_stored_md5s(store, cfg.concurrency).await?;
     let state = crate::store::open_state(loaded, target).await?;
     let state = State {
         store: state.as_ref(),
-        ready: std::sync::atomic::AtomicBool::new(with_retries(|| state.exists()).await?),
+        ready: std::sync::atomic::AtomicBool::new(
+            with_retries(|| state.exists())
+                .await
+                .with_context(|| format!("cannot reach the state location {}", state.describe()))?,
+        ),
     };
-    if !opts.dry_run && listing.iter().any(|l| is_state_key(&l.key)) {
-        state.ready().await?;
+    // A dry run changes nothing and takes no lock.
+    if opts.dry_run {
+        return steps(loaded, opts, store.as_ref(), &state, started).await;
     }
+    state.ready().await?;
+    let lock = lock::acquire(state.store).await?;
+    let result = steps(loaded, opts, store.as_ref(), &state, started).await;
+    if let Err(e) = lock.release().await {
+        tracing::warn!("{e:#}; it expires by itself");
+    }
+    result
+}
+
+/// The steps of one publish, under the lock (unless a dry run).
+async fn steps(
+    loaded: &Loaded,
+    opts: &PublishOptions,
+    store: &dyn Store,
+    state: &State<'_>,
+    started: Instant,
+) -> Result<Report> {
+    let cfg = &loaded.config.publish;
+    let mut listing = list_stored_md5s(store, cfg.concurrency).await?;
     let migrated = rollback::migrate(store, state.store, &listing, opts.dry_run).await?;
     listing.retain(|l| !is_state_key(&l.key));
     let state_listing = state.listing().await?;
@@ -135,10 +160,14 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
         }
     };
     let uploads = plan::uploads(&desired, &listing, opts.force);
-    let last = rollback::last_meta(state.store, &state_listing).await?;
-    let headers = plan::header_changes(&desired, &uploads, &last);
+    let last = rollback::last_publish(state.store, &state_listing).await?;
+    let headers = plan::header_changes(&desired, &uploads, &last.meta);
     let now = chrono::Utc::now();
-    let removals = plan::removals(state.store, &desired, &listing, cfg.retain_days, now).await?;
+    let retain = plan::Retention {
+        days: cfg.retain_days,
+        classes: &last.classes,
+    };
+    let removals = plan::removals(state.store, &desired, &listing, &retain, now).await?;
     let guard = plan::DeleteGuard {
         max: opts.max_deletes.unwrap_or(cfg.max_deletes),
         share: cfg.max_delete_share,
@@ -250,17 +279,19 @@ impl State<'_> {
 /// New headers on stored bytes: a server-side copy of each object onto
 /// itself (S3: CopyObject, `MetadataDirective=REPLACE`).
 async fn update_headers(store: &dyn Store, items: &[&Desired], concurrency: usize) -> Result<()> {
-    stream::iter(items.iter().map(|d| async move {
-        let key = &d.object.key;
-        with_retries(|| store.copy(key, key, &d.meta))
-            .await
-            .with_context(|| format!("cannot update the headers of {key}"))
-    }))
-    .buffer_unordered(concurrency.max(1))
-    .collect::<Vec<_>>()
-    .await
-    .into_iter()
-    .collect()
+    until_failure(
+        items.iter(),
+        concurrency,
+        "header updates",
+        |d| async move {
+            let key = &d.object.key;
+            with_retries(|| store.copy(key, key, &d.meta))
+                .await
+                .with_context(|| format!("cannot update the headers of {key}"))
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Assets first, pages second: a page never goes live before what it
@@ -284,13 +315,14 @@ async fn upload_in_order(
     Ok(sent)
 }
 
-/// One listing of the store. Multipart uploads have ETags that are not
-/// MD5s (`"…-3"`); for those the MD5 kept in metadata is read with one
-/// HEAD each, so nothing is ever downloaded to compare.
+/// One listing of the store. Where a listed ETag is not an MD5 (multipart
+/// uploads, `"…-3"`; servers that list none, like s3s-fs) the MD5 kept in
+/// metadata is read with one HEAD each, so nothing is ever downloaded to
+/// compare.
 async fn list_stored_md5s(store: &dyn Store, concurrency: usize) -> Result<Vec<Listed>> {
     let mut listing = store.list().await.context("cannot list the target")?;
     let multipart: Vec<usize> = (0..listing.len())
-        .filter(|&i| listing[i].md5.contains('-'))
+        .filter(|&i| !crate::store::is_md5(&listing[i].md5))
         .collect();
     let heads: Vec<(usize, Option<String>)> = stream::iter(multipart)
         .map(|i| {
@@ -308,9 +340,9 @@ async fn list_stored_md5s(store: &dyn Store, concurrency: usize) -> Result<Vec<L
         .into_iter()
         .collect::<Result<_>>()?;
     for (i, md5) in heads {
-        if let Some(md5) = md5 {
-            listing[i].md5 = md5;
-        }
+        // Without one, the object reads as changed and is uploaded again,
+        // with the metadata this time.
+        listing[i].md5 = md5.filter(|m| crate::store::is_md5(m)).unwrap_or_default();
     }
     Ok(listing)
 }
@@ -362,8 +394,8 @@ impl Progress {
     }
 }
 
-/// Upload `items` with at most `concurrency` in flight; the first failure
-/// stops the publish (after the uploads in flight finish).
+/// Upload `items` with at most `concurrency` in flight. Returns the
+/// bytes sent.
 async fn upload_all(
     store: &dyn Store,
     state: &dyn Store,
@@ -371,25 +403,63 @@ async fn upload_all(
     concurrency: usize,
     progress: &Progress,
 ) -> Result<u64> {
-    let mut bytes = 0;
-    let mut results = stream::iter(items.iter().map(|d| async move {
+    let sizes = until_failure(items.iter(), concurrency, "uploads", |d| async move {
         let size = upload(store, state, d).await?;
         progress.inc();
-        Ok::<u64, anyhow::Error>(size)
+        Ok(size)
+    })
+    .await?;
+    Ok(sizes.iter().sum())
+}
+
+/// Run `job` on every item, `concurrency` at a time. The first failure
+/// (after its retries) stops new jobs from starting and those in flight
+/// finish, so an unreachable server costs one round of attempts rather
+/// than three per remaining object, and the error says how far it got.
+async fn until_failure<I, T, F, Fut>(
+    items: I,
+    concurrency: usize,
+    what: &str,
+    job: F,
+) -> Result<Vec<T>>
+where
+    I: ExactSizeIterator,
+    F: Fn(I::Item) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let total = items.len();
+    let failed = AtomicBool::new(false);
+    let (failed, job) = (&failed, &job);
+    let results: Vec<Option<Result<T>>> = stream::iter(items.map(|item| async move {
+        if failed.load(Ordering::Relaxed) {
+            return None;
+        }
+        let result = job(item).await;
+        if result.is_err() {
+            failed.store(true, Ordering::Relaxed);
+        }
+        Some(result)
     }))
-    .buffer_unordered(concurrency);
-    let mut first_error = None;
-    while let Some(r) = results.next().await {
+    .buffer_unordered(concurrency.max(1))
+    .collect()
+    .await;
+    let not_started = results.iter().filter(|r| r.is_none()).count();
+    let mut done = Vec::with_capacity(total);
+    let mut errors = Vec::new();
+    for r in results.into_iter().flatten() {
         match r {
-            Ok(n) => bytes += n,
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
+            Ok(v) => done.push(v),
+            Err(e) => errors.push(e),
         }
     }
-    match first_error {
-        Some(e) => Err(e),
-        None => Ok(bytes),
+    match errors.into_iter().next() {
+        None => Ok(done),
+        Some(first) => Err(first.context(format!(
+            "stopped after a failure: {} of {total} {what} done, {} not started",
+            done.len(),
+            not_started
+        ))),
     }
 }
 
@@ -412,29 +482,25 @@ async fn upload(store: &dyn Store, state: &dyn Store, d: &Desired) -> Result<u64
             return Ok(0);
         }
         Body::Empty => Vec::new(),
+        // Stored as it is: streamed from disk, whatever its size.
+        Body::File(path) if d.encoded.is_none() => {
+            with_retries(|| store.put_file(key, path, &d.object.md5, &d.meta))
+                .await
+                .with_context(|| format!("cannot upload {key}"))?;
+            return Ok(d.object.size);
+        }
+        // Precompressed: bounded by `encode::MAX_SIZE`.
         Body::File(path) => {
             let raw = tokio::fs::read(path)
                 .await
                 .with_context(|| format!("cannot read {}", path.display()))?;
             let actual = crate::tree::md5_hex(&raw);
             if actual != d.object.md5 {
-                bail!(
-                    "{} changed since its tree was written (MD5 {} in the manifest, {} on disk): run the build again",
-                    path.display(),
-                    d.object.md5,
-                    actual
-                );
+                return Err(crate::store::changed_on_disk(path, &d.object.md5, &actual));
             }
-            match &d.encoded {
-                Some(e) => {
-                    let encoding = e.encoding.clone();
-                    tokio::task::spawn_blocking(move || {
-                        crate::publish::encode::encode(&encoding, &raw)
-                    })
-                    .await??
-                }
-                None => raw,
-            }
+            let encoding = d.encoded.as_ref().expect("matched above").encoding.clone();
+            tokio::task::spawn_blocking(move || crate::publish::encode::encode(&encoding, &raw))
+                .await??
         }
     };
     let md5 = crate::tree::md5_hex(&body);

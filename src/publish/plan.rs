@@ -42,8 +42,8 @@ pub(super) async fn read_retained(store: &dyn Store) -> Result<Retained> {
     }
 }
 
-/// Content-hashed file names (`site.3f2a1b9c.css`): immutable, and kept for
-/// a while after they leave the tree.
+/// Content-hashed file names (`site.3f2a1b9c.css`): how keys no publish
+/// record describes are judged for retention.
 pub fn is_fingerprinted(key: &str) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| Regex::new(r"\.[0-9a-f]{8,64}\.[A-Za-z0-9]+$").unwrap())
@@ -158,13 +158,31 @@ pub(super) struct Removals {
     pub state_changed: bool,
 }
 
+/// How long removed fingerprinted assets stay, and which keys were
+/// fingerprinted: the cache classes of the last publish's tree.
+pub(super) struct Retention<'a> {
+    pub days: u32,
+    pub classes: &'a HashMap<String, CacheClass>,
+}
+
+impl Retention<'_> {
+    /// The last tree's word; a key it does not know (published by an
+    /// older version, or the state was lost) is judged by its name.
+    fn fingerprinted(&self, key: &str) -> bool {
+        match self.classes.get(key) {
+            Some(class) => *class == CacheClass::Fingerprinted,
+            None => is_fingerprinted(key),
+        }
+    }
+}
+
 /// Remote objects no longer desired, except tusk's own and fingerprinted
-/// assets removed less than `retain_days` ago.
+/// assets removed less than `retain.days` ago.
 pub(super) async fn removals(
     store: &dyn Store,
     desired: &BTreeMap<String, Desired>,
     listing: &[Listed],
-    retain_days: u32,
+    retain: &Retention<'_>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Removals> {
     let candidates: Vec<&str> = listing
@@ -172,8 +190,8 @@ pub(super) async fn removals(
         .map(|l| l.key.as_str())
         .filter(|k| !k.starts_with(RESERVED_PREFIX) && !desired.contains_key(*k))
         .collect();
-    let window = chrono::Duration::days(i64::from(retain_days));
-    let mut state = if candidates.iter().any(|k| is_fingerprinted(k)) {
+    let window = chrono::Duration::days(i64::from(retain.days));
+    let mut state = if candidates.iter().any(|k| retain.fingerprinted(k)) {
         read_retained(store).await?
     } else {
         Retained::default()
@@ -185,7 +203,7 @@ pub(super) async fn removals(
         .retain(|k, _| !desired.contains_key(k) && listed.contains(k.as_str()));
     let (mut deletes, mut retained) = (Vec::new(), Vec::new());
     for key in candidates {
-        if !is_fingerprinted(key) {
+        if !retain.fingerprinted(key) {
             deletes.push(key.to_string());
             continue;
         }

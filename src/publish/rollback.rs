@@ -9,12 +9,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
-use super::desired::{meta_for, refuse_symlinks, strip_prefix, Body, CacheRules, Desired};
+use super::desired::{
+    apply_encoding, meta_for, refuse_symlinks, strip_prefix, Body, CacheRules, Desired,
+};
 use super::encode::Encoded;
-use super::{put_json, Reason, Report};
+use super::{put_json, until_failure, Reason, Report};
 use crate::config::Loaded;
 use crate::store::layout::{is_state_key, ARCHIVE_PREFIX, RECORDS_PREFIX, RESERVED_PREFIX};
 use crate::store::{with_retries, Listed, Meta, Store};
@@ -135,6 +136,13 @@ pub(super) fn archive_plan<'a>(
     let mut copies = Vec::new();
     for key in keys {
         if let Some(l) = by_key.get(key) {
+            // An archive key is named by its hash: never `.tusk/objects/`.
+            if !crate::store::is_md5(&l.md5) {
+                tracing::warn!(
+                    "{key}: no MD5 known for its stored body; not archived for rollback"
+                );
+                continue;
+            }
             if seen.insert(l.md5.clone()) {
                 copies.push((key.to_string(), format!("{ARCHIVE_PREFIX}{}", l.md5)));
             }
@@ -200,7 +208,7 @@ pub(super) async fn tree(
     let cfg = &loaded.config.publish;
     let by_md5: HashMap<&str, &str> = listing
         .iter()
-        .filter(|l| !l.key.starts_with(RESERVED_PREFIX))
+        .filter(|l| !l.key.starts_with(RESERVED_PREFIX) && crate::store::is_md5(&l.md5))
         .map(|l| (l.md5.as_str(), l.key.as_str()))
         .collect();
     let archived: HashMap<&str, &str> = stores
@@ -253,8 +261,7 @@ pub(super) async fn tree(
         };
         let mut meta = meta_for(object, rules);
         if let Some(e) = &encoded {
-            meta.content_encoding = Some(e.encoding.clone());
-            meta.user.insert("md5".into(), e.md5.clone());
+            apply_encoding(&mut meta, object, e);
         }
         desired.insert(
             object.key.clone(),
@@ -330,21 +337,22 @@ pub(super) async fn archive(
         replaced.chain(report.deletes.iter().map(String::as_str)),
     );
     let count = to_archive.len();
-    stream::iter(to_archive.into_iter().map(|(from, to)| async move {
-        let meta = Meta {
-            content_type: "application/octet-stream".into(),
-            cache_control: "no-store".into(),
-            ..Meta::default()
-        };
-        with_retries(|| state.copy_in(store, &from, &to, &meta))
-            .await
-            .with_context(|| format!("cannot keep a copy of {from} for rollback"))
-    }))
-    .buffer_unordered(concurrency.max(1))
-    .collect::<Vec<_>>()
-    .await
-    .into_iter()
-    .collect::<Result<Vec<_>>>()?;
+    until_failure(
+        to_archive.into_iter(),
+        concurrency,
+        "archive copies",
+        |(from, to)| async move {
+            let meta = Meta {
+                content_type: "application/octet-stream".into(),
+                cache_control: "no-store".into(),
+                ..Meta::default()
+            };
+            with_retries(|| state.copy_in(store, &from, &to, &meta))
+                .await
+                .with_context(|| format!("cannot keep a copy of {from} for rollback"))
+        },
+    )
+    .await?;
     Ok(count)
 }
 
@@ -393,18 +401,32 @@ pub(super) async fn record(
     Ok(key)
 }
 
-/// The headers the last publish stored, by key (empty when there is no
-/// record, or it predates headers in records).
-pub(super) async fn last_meta(
+/// What the last publish stored: each key's headers (none in records of
+/// older versions) and cache class.
+#[derive(Default)]
+pub(super) struct LastPublish {
+    pub meta: BTreeMap<String, Meta>,
+    pub classes: HashMap<String, crate::tree::CacheClass>,
+}
+
+/// The last publish record (empty when there is none).
+pub(super) async fn last_publish(
     state: &dyn Store,
     state_listing: &[Listed],
-) -> Result<BTreeMap<String, Meta>> {
-    match record_ids(state_listing).last() {
-        None => Ok(BTreeMap::new()),
-        Some(id) => Ok(read_record(state, &format!("{RECORDS_PREFIX}{id}.json"))
-            .await?
-            .meta),
-    }
+) -> Result<LastPublish> {
+    let Some(id) = record_ids(state_listing).pop() else {
+        return Ok(LastPublish::default());
+    };
+    let record = read_record(state, &format!("{RECORDS_PREFIX}{id}.json")).await?;
+    Ok(LastPublish {
+        classes: record
+            .tree
+            .objects
+            .into_iter()
+            .map(|o| (o.key, o.cache_class))
+            .collect(),
+        meta: record.meta,
+    })
 }
 
 async fn read_record(state: &dyn Store, key: &str) -> Result<Record> {

@@ -14,6 +14,8 @@ pub const RECORDS_PREFIX: &str = ".tusk/publishes/";
 /// Bodies replaced or deleted by a publish, kept by stored MD5 so
 /// `--rollback` can restore them with server-side copies.
 pub const ARCHIVE_PREFIX: &str = ".tusk/objects/";
+/// One publish at a time: the lock object in the state location.
+pub const LOCK_KEY: &str = ".tusk/lock.json";
 /// Keys under `.tusk/` belong to tusk: never part of a tree nor deleted by
 /// a sync (the names live in `tree::key`, which every stage may use).
 pub use crate::tree::key::{valid_key, META_DIR, RESERVED_PREFIX};

@@ -118,6 +118,63 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Copy the file `from` to `path` through a temporary file in the same
+/// folder, hashing what is copied; nothing is renamed into place unless
+/// its MD5 is `md5`. Returns the size copied.
+fn copy_atomic(from: &Path, path: &Path, md5: &str) -> Result<u64> {
+    let dir = path.parent().expect("object paths have a parent");
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut source =
+        fs::File::open(from).with_context(|| format!("cannot read {}", from.display()))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tusk-part-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    let mut hasher = Md5::new();
+    let mut buf = vec![0; super::FILE_BUFFER];
+    let mut size = 0;
+    loop {
+        let n = std::io::Read::read(&mut source, &mut buf)
+            .with_context(|| format!("cannot read {}", from.display()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        tmp.write_all(&buf[..n])?;
+        size += n as u64;
+    }
+    let actual = hex::encode(hasher.finalize());
+    if actual != md5 {
+        return Err(super::changed_on_disk(from, md5, &actual));
+    }
+    tmp.as_file().sync_data().ok();
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(size)
+}
+
+impl LocalStore {
+    /// Store the file `from` as `key`: body first, then the sidecar that
+    /// makes it listed (an interrupted put leaves an unlisted body, which
+    /// the next publish overwrites).
+    async fn put_copy(&self, key: &str, from: &Path, md5: &str, meta: &Meta) -> Result<()> {
+        let path = self.body_path(key)?;
+        let meta_path = self.meta_path(key);
+        let (from, md5, meta) = (from.to_path_buf(), md5.to_string(), meta.clone());
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            let size = copy_atomic(&from, &path, &md5)?;
+            let sidecar = Sidecar {
+                md5,
+                size,
+                modified: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                meta,
+            };
+            write_atomic(&meta_path, &serde_json::to_vec_pretty(&sidecar)?)
+        })
+        .await?
+    }
+}
+
 #[async_trait]
 impl Store for LocalStore {
     async fn list(&self) -> Result<Vec<Listed>> {
@@ -179,6 +236,36 @@ impl Store for LocalStore {
         .await?
     }
 
+    async fn put_file(&self, key: &str, path: &Path, md5: &str, meta: &Meta) -> Result<()> {
+        self.put_copy(key, path, md5, meta).await
+    }
+
+    async fn put_new(&self, key: &str, body: Vec<u8>, meta: &Meta) -> Result<bool> {
+        let path = self.body_path(key)?;
+        let dir = path.parent().expect("object paths have a parent");
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        // The exclusive create is the lock; the sidecar follows.
+        let mut file = match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
+        };
+        file.write_all(&body)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let sidecar = Sidecar {
+            md5: hex::encode(Md5::digest(&body)),
+            size: body.len() as u64,
+            modified: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            meta: meta.clone(),
+        };
+        write_atomic(&self.meta_path(key), &serde_json::to_vec_pretty(&sidecar)?)?;
+        Ok(true)
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Fetched>> {
         let path = self.body_path(key)?;
         let Some(sidecar) = self.read_sidecar(key)? else {
@@ -191,7 +278,6 @@ impl Store for LocalStore {
         };
         Ok(Some(Fetched {
             body,
-            md5: sidecar.md5,
             meta: sidecar.meta,
         }))
     }
@@ -231,10 +317,12 @@ impl Store for LocalStore {
     }
 
     async fn copy(&self, from: &str, to: &str, meta: &Meta) -> Result<()> {
-        let Some(source) = self.get(from).await? else {
+        // File to file: the body never passes through memory whole.
+        let Some(source) = self.read_sidecar(from)? else {
             bail!("cannot copy {from}: no such object");
         };
-        self.put(to, source.body, &source.md5, meta).await
+        self.put_copy(to, &self.body_path(from)?, &source.md5, meta)
+            .await
     }
 
     async fn delete(&self, key: &str) -> Result<()> {

@@ -16,7 +16,7 @@ pub(crate) use retry::with_retries;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +31,12 @@ pub struct Listed {
     pub md5: String,
     /// Last modification, RFC 3339.
     pub modified: String,
+}
+
+/// Whether `text` is a hex MD5 (an ETag may be something else: a
+/// multipart upload's `…-3`, an encrypted object's, or none at all).
+pub fn is_md5(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The headers an object is stored with.
@@ -57,7 +63,6 @@ pub const REDIRECT_STATUS: &str = "redirect-status";
 #[derive(Debug, Clone)]
 pub struct Fetched {
     pub body: Vec<u8>,
-    pub md5: String,
     pub meta: Meta,
 }
 
@@ -88,6 +93,14 @@ pub trait Store: Send + Sync {
     /// Store `body` under `key`; `md5` is the hex MD5 of `body`, which the
     /// backend must verify (S3: Content-MD5) so a corrupted upload fails.
     async fn put(&self, key: &str, body: Vec<u8>, md5: &str, meta: &Meta) -> Result<()>;
+    /// Store the file at `path` under `key`, read from disk as it is sent
+    /// so a body of any size costs a bounded buffer; each call (a retry)
+    /// opens the file again. The backend checks the bytes it sends hash to
+    /// `md5` and fails with [`changed_on_disk`] otherwise, storing nothing.
+    async fn put_file(&self, key: &str, path: &Path, md5: &str, meta: &Meta) -> Result<()>;
+    /// Store a small `body` under `key` only if no object is there (S3: a
+    /// conditional `If-None-Match: *` write); false when one is.
+    async fn put_new(&self, key: &str, body: Vec<u8>, meta: &Meta) -> Result<bool>;
     async fn get(&self, key: &str) -> Result<Option<Fetched>>;
     /// The headers of `key` without its body (S3: HeadObject).
     async fn head(&self, key: &str) -> Result<Option<Meta>>;
@@ -126,6 +139,50 @@ pub trait Store: Send + Sync {
     }
     /// A display name without credentials (`file:///srv/bucket`).
     fn describe(&self) -> String;
+}
+
+/// A file whose bytes no longer hash to the MD5 its tree recorded (edited
+/// after the build, or being written): never retried.
+#[derive(Debug, thiserror::Error)]
+#[error("{path} changed since its tree was written (MD5 {expected} in the manifest, {actual} on disk): run the build again")]
+pub struct ChangedOnDisk {
+    path: String,
+    expected: String,
+    actual: String,
+}
+
+pub fn changed_on_disk(path: &Path, expected: &str, actual: &str) -> anyhow::Error {
+    ChangedOnDisk {
+        path: path.display().to_string(),
+        expected: expected.to_string(),
+        actual: actual.to_string(),
+    }
+    .into()
+}
+
+/// Read buffer for streamed files: large enough for few system calls,
+/// small enough that 32 uploads in flight stay a few MiB.
+pub(crate) const FILE_BUFFER: usize = 256 * 1024;
+
+/// Hex MD5 of a file, read in bounded chunks.
+pub(crate) async fn md5_file(path: &Path) -> Result<String> {
+    use md5::Digest;
+    use std::io::Read;
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let cannot = || format!("cannot read {}", path.display());
+        let mut file = std::fs::File::open(&path).with_context(cannot)?;
+        let mut hasher = md5::Md5::new();
+        let mut buf = vec![0; FILE_BUFFER];
+        loop {
+            let n = file.read(&mut buf).with_context(cannot)?;
+            if n == 0 {
+                return Ok(hex::encode(hasher.finalize()));
+            }
+            hasher.update(&buf[..n]);
+        }
+    })
+    .await?
 }
 
 /// Where tusk's own state lives for `target`: `publish.state` when set,

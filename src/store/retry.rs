@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-/// Retry transient failures with exponential backoff (3 attempts).
+/// Retry transient failures with exponential backoff (3 attempts); a file
+/// that changed on disk is not transient.
 pub(crate) async fn with_retries<F, Fut, T>(mut f: F) -> Result<T>
 where
     F: FnMut() -> Fut,
@@ -16,7 +17,7 @@ where
     loop {
         match f().await {
             Ok(v) => return Ok(v),
-            Err(e) if attempt < 3 => {
+            Err(e) if attempt < 3 && !e.is::<super::ChangedOnDisk>() => {
                 tracing::warn!("attempt {attempt} failed, retrying in {delay:?}: {e:#}");
                 tokio::time::sleep(delay).await;
                 delay *= 4;

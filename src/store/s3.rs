@@ -13,15 +13,22 @@ use aws_sdk_s3::primitives::{ByteStream, DateTimeFormat};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
 use aws_sdk_s3::Client;
 use base64::Engine;
+use std::path::Path;
 
 use super::{Fetched, Info, Listed, Meta, Opened, Store};
 use crate::config::S3Config;
+
+/// Multipart uploads in flight at once: 4 parts of 16 MiB bound the
+/// memory of publishing big files whatever `publish.concurrency` is.
+const MULTIPART_AT_ONCE: usize = 4;
 
 pub struct S3Store {
     client: Client,
     /// Bodies this large or larger go up in parts.
     multipart_threshold: usize,
     part_size: usize,
+    /// Multipart uploads at once: each holds one part in memory.
+    multipart_slots: tokio::sync::Semaphore,
     bucket: String,
     /// Key prefix without trailing slash ("" for the bucket root).
     prefix: String,
@@ -66,6 +73,7 @@ impl S3Store {
             multipart_threshold: (cfg.multipart_threshold_mb as usize).max(5) * MIB,
             // S3's minimum part size is 5 MiB (all parts but the last).
             part_size: (cfg.multipart_part_mb as usize).max(5) * MIB,
+            multipart_slots: tokio::sync::Semaphore::new(MULTIPART_AT_ONCE),
             bucket: bucket.to_string(),
             prefix: prefix.trim_matches('/').to_string(),
         })
@@ -110,12 +118,24 @@ const COPY_SOURCE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUM
     .remove(b'~');
 
 impl S3Store {
-    /// Upload a large body in parts, each with its own Content-MD5. The
-    /// object's ETag is then not an MD5, so the MD5 travels in metadata
-    /// (`publish` reads it with HeadObject). A failed upload is aborted so
-    /// no orphaned parts are billed.
-    async fn put_multipart(&self, key: &str, body: Vec<u8>, md5: &str, meta: &Meta) -> Result<()> {
+    /// Upload a large body in parts read one at a time from `body`, each
+    /// with its own Content-MD5 and retried on its own, so memory holds a
+    /// part, never the body. The object's ETag is then not an MD5, so the
+    /// MD5 travels in metadata (`md5`, hex, which `publish` reads with
+    /// HeadObject; `md5chksum`, base64, which rclone reads). The whole
+    /// body's MD5 is checked before the upload is completed; a failed
+    /// upload is aborted so no orphaned parts are billed.
+    async fn put_multipart(
+        &self,
+        key: &str,
+        mut body: Parts<'_>,
+        md5: &str,
+        meta: &Meta,
+        source: &str,
+    ) -> Result<()> {
+        let _slot = self.multipart_slots.acquire().await?;
         let full_key = self.full_key(key);
+        let md5_bytes = hex::decode(md5).context("invalid MD5")?;
         let mut create = self
             .client
             .create_multipart_upload()
@@ -125,8 +145,16 @@ impl S3Store {
             .cache_control(&meta.cache_control)
             .set_content_encoding(meta.content_encoding.clone())
             .set_website_redirect_location(meta.redirect.clone())
-            .metadata("md5", md5);
-        for (k, v) in meta.user.iter().filter(|(k, _)| *k != "md5") {
+            .metadata("md5", md5)
+            .metadata(
+                "md5chksum",
+                base64::engine::general_purpose::STANDARD.encode(&md5_bytes),
+            );
+        for (k, v) in meta
+            .user
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "md5" | "md5chksum"))
+        {
             create = create.metadata(k, v);
         }
         let created = create
@@ -137,28 +165,50 @@ impl S3Store {
         let upload_id = created.upload_id().unwrap_or_default().to_string();
         let result = async {
             let mut parts = Vec::new();
-            for (i, chunk) in body.chunks(self.part_size).enumerate() {
-                let number = i as i32 + 1;
-                let digest = <md5::Md5 as md5::Digest>::digest(chunk);
-                let part = self
-                    .client
-                    .upload_part()
-                    .bucket(&self.bucket)
-                    .key(&full_key)
-                    .upload_id(&upload_id)
-                    .part_number(number)
-                    .content_md5(base64::engine::general_purpose::STANDARD.encode(digest))
-                    .body(ByteStream::from(chunk.to_vec()))
-                    .send()
+            let mut whole = <md5::Md5 as md5::Digest>::new();
+            for number in 1.. {
+                let chunk = body
+                    .next(self.part_size)
                     .await
-                    .map_err(sdk_error)
-                    .with_context(|| format!("UploadPart {number} of {key} failed"))?;
+                    .with_context(|| format!("cannot read {source}"))?;
+                if chunk.is_empty() && number > 1 {
+                    break;
+                }
+                md5::Digest::update(&mut whole, &chunk);
+                let digest = <md5::Md5 as md5::Digest>::digest(&chunk);
+                let digest = base64::engine::general_purpose::STANDARD.encode(digest);
+                let part = super::with_retries(|| async {
+                    self.client
+                        .upload_part()
+                        .bucket(&self.bucket)
+                        .key(&full_key)
+                        .upload_id(&upload_id)
+                        .part_number(number)
+                        .content_md5(&digest)
+                        .body(ByteStream::from(chunk.clone()))
+                        .send()
+                        .await
+                        .map_err(sdk_error)
+                })
+                .await
+                .with_context(|| format!("UploadPart {number} of {key} failed"))?;
                 parts.push(
                     CompletedPart::builder()
                         .part_number(number)
                         .set_e_tag(part.e_tag().map(str::to_string))
                         .build(),
                 );
+                if chunk.len() < self.part_size {
+                    break;
+                }
+            }
+            let actual = hex::encode(md5::Digest::finalize(whole));
+            if actual != md5 {
+                return Err(super::changed_on_disk(
+                    std::path::Path::new(source),
+                    md5,
+                    &actual,
+                ));
             }
             self.client
                 .complete_multipart_upload()
@@ -188,6 +238,38 @@ impl S3Store {
                 .await;
         }
         result
+    }
+
+    /// One PutObject of a body whose MD5 the caller checked.
+    async fn put_single(
+        &self,
+        key: &str,
+        body: ByteStream,
+        size: u64,
+        md5: &str,
+        meta: &Meta,
+    ) -> Result<()> {
+        let md5_bytes = hex::decode(md5).context("invalid MD5")?;
+        let mut req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .content_md5(base64::engine::general_purpose::STANDARD.encode(md5_bytes))
+            .content_length(size as i64)
+            .content_type(&meta.content_type)
+            .cache_control(&meta.cache_control)
+            .set_content_encoding(meta.content_encoding.clone())
+            .set_website_redirect_location(meta.redirect.clone())
+            .body(body);
+        for (k, v) in &meta.user {
+            req = req.metadata(k, v);
+        }
+        req.send()
+            .await
+            .map_err(sdk_error)
+            .with_context(|| format!("PutObject {key} failed"))?;
+        Ok(())
     }
 
     /// CopyObject from `source` (`bucket/key`, any bucket of this server)
@@ -260,6 +342,52 @@ impl S3Store {
             );
         }
         Ok(())
+    }
+}
+
+/// Files up to this size are read into memory whole (32 in flight: 32 MiB).
+const SMALL_FILE: u64 = 1024 * 1024;
+
+fn check_md5(path: &Path, expected: &str, actual: &str) -> Result<()> {
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(super::changed_on_disk(path, expected, actual))
+    }
+}
+
+/// Where the parts of a multipart upload are read from, one at a time.
+enum Parts<'a> {
+    /// A body in memory and how much of it was sent.
+    Memory(&'a [u8], usize),
+    /// A file, read by a blocking thread part by part.
+    File(Option<std::fs::File>),
+}
+
+impl Parts<'_> {
+    /// The next `size` bytes: a full part, or the short last one.
+    async fn next(&mut self, size: usize) -> std::io::Result<bytes::Bytes> {
+        match self {
+            Parts::Memory(body, at) => {
+                let end = (*at + size).min(body.len());
+                let part = bytes::Bytes::copy_from_slice(&body[*at..end]);
+                *at = end;
+                Ok(part)
+            }
+            Parts::File(slot) => {
+                use std::io::Read;
+                let mut file = slot.take().expect("a file between parts");
+                let (file, buf) = tokio::task::spawn_blocking(move || {
+                    let mut buf = Vec::with_capacity(size);
+                    (&mut file).take(size as u64).read_to_end(&mut buf)?;
+                    Ok::<_, std::io::Error>((file, buf))
+                })
+                .await
+                .map_err(std::io::Error::other)??;
+                *slot = Some(file);
+                Ok(buf.into())
+            }
+        }
     }
 }
 
@@ -344,28 +472,77 @@ impl Store for S3Store {
 
     async fn put(&self, key: &str, body: Vec<u8>, md5: &str, meta: &Meta) -> Result<()> {
         if body.len() >= self.multipart_threshold {
-            return self.put_multipart(key, body, md5, meta).await;
+            return self
+                .put_multipart(key, Parts::Memory(&body, 0), md5, meta, key)
+                .await;
         }
-        let md5_bytes = hex::decode(md5).context("invalid MD5")?;
-        let mut req = self
+        let size = body.len() as u64;
+        self.put_single(key, ByteStream::from(body), size, md5, meta)
+            .await
+    }
+
+    async fn put_file(&self, key: &str, path: &Path, md5: &str, meta: &Meta) -> Result<()> {
+        let cannot_read = || format!("cannot read {}", path.display());
+        let size = tokio::fs::metadata(path)
+            .await
+            .with_context(cannot_read)?
+            .len();
+        if size >= self.multipart_threshold as u64 {
+            let file = std::fs::File::open(path).with_context(cannot_read)?;
+            let source = path.display().to_string();
+            return self
+                .put_multipart(key, Parts::File(Some(file)), md5, meta, &source)
+                .await;
+        }
+        // Small files (most of a site) are read once; larger ones are
+        // hashed first and then streamed, since a server need not check
+        // Content-MD5 (moto does not).
+        let body = if size <= SMALL_FILE {
+            let bytes = tokio::fs::read(path).await.with_context(cannot_read)?;
+            check_md5(path, md5, &crate::tree::md5_hex(&bytes))?;
+            ByteStream::from(bytes)
+        } else {
+            check_md5(path, md5, &super::md5_file(path).await?)?;
+            ByteStream::read_from()
+                .path(path)
+                .buffer_size(super::FILE_BUFFER)
+                .build()
+                .await
+                .with_context(cannot_read)?
+        };
+        self.put_single(key, body, size, md5, meta).await
+    }
+
+    async fn put_new(&self, key: &str, body: Vec<u8>, meta: &Meta) -> Result<bool> {
+        let md5 = crate::tree::md5_hex(&body);
+        let md5 = base64::engine::general_purpose::STANDARD.encode(hex::decode(md5)?);
+        let result = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(self.full_key(key))
-            .content_md5(base64::engine::general_purpose::STANDARD.encode(md5_bytes))
+            .if_none_match("*")
+            .content_md5(md5)
             .content_type(&meta.content_type)
             .cache_control(&meta.cache_control)
-            .set_content_encoding(meta.content_encoding.clone())
-            .set_website_redirect_location(meta.redirect.clone())
-            .body(ByteStream::from(body));
-        for (k, v) in &meta.user {
-            req = req.metadata(k, v);
+            .body(ByteStream::from(body))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            // 412: the key exists; 409: a concurrent conditional write won.
+            Err(e)
+                if matches!(
+                    e.code(),
+                    Some("PreconditionFailed" | "ConditionalRequestConflict")
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => {
+                Err(sdk_error(e)).with_context(|| format!("PutObject {key} (If-None-Match) failed"))
+            }
         }
-        req.send()
-            .await
-            .map_err(sdk_error)
-            .with_context(|| format!("PutObject {key} failed"))?;
-        Ok(())
     }
 
     async fn get(&self, key: &str) -> Result<Option<Fetched>> {
@@ -393,11 +570,6 @@ impl Store for S3Store {
             resp.website_redirect_location(),
             resp.metadata(),
         );
-        let etag = resp
-            .e_tag()
-            .unwrap_or_default()
-            .trim_matches('"')
-            .to_string();
         let body = resp
             .body
             .collect()
@@ -405,11 +577,7 @@ impl Store for S3Store {
             .with_context(|| format!("reading {key} failed"))?
             .into_bytes()
             .to_vec();
-        Ok(Some(Fetched {
-            body,
-            md5: etag,
-            meta,
-        }))
+        Ok(Some(Fetched { body, meta }))
     }
 
     async fn head(&self, key: &str) -> Result<Option<Meta>> {

@@ -176,6 +176,11 @@ pub fn md5_hex(body: &[u8]) -> String {
     hex::encode(<Md5 as Digest>::digest(body))
 }
 
+/// Hex SHA-256 of a body.
+pub fn sha256_hex(body: &[u8]) -> String {
+    hex::encode(<Sha256 as Digest>::digest(body))
+}
+
 /// Content-Type for a key, from its extension. Text types carry
 /// `charset=utf-8` because everything tusk renders is UTF-8.
 pub fn content_type_for(key: &str) -> String {

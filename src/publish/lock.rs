@@ -1,0 +1,141 @@
+//! One publish at a time per target (two CI merges at once would both
+//! upload and both write a record). The lock is one object in the state
+//! location, created with a conditional write (S3: `If-None-Match: *`; a
+//! local folder: an exclusive create), naming who holds it and until when.
+//! A holder that died leaves it behind; it expires after [`LOCK_MINUTES`],
+//! and the error says which key to delete to take it earlier.
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::store::layout::LOCK_KEY;
+use crate::store::{with_retries, Meta, Store};
+
+/// How long a lock holds without its holder removing it.
+pub const LOCK_MINUTES: i64 = 60;
+
+/// What the lock object says.
+#[derive(Debug, Serialize, Deserialize)]
+struct Holder {
+    /// `user@host, pid N`, for the error another publish prints.
+    holder: String,
+    /// Tells this publish's lock from another's with the same holder text.
+    token: String,
+    started: String,
+    expires: String,
+}
+
+/// A lock this publish holds; [`Lock::release`] removes it.
+pub(super) struct Lock<'a> {
+    state: &'a dyn Store,
+    token: String,
+}
+
+/// Take the lock of the state location `state`, or fail naming its holder.
+pub(super) async fn acquire(state: &dyn Store) -> Result<Lock<'_>> {
+    let now = chrono::Utc::now();
+    let token = hex::encode(rand_bytes());
+    let holder = Holder {
+        holder: who(),
+        token: token.clone(),
+        started: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        expires: (now + chrono::Duration::minutes(LOCK_MINUTES))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
+    let body = serde_json::to_vec_pretty(&holder)?;
+    let meta = Meta {
+        content_type: "application/json; charset=utf-8".into(),
+        cache_control: "no-store".into(),
+        ..Meta::default()
+    };
+    // Twice: once more after removing an expired lock.
+    for _ in 0..2 {
+        if with_retries(|| state.put_new(LOCK_KEY, body.clone(), &meta))
+            .await
+            .with_context(|| format!("cannot take the publish lock in {}", state.describe()))?
+        {
+            return Ok(Lock { state, token });
+        }
+        let current = read(state).await?;
+        match current {
+            // A retried create whose first attempt went through.
+            Some(h) if h.token == token => return Ok(Lock { state, token }),
+            Some(h) if expired(&h, now) => {
+                tracing::warn!(
+                    "removing the expired publish lock of {} (taken {}, expired {})",
+                    h.holder,
+                    h.started,
+                    h.expires
+                );
+                with_retries(|| state.delete(LOCK_KEY)).await?;
+            }
+            Some(h) => bail!(
+                "another publish holds the lock: {} since {} (until {}); nothing was changed. \
+                 Wait for it to finish, or if it died, delete {LOCK_KEY} in {}",
+                h.holder,
+                h.started,
+                h.expires,
+                state.describe()
+            ),
+            // Deleted in between (the other publish finished): try again.
+            None => {}
+        }
+    }
+    bail!(
+        "cannot take the publish lock {LOCK_KEY} in {}: another publish keeps taking it; nothing was changed",
+        state.describe()
+    )
+}
+
+impl Lock<'_> {
+    /// Remove the lock, if it is still this publish's.
+    pub(super) async fn release(self) -> Result<()> {
+        match read(self.state).await? {
+            Some(h) if h.token == self.token => with_retries(|| self.state.delete(LOCK_KEY))
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot remove the publish lock {LOCK_KEY} in {}",
+                        self.state.describe()
+                    )
+                }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The lock object, if there is one. An unreadable one (being written, or
+/// damaged) reads as held by an unknown publish that expires like any.
+async fn read(state: &dyn Store) -> Result<Option<Holder>> {
+    let Some(found) = with_retries(|| state.get(LOCK_KEY)).await? else {
+        return Ok(None);
+    };
+    Ok(Some(serde_json::from_slice(&found.body).unwrap_or_else(
+        |_| Holder {
+            holder: "an unknown publish (the lock is unreadable)".into(),
+            token: String::new(),
+            started: "?".into(),
+            expires: "?".into(),
+        },
+    )))
+}
+
+fn expired(h: &Holder, now: chrono::DateTime<chrono::Utc>) -> bool {
+    chrono::DateTime::parse_from_rfc3339(&h.expires).is_ok_and(|t| t < now)
+}
+
+/// `user@host, pid N`, from the environment and the kernel: enough for
+/// an operator to find the other publish.
+fn who() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "?".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "?".into());
+    format!("{user}@{host}, pid {}", std::process::id())
+}
+
+fn rand_bytes() -> [u8; 16] {
+    let mut b = [0; 16];
+    getrandom::getrandom(&mut b).expect("the system's random source");
+    b
+}
