@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
-use liquid_core::model::{ScalarCow, Value, ValueView};
+use liquid_core::model::{Value, ValueView};
 use liquid_core::parser::{FilterArguments, ParameterReflection};
 use liquid_core::{Expression, Filter, FilterReflection, ParseFilter, Result, Runtime};
 
@@ -484,11 +484,6 @@ fn group_by(input: &dyn ValueView, args: &[Value]) -> Result<Value> {
             })
             .collect(),
     ))
-}
-
-#[allow(dead_code)]
-fn scalar_path<'a>(parts: &'a [&'a str]) -> Vec<ScalarCow<'a>> {
-    parts.iter().map(|p| ScalarCow::new(*p)).collect()
 }
 
 #[cfg(test)]

@@ -77,6 +77,21 @@ fn files(dir: &Path) -> Vec<(String, PathBuf)> {
         .collect()
 }
 
+/// Jekyll's tags take bare paths (`{% link docs/a.md %}`, `{% include
+/// nav/top.html %}`) that Liquid's grammar cannot tokenise; quoted, they
+/// are one string argument.
+pub fn quote_paths(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::sync::OnceLock;
+    static BARE: OnceLock<regex::Regex> = OnceLock::new();
+    let bare = BARE.get_or_init(|| {
+        regex::Regex::new(
+            r#"(\{%-?\s*(?:link|post_url|include_relative|include)\s+)([^\s"'{%][^\s%]*)"#,
+        )
+        .expect("a valid pattern")
+    });
+    bare.replace_all(text, "$1\"$2\"")
+}
+
 /// A Liquid error as a problem at `shown`, its position moved by the
 /// line its text starts at.
 fn liquid_problem(shown: &str, first_line: usize, e: &liquid::Error) -> Diagnostic {
@@ -198,7 +213,7 @@ impl LiquidRenderer {
             let mut source = liquid::partials::InMemorySource::new();
             if with_partials {
                 for (rel, text, _) in &includes {
-                    source.add(rel.clone(), text.clone());
+                    source.add(rel.clone(), quote_paths(text).into_owned());
                 }
             }
             b.partials(liquid::partials::EagerCompiler::new(source))
@@ -207,7 +222,7 @@ impl LiquidRenderer {
         // Each include parsed on its own first, so an error names its file.
         let bare = builder(false).expect("the parser builds without partials");
         for (_, text, shown) in &includes {
-            if let Err(e) = bare.parse(text) {
+            if let Err(e) = bare.parse(&quote_paths(text)) {
                 problems.push(liquid_problem(shown, 1, &e));
             }
         }
@@ -338,7 +353,7 @@ impl LiquidRenderer {
     ) -> Result<String, Diagnostic> {
         let template = self
             .parser
-            .parse(text)
+            .parse(&quote_paths(text))
             .map_err(|e| liquid_problem(shown, first_line, &e))?;
         let nil = LValue::Nil;
         let g = globals(&[
@@ -537,7 +552,7 @@ fn read_layout(parser: &liquid::Parser, path: &Path, shown: &str) -> Result<Layo
             None => (Map::new(), text.as_str(), 1),
         };
     let template = parser
-        .parse(body)
+        .parse(&quote_paths(body))
         .map_err(|e| liquid_problem(shown, line, &e))?;
     let parent = front
         .get("layout")

@@ -4,7 +4,7 @@
 //! `{% seo %}` is computed here, following its `Drop` field by field.
 
 use liquid_core::{Result, Runtime};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::filters::xml_escape;
 use super::tags::lookup;
@@ -39,10 +39,11 @@ pub fn seo(args: &str, runtime: &dyn Runtime) -> Result<String> {
     let site_description = get("site.description").map(|t| plain(&t));
     let page_title = get("page.title").map(|t| plain(&t)).or(site_title.clone());
     let url = get("page.url").unwrap_or_default();
-    let is_home = url == "/" || url == "/index.html";
+    // jekyll-seo-tag's `homepage_or_about?`.
+    let is_home = matches!(url.as_str(), "/" | "/index.html" | "/about/");
     let title = match (&site_title, &page_title) {
         (Some(s), Some(p)) if p != s => Some(format!("{p} | {s}")),
-        (Some(s), _) if is_home && site_description.is_some() => Some(format!(
+        (Some(s), _) if site_description.is_some() => Some(format!(
             "{s} | {}",
             get("site.tagline").unwrap_or(site_description.clone().unwrap_or_default())
         )),
@@ -121,8 +122,7 @@ pub fn seo(args: &str, runtime: &dyn Runtime) -> Result<String> {
             user.trim_start_matches('@')
         );
     }
-    let mut ld = Map::new();
-    ld.insert("@context".into(), json!("https://schema.org"));
+    // JSON-LD in the order the gem writes its keys.
     let kind = if date.is_some() {
         "BlogPosting"
     } else if is_home {
@@ -130,36 +130,53 @@ pub fn seo(args: &str, runtime: &dyn Runtime) -> Result<String> {
     } else {
         "WebPage"
     };
-    ld.insert("@type".into(), json!(kind));
+    let mut ld: Vec<(&str, Value)> = vec![
+        ("@context", json!("https://schema.org")),
+        ("@type", json!(kind)),
+    ];
+    if let Some(a) = &author {
+        ld.push((
+            "author",
+            Value::String(format!("{{\"@type\":\"Person\",\"name\":{}}}", json!(a))),
+        ));
+    }
     if let Some(d) = &date {
-        ld.insert("dateModified".into(), json!(d));
-        ld.insert("datePublished".into(), json!(d));
+        ld.push(("dateModified", json!(d)));
+        ld.push(("datePublished", json!(d)));
     }
     if let Some(d) = &description {
-        ld.insert("description".into(), json!(d));
+        ld.push(("description", json!(d)));
     }
     if let Some(t) = &page_title {
-        ld.insert("headline".into(), json!(t));
+        ld.push(("headline", json!(t)));
     }
-    if let Some(a) = &author {
-        ld.insert("author".into(), json!({"@type": "Person", "name": a}));
+    if kind == "BlogPosting" {
+        ld.push((
+            "mainEntityOfPage",
+            Value::String(format!(
+                "{{\"@type\":\"WebPage\",\"@id\":{}}}",
+                json!(canonical)
+            )),
+        ));
     }
     if kind == "WebSite" {
         if let Some(s) = &site_title {
-            ld.insert("name".into(), json!(s));
+            ld.push(("name", json!(s)));
         }
     }
-    if kind == "BlogPosting" {
-        ld.insert(
-            "mainEntityOfPage".into(),
-            json!({"@type": "WebPage", "@id": canonical}),
-        );
-    }
     if site_url.is_some() {
-        ld.insert("url".into(), json!(canonical));
+        ld.push(("url", json!(canonical)));
     }
+    let fields: Vec<String> = ld
+        .iter()
+        .map(|(k, v)| match (k, v) {
+            // Nested objects are written in the gem's key order above.
+            (&"author" | &"mainEntityOfPage", Value::String(raw)) => format!("{}:{raw}", json!(k)),
+            _ => format!("{}:{v}", json!(k)),
+        })
+        .collect();
     out += "<script type=\"application/ld+json\">\n";
-    out += &serde_json::to_string(&Value::Object(ld)).unwrap_or_default();
+    out += &format!("{{{}}}", fields.join(","));
     out += "</script>\n<!-- End Jekyll SEO tag -->\n";
     Ok(out)
 }

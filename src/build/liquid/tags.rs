@@ -153,7 +153,7 @@ pub fn simple_tags(lookups: &Arc<Lookups>) -> Vec<Simple> {
 
 /// `{% link {{ page.x }} %}` arguments may be Liquid themselves.
 fn resolve_arg(args: &str, runtime: &dyn Runtime) -> String {
-    let args = args.trim();
+    let args = args.trim().trim_matches(['"', '\'']);
     if let Some(inner) = args.strip_prefix("{{").and_then(|a| a.strip_suffix("}}")) {
         return lookup(runtime, inner.trim()).unwrap_or_default();
     }
@@ -163,7 +163,11 @@ fn resolve_arg(args: &str, runtime: &dyn Runtime) -> String {
 /// `{% include_relative file.md %}`: a file beside the current page,
 /// never outside the site folder.
 fn include_relative(l: &Lookups, args: &str, runtime: &dyn Runtime) -> Result<String> {
-    let name = args.split_whitespace().next().unwrap_or("");
+    let name = args
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .trim_matches(['"', '\'']);
     let page_path = lookup(runtime, "page.path").unwrap_or_default();
     let dir = std::path::Path::new(&page_path)
         .parent()
@@ -191,7 +195,7 @@ fn include_relative(l: &Lookups, args: &str, runtime: &dyn Runtime) -> Result<St
         .parser
         .get()
         .ok_or_else(|| Error::with_msg("include_relative: no parser"))?;
-    let template = parser.parse(&text)?;
+    let template = parser.parse(&super::quote_paths(&text))?;
     // The included file sees the page's variables (copied: the tag is rare).
     let mut globals = liquid_core::Object::new();
     for root in ["site", "page", "layout", "include", "paginator", "jekyll"] {
