@@ -219,6 +219,6 @@ fn liquid_errors_name_the_file_and_line_and_nothing_is_written() {
     );
     assert!(!o.status.success(), "{err}");
     assert!(err.contains("index.md:7"), "{err}");
-    assert!(err.contains("other.html:4"), "{err}");
+    assert!(err.contains("other.html:3"), "{err}");
     assert!(!site.join("_site").exists());
 }
