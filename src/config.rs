@@ -26,6 +26,9 @@ pub struct Config {
     pub health: HealthConfig,
     pub edge: EdgeConfig,
     pub drill: DrillConfig,
+    /// Set in Jekyll mode (a `_config.yml` site): pages render with Liquid.
+    #[serde(skip)]
+    pub jekyll: Option<Box<crate::jekyll::JekyllSite>>,
 }
 
 impl Config {
@@ -679,7 +682,13 @@ impl Loaded {
 
 /// Load `root/config/tusk.toml` and, when `env` is given, overlay
 /// `root/config/<env>.toml`.
+/// A folder with `_config.yml` and no `config/tusk.toml` is a Jekyll site.
 pub fn load(root: &Path, env: Option<&str>) -> Result<Loaded> {
+    if crate::jekyll::is_jekyll_site(root) {
+        let loaded = crate::jekyll::load(root)?;
+        validate(&loaded.config, &root.join("_config.yml"))?;
+        return Ok(loaded);
+    }
     let base = root.join("config").join("tusk.toml");
     if !base.is_file() {
         bail!(

@@ -20,6 +20,7 @@ mod edge;
 mod gameday;
 mod health;
 mod html;
+mod jekyll;
 mod publish;
 mod snapshot;
 mod store;

@@ -376,7 +376,13 @@ impl Built {
             started.elapsed()
         );
         if lists_changed {
-            for (key, body) in p.generated(&|k| !self.generated_keys.contains(k)) {
+            let generated = p
+                .generated(&|k| !self.generated_keys.contains(k))
+                .unwrap_or_else(|d| {
+                    diags.push(d);
+                    Vec::new()
+                });
+            for (key, body) in generated {
                 let _ = sink.write(&key, &body);
             }
         }

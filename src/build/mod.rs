@@ -7,6 +7,7 @@ pub(crate) mod assets;
 pub(crate) mod generate;
 pub(crate) mod incremental;
 pub(crate) mod linkcheck;
+pub(crate) mod liquid;
 pub(crate) mod listing;
 pub(crate) mod redirects;
 pub(crate) mod render;
@@ -21,7 +22,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use tera::Context;
 
-use self::render::{body_template_name, Renderer, Theme, ThemeFile};
+use self::render::{body_template_name, Renderer, TeraRenderer, Theme, ThemeFile};
 use crate::config::Loaded;
 use crate::content::{self, markdown, Document, Kind, LoadOptions, Site};
 use crate::diag::{Collector, Diagnostic, Problems};
@@ -211,7 +212,7 @@ struct Plan {
 
 /// Templates, taxonomies, lists, redirects and the owner of every key.
 fn plan(loaded: &Loaded, mut site: Site, opts: &BuildOptions, diags: &Collector) -> Result<Plan> {
-    let theme = Theme::load(&loaded.root, &loaded.config.build.theme)?;
+    let theme = Theme::of(loaded)?;
     add_default_home(loaded, &mut site, &theme);
     let mut renderer = match new_renderer(loaded, &site, &theme) {
         Ok((r, problems)) => {
@@ -382,6 +383,10 @@ fn write_all(plan: &Plan, sink: &Sink, diags: &Collector) -> Written {
     let taken: HashSet<String> = plan.keys.iter().map(|(k, _)| k.clone()).collect();
     let generated: Vec<Object> = prepared
         .generated(&|k| taken.contains(k))
+        .unwrap_or_else(|d| {
+            diags.push(d);
+            Vec::new()
+        })
         .into_iter()
         .filter_map(|(key, body)| written(sink.write(&key, &body), &key, "write", diags))
         .collect();
@@ -497,13 +502,18 @@ fn new_renderer(
             )
         })
         .collect();
-    Renderer::new(
+    if let Some(jekyll) = &loaded.config.jekyll {
+        let (liquid, problems) = liquid::LiquidRenderer::new(loaded, site, jekyll);
+        return Ok((Renderer::Liquid(Box::new(liquid)), problems));
+    }
+    TeraRenderer::new(
         theme,
         &loaded.source_dir().join("_templates"),
         &loaded.root,
         &bodies,
         &loaded.config.site.base_url,
     )
+    .map(|(tera, problems)| (Renderer::Tera(tera), problems))
 }
 
 /// Broken links as build problems.
@@ -541,20 +551,26 @@ impl Prepared {
 
     /// The generated files (sitemap, robots.txt, feeds) whose keys are not
     /// `taken` by the site.
-    pub(crate) fn generated(&self, taken: &dyn Fn(&str) -> bool) -> Vec<(String, Vec<u8>)> {
+    pub(crate) fn generated(
+        &self,
+        taken: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<(String, Vec<u8>)>, Diagnostic> {
         let listed_urls: Vec<&str> = self
             .planned
             .iter()
             .filter(|p| matches!(p.job, Job::TaxonomyList { .. } | Job::Term { .. }))
             .map(|p| p.url.as_str())
             .collect();
-        self::generate::extras(
+        if let Renderer::Liquid(liquid) = &self.renderer {
+            return liquid.generated(&self.loaded, &self.site, taken);
+        }
+        Ok(self::generate::extras(
             &self.loaded,
             &self.site,
             &self.taxonomies,
             &listed_urls,
             taken,
-        )
+        ))
     }
 
     /// Load the templates again after `changed` (template names) were
@@ -566,7 +582,7 @@ impl Prepared {
         changed: &std::collections::HashSet<String>,
         previous: &mut Option<Renderer>,
     ) -> Result<Option<Vec<usize>>, Vec<Diagnostic>> {
-        let theme = Theme::load(&self.loaded.root, &self.loaded.config.build.theme)
+        let theme = Theme::of(&self.loaded)
             .map_err(|e| vec![Diagnostic::new("themes/", format!("{e:#}"))])?;
         let (mut renderer, problems) =
             new_renderer(&self.loaded, &self.site, &theme).map_err(|d| vec![d])?;
@@ -671,6 +687,17 @@ impl Prepared {
                     .copied()
                     .unwrap_or((None, None));
                 let docs = &site.documents;
+                if let Renderer::Liquid(liquid) = renderer {
+                    let html = liquid
+                        .render_document(
+                            loaded,
+                            doc,
+                            prev.map(|p| &docs[p]),
+                            next.map(|n| &docs[n]),
+                        )
+                        .map_err(Some);
+                    return self.finish(key, &planned.url, &planned.shown, html, None, sink, diags);
+                }
                 let mut page =
                     page_value(loaded, doc, prev.map(|p| &docs[p]), next.map(|n| &docs[n]));
                 let paginator = pager.as_ref().map(|p| {
@@ -721,6 +748,21 @@ impl Prepared {
                 render_template(renderer, ctx, "404.html", page, &planned.shown)
             }
         };
+        self.finish(key, &planned.url, &planned.shown, html, body, sink, diags)
+    }
+
+    /// Write a rendered page, with its links when they are checked.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        key: &String,
+        url: &str,
+        shown: &str,
+        html: Result<String, Option<Diagnostic>>,
+        mut body: Option<(String, linkcheck::PageLinks)>,
+        sink: &Sink,
+        diags: &Collector,
+    ) -> Option<(Object, Option<linkcheck::Page>)> {
         let html = match html {
             Ok(html) => html,
             Err(d) => {
@@ -733,8 +775,8 @@ impl Prepared {
         };
         let links = (self.check_links && key.ends_with(".html")).then(|| linkcheck::Page {
             key: key.clone(),
-            url: planned.url.clone(),
-            shown: planned.shown.clone(),
+            url: url.to_string(),
+            shown: shown.to_string(),
             links: match body.take() {
                 Some((body, links)) => linkcheck::extract_around(&html, &body, links),
                 None => linkcheck::extract(html.as_bytes()),

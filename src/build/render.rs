@@ -52,6 +52,26 @@ impl Theme {
         }
     }
 
+    /// The build's theme: a Jekyll site's theme gem gives its `assets/`
+    /// without front matter (its layouts and includes are Liquid's).
+    pub fn of(loaded: &crate::config::Loaded) -> Result<Theme> {
+        let Some(jekyll) = &loaded.config.jekyll else {
+            return Theme::load(&loaded.root, &loaded.config.build.theme);
+        };
+        let mut theme = Theme::default();
+        if let Some(dir) = &jekyll.theme_dir {
+            for (rel, path) in files_under(&dir.join("assets"))? {
+                let head = fs::read(&path).unwrap_or_default();
+                if !head.starts_with(b"---\n") && !head.starts_with(b"---\r\n") {
+                    theme
+                        .static_files
+                        .push((format!("assets/{rel}"), ThemeFile::Disk(path)));
+                }
+            }
+        }
+        Ok(theme)
+    }
+
     fn from_disk(project_root: &Path, dir: &Path) -> Result<Theme> {
         let mut theme = Theme::default();
         let templates = dir.join("templates");
@@ -125,8 +145,81 @@ pub fn body_template_name(source: &str) -> String {
     format!("__body__/{source}")
 }
 
-/// The loaded templates, ready to render in parallel (`Tera` is `Sync`).
-pub struct Renderer {
+/// The template engine of a build: Tera for tusk projects, Liquid for
+/// Jekyll sites (`_config.yml`). The build asks it the same questions
+/// whichever it is; only documents render differently (Liquid runs before
+/// Markdown, and layouts chain through their front matter).
+pub enum Renderer {
+    Tera(TeraRenderer),
+    Liquid(Box<crate::build::liquid::LiquidRenderer>),
+}
+
+impl Renderer {
+    /// Make `asset_url` and `asset_sri` available to every template.
+    pub fn register_assets(&mut self, assets: &std::sync::Arc<crate::build::assets::Assets>) {
+        match self {
+            Renderer::Tera(t) => t.register_assets(assets),
+            // Jekyll sites link their assets by path.
+            Renderer::Liquid(_) => {}
+        }
+    }
+
+    /// Whether rendering `name` may read `site.posts`, `site.tags`, ...
+    /// (Liquid shares one `site` across threads, so it never costs a copy.)
+    pub fn uses_lists(&self, name: &str) -> bool {
+        match self {
+            Renderer::Tera(t) => t.uses_lists(name),
+            Renderer::Liquid(_) => false,
+        }
+    }
+
+    /// Whether a body template failed to parse (and was reported).
+    pub fn is_broken(&self, name: &str) -> bool {
+        match self {
+            Renderer::Tera(t) => t.is_broken(name),
+            Renderer::Liquid(_) => false,
+        }
+    }
+
+    /// Whether a template (Tera) or layout (Liquid) of that name exists.
+    pub fn has(&self, name: &str) -> bool {
+        match self {
+            Renderer::Tera(t) => t.has(name),
+            Renderer::Liquid(l) => l.has_layout(name),
+        }
+    }
+
+    /// Render a Tera template; Liquid documents render through
+    /// [`crate::build::liquid::LiquidRenderer::render_document`].
+    pub fn render(&self, name: &str, context: &Context) -> Result<String, String> {
+        match self {
+            Renderer::Tera(t) => t.render(name, context),
+            Renderer::Liquid(_) => Err(format!("{name}: not a Liquid layout")),
+        }
+    }
+
+    /// `changed` templates and every template that uses one of them.
+    pub fn dependents(
+        &self,
+        changed: &std::collections::HashSet<String>,
+    ) -> std::collections::HashSet<String> {
+        match self {
+            Renderer::Tera(t) => t.dependents(changed),
+            Renderer::Liquid(_) => changed.clone(),
+        }
+    }
+
+    /// The file a template came from, for messages.
+    pub fn file_of(&self, name: &str) -> Option<&str> {
+        match self {
+            Renderer::Tera(t) => t.file_of(name),
+            Renderer::Liquid(l) => l.file_of(name),
+        }
+    }
+}
+
+/// The loaded Tera templates, ready to render in parallel (`Tera` is `Sync`).
+pub struct TeraRenderer {
     tera: Tera,
     /// Templates that (directly or through extends/include/import) read
     /// the site's document lists.
@@ -139,7 +232,7 @@ pub struct Renderer {
     references: HashMap<String, Vec<String>>,
 }
 
-impl Renderer {
+impl TeraRenderer {
     /// Theme templates overridden by `overrides_dir` (the site's
     /// `_templates/`), then each document body template. A broken body only
     /// reports its own document.
@@ -149,7 +242,7 @@ impl Renderer {
         project_root: &Path,
         bodies: &[(String, &str, String, usize)],
         base_url: &str,
-    ) -> Result<(Renderer, Vec<Diagnostic>), Diagnostic> {
+    ) -> Result<(TeraRenderer, Vec<Diagnostic>), Diagnostic> {
         let mut sources: Vec<(String, String, String)> = theme.templates.clone();
         let overrides = files_under(overrides_dir)
             .map_err(|e| Diagnostic::new(overrides_dir.display().to_string(), chain(&*e)))?;
@@ -197,7 +290,7 @@ impl Renderer {
             .chain(bodies.iter().map(|(n, t, _, _)| (n.as_str(), *t)));
         let (uses_lists, references) = template_graph(all);
         Ok((
-            Renderer {
+            TeraRenderer {
                 tera,
                 uses_lists,
                 files,

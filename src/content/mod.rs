@@ -459,6 +459,7 @@ impl ParseContext<'_> {
             body,
             body_line,
         } = split_front_matter(&text, &shown)?;
+        let front = self.with_defaults(front, rel, &entry);
         let at_key = |key: &str, message: String| {
             let d = Diagnostic::new(shown.clone(), message);
             match key_line(&text, key) {
@@ -479,7 +480,11 @@ impl ParseContext<'_> {
             Some(Value::String(s)) => Some(s.clone()),
             Some(_) => return Err(at_key("permalink", "permalink must be a string".into())),
         };
-        let output_ext = output_ext(permalink.as_deref(), markdown, file.ext);
+        let mut output_ext = output_ext(permalink.as_deref(), markdown, file.ext);
+        if self.config.jekyll.is_some() && matches!(file.ext, ".scss" | ".sass") {
+            // jekyll-sass-converter: the page is compiled to CSS.
+            output_ext = ".css".to_string();
+        }
         let Some((kind, collection, categories, draft)) = kind_of(&entry, &file, &shown) else {
             return Ok(Parsed::Document(None));
         };
@@ -536,6 +541,9 @@ impl ParseContext<'_> {
             &output_ext,
         )
         .map_err(|e| at_key("layout", e))?;
+        // Jekyll applies no layout the front matter (or `defaults:`) did
+        // not name.
+        let layout = layout.filter(|_| layout_explicit || self.config.jekyll.is_none());
         let excerpt_separator = match front.get("excerpt_separator") {
             Some(Value::String(s)) => s.clone(),
             _ => self.config.build.excerpt_separator.clone(),
@@ -588,6 +596,28 @@ impl ParseContext<'_> {
             }
             _ => Parsed::Static(rel.to_string()),
         }
+    }
+
+    /// Front matter over the `_config.yml` `defaults:` in scope (Jekyll
+    /// mode): the file's own values win.
+    fn with_defaults(
+        &self,
+        front: Map<String, Value>,
+        rel: &str,
+        entry: &Entry,
+    ) -> Map<String, Value> {
+        let Some(jekyll) = &self.config.jekyll else {
+            return front;
+        };
+        let kind = match entry {
+            Entry::Page | Entry::Data => "pages",
+            Entry::Post { draft: true, .. } => "drafts",
+            Entry::Post { .. } => "posts",
+            Entry::CollectionDoc { collection } => collection.as_str(),
+        };
+        let mut merged = jekyll.defaults_for(rel, kind);
+        merged.extend(front);
+        merged
     }
 
     /// The file as UTF-8 text, refusing documents over `build.max_document_mb`.

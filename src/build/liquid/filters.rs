@@ -1,0 +1,503 @@
+//! Jekyll's own Liquid filters (`Jekyll::Filters`, `URLFilters`,
+//! `DateFilters`) that the `liquid` crate does not ship. Each is a plain
+//! function over values; [`Jekyll`] adapts it to the crate's filter traits.
+//! None of them reads the environment, the file system or the network.
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset};
+use liquid_core::model::{Value, ValueView};
+use liquid_core::parser::{FilterArguments, ParameterReflection};
+use liquid_core::{Expression, Filter, FilterReflection, ParseFilter, Result, Runtime};
+
+/// What a filter function gets: its input and its evaluated arguments.
+type FilterFn = dyn Fn(&dyn ValueView, &[Value]) -> Result<Value> + Send + Sync;
+
+/// One filter: a name and a function.
+#[derive(Clone)]
+pub struct Jekyll {
+    name: &'static str,
+    f: Arc<FilterFn>,
+}
+
+impl Jekyll {
+    fn new(
+        name: &'static str,
+        f: impl Fn(&dyn ValueView, &[Value]) -> Result<Value> + Send + Sync + 'static,
+    ) -> Jekyll {
+        Jekyll {
+            name,
+            f: Arc::new(f),
+        }
+    }
+}
+
+impl FilterReflection for Jekyll {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn description(&self) -> &str {
+        "a Jekyll filter"
+    }
+    fn positional_parameters(&self) -> &'static [ParameterReflection] {
+        &[]
+    }
+    fn keyword_parameters(&self) -> &'static [ParameterReflection] {
+        &[]
+    }
+}
+
+impl ParseFilter for Jekyll {
+    fn parse(&self, arguments: FilterArguments) -> Result<Box<dyn Filter>> {
+        Ok(Box::new(Parsed {
+            filter: self.clone(),
+            args: arguments.positional.collect(),
+        }))
+    }
+    fn reflection(&self) -> &dyn FilterReflection {
+        self
+    }
+}
+
+/// A filter with its argument expressions, as a template holds it.
+struct Parsed {
+    filter: Jekyll,
+    args: Vec<Expression>,
+}
+
+impl fmt::Debug for Parsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.filter.name)
+    }
+}
+
+impl fmt::Display for Parsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.filter.name)
+    }
+}
+
+impl Filter for Parsed {
+    fn evaluate(&self, input: &dyn ValueView, runtime: &dyn Runtime) -> Result<Value> {
+        let args: Vec<Value> = self
+            .args
+            .iter()
+            .map(|a| a.evaluate(runtime).map(|v| v.into_owned()))
+            .collect::<Result<_>>()?;
+        (self.filter.f)(input, &args)
+    }
+}
+
+fn text(v: &dyn ValueView) -> String {
+    if v.is_nil() {
+        String::new()
+    } else {
+        v.to_kstr().to_string()
+    }
+}
+
+fn string(s: String) -> Result<Value> {
+    Ok(Value::scalar(s))
+}
+
+/// The filters for a site at `url` + `baseurl`; `markdownify` converts
+/// with the build's Markdown renderer.
+pub fn all(
+    url: &str,
+    baseurl: &str,
+    markdownify: Arc<dyn Fn(&str) -> String + Send + Sync>,
+) -> Vec<Jekyll> {
+    let base = format!("/{}", baseurl.trim_matches('/'));
+    let base = base.trim_end_matches('/').to_string();
+    let site = url.trim_end_matches('/').to_string();
+    let relative = {
+        let base = base.clone();
+        move |v: &dyn ValueView| -> String {
+            let s = text(v);
+            if s.contains("://") || s.starts_with("//") {
+                return s;
+            }
+            let joined = format!("{base}/{}", s.trim_start_matches('/'));
+            if s.is_empty() && base.is_empty() {
+                "/".to_string()
+            } else {
+                joined
+            }
+        }
+    };
+    let rel = relative.clone();
+    vec![
+        Jekyll::new("relative_url", move |v, _| {
+            if v.is_nil() {
+                return Ok(Value::Nil);
+            }
+            string(rel(v))
+        }),
+        Jekyll::new("absolute_url", move |v, _| {
+            if v.is_nil() {
+                return Ok(Value::Nil);
+            }
+            let s = text(v);
+            if s.contains("://") {
+                return string(s);
+            }
+            string(format!("{site}{}", relative(v)))
+        }),
+        Jekyll::new("date_to_xmlschema", |v, _| {
+            date_or_nil(v, |d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
+        }),
+        Jekyll::new("date_to_rfc822", |v, _| {
+            date_or_nil(v, |d| d.format("%a, %d %b %Y %H:%M:%S %z").to_string())
+        }),
+        Jekyll::new("date_to_string", |v, a| {
+            date_or_nil(v, |d| ruby_date(d, a, "%b"))
+        }),
+        Jekyll::new("date_to_long_string", |v, a| {
+            date_or_nil(v, |d| ruby_date(d, a, "%B"))
+        }),
+        Jekyll::new("xml_escape", |v, _| {
+            if v.is_nil() {
+                return Ok(Value::Nil);
+            }
+            string(xml_escape(&text(v)))
+        }),
+        Jekyll::new("cgi_escape", |v, _| string(cgi_escape(&text(v)))),
+        Jekyll::new("uri_escape", |v, _| string(uri_escape(&text(v)))),
+        Jekyll::new("markdownify", move |v, _| string(markdownify(&text(v)))),
+        Jekyll::new("jsonify", |v, _| {
+            let json = serde_json::to_string(&v.to_value())
+                .map_err(|e| liquid_core::Error::with_msg(format!("jsonify: {e}")))?;
+            string(json)
+        }),
+        Jekyll::new("normalize_whitespace", |v, _| {
+            string(text(v).split_whitespace().collect::<Vec<_>>().join(" "))
+        }),
+        Jekyll::new("number_of_words", |v, _| {
+            Ok(Value::scalar(text(v).split_whitespace().count() as i64))
+        }),
+        Jekyll::new("smartify", |v, _| string(smartify(&text(v)))),
+        Jekyll::new("where_exp", |v, a| where_exp(v, a)),
+        Jekyll::new("group_by", |v, a| group_by(v, a)),
+        Jekyll::new("sample", |v, _| {
+            Ok(v.as_array()
+                .and_then(|a| a.first().map(|x| x.to_value()))
+                .unwrap_or(Value::Nil))
+        }),
+        Jekyll::new("inspect", |v, _| string(v.source().to_string())),
+        Jekyll::new("to_integer", |v, _| {
+            Ok(Value::scalar(text(v).trim().parse::<i64>().unwrap_or(0)))
+        }),
+    ]
+}
+
+/// A Liquid value as a date: a date-time, or a string in one of the forms
+/// Jekyll's front matter gives.
+pub fn as_date(v: &dyn ValueView) -> Option<DateTime<FixedOffset>> {
+    if let Some(s) = v.as_scalar() {
+        if let Some(d) = s.to_date_time() {
+            let offset = FixedOffset::east_opt(d.offset().whole_seconds())
+                .unwrap_or(FixedOffset::east_opt(0).expect("UTC"));
+            return chrono::DateTime::from_timestamp(d.unix_timestamp(), d.nanosecond())
+                .map(|u| u.with_timezone(&offset));
+        }
+    }
+    let s = text(v);
+    let s = s.trim();
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .or_else(|| DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S %z").ok())
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|n| n.and_utc().fixed_offset())
+        })
+}
+
+fn date_or_nil(v: &dyn ValueView, f: impl Fn(DateTime<FixedOffset>) -> String) -> Result<Value> {
+    if v.is_nil() || text(v).is_empty() {
+        return Ok(Value::Nil);
+    }
+    match as_date(v) {
+        Some(d) => string(f(d)),
+        None => Err(liquid_core::Error::with_msg(format!(
+            "invalid date {:?}",
+            text(v)
+        ))),
+    }
+}
+
+/// `date_to_string` / `date_to_long_string`, with Jekyll's optional
+/// `"ordinal"` and `"US"` arguments.
+fn ruby_date(d: DateTime<FixedOffset>, args: &[Value], month: &str) -> String {
+    use chrono::Datelike;
+    let ordinal = args.first().is_some_and(|a| a.to_kstr() == "ordinal");
+    let us = args.get(1).is_some_and(|a| a.to_kstr() == "US");
+    if !ordinal {
+        return d.format(&format!("%d {month} %Y")).to_string();
+    }
+    let day = d.day();
+    let suffix = match (day % 10, day % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    let m = d.format(month);
+    if us {
+        format!("{m} {day}{suffix}, {}", d.year())
+    } else {
+        format!("{day}{suffix} {m} {}", d.year())
+    }
+}
+
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Ruby's `CGI.escape`: form encoding, space as `+`.
+fn cgi_escape(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// `Addressable::URI.normalize_component`: reserved characters stay.
+fn uri_escape(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?#[]%".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// kramdown's SmartyPants: curly quotes, dashes, ellipses.
+fn smartify(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let prev = i.checked_sub(1).map(|j| chars[j]);
+        let opening = prev.is_none_or(|p| p.is_whitespace() || "([{-".contains(p));
+        match c {
+            '.' if chars.get(i + 1) == Some(&'.') && chars.get(i + 2) == Some(&'.') => {
+                out.push('…');
+                i += 2;
+            }
+            '-' if chars.get(i + 1) == Some(&'-') && chars.get(i + 2) == Some(&'-') => {
+                out.push('—');
+                i += 2;
+            }
+            '-' if chars.get(i + 1) == Some(&'-') => {
+                out.push('–');
+                i += 1;
+            }
+            '"' => out.push(if opening { '“' } else { '”' }),
+            '\'' => out.push(if opening { '‘' } else { '’' }),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// `where_exp: "item", "item.field op value"`: the comparison forms
+/// Jekyll sites use (`==`, `!=`, `<`, `>`, `<=`, `>=`, `contains`, a bare
+/// truthy path), each side a path under the item or a literal.
+fn where_exp(input: &dyn ValueView, args: &[Value]) -> Result<Value> {
+    let (Some(var), Some(expr)) = (args.first(), args.get(1)) else {
+        return Err(liquid_core::Error::with_msg(
+            "where_exp needs a variable name and an expression",
+        ));
+    };
+    let var = var.to_kstr().to_string();
+    let expr = expr.to_kstr().to_string();
+    let Some(items) = input.as_array() else {
+        return Ok(Value::Nil);
+    };
+    let cond = Condition::parse(&expr)?;
+    let kept = items
+        .values()
+        .filter(|item| cond.holds(&var, *item))
+        .map(|item| item.to_value())
+        .collect();
+    Ok(Value::Array(kept))
+}
+
+struct Condition {
+    left: String,
+    op: Option<(String, String)>,
+}
+
+impl Condition {
+    fn parse(expr: &str) -> Result<Condition> {
+        for op in [" == ", " != ", " <= ", " >= ", " < ", " > ", " contains "] {
+            if let Some((l, r)) = expr.split_once(op) {
+                return Ok(Condition {
+                    left: l.trim().to_string(),
+                    op: Some((op.trim().to_string(), r.trim().to_string())),
+                });
+            }
+        }
+        if expr.contains(" and ") || expr.contains(" or ") {
+            return Err(liquid_core::Error::with_msg(format!(
+                "where_exp: {expr:?}: `and`/`or` are not supported"
+            )));
+        }
+        Ok(Condition {
+            left: expr.trim().to_string(),
+            op: None,
+        })
+    }
+
+    fn holds(&self, var: &str, item: &dyn ValueView) -> bool {
+        let left = operand(&self.left, var, item);
+        let Some((op, right)) = &self.op else {
+            return left
+                .as_ref()
+                .is_some_and(|v| v.query_state(liquid_core::model::State::Truthy));
+        };
+        let right = operand(right, var, item);
+        let (l, r) = (left.unwrap_or(Value::Nil), right.unwrap_or(Value::Nil));
+        match op.as_str() {
+            "==" => values_equal(&l, &r),
+            "!=" => !values_equal(&l, &r),
+            "contains" => match &l {
+                Value::Array(a) => a.iter().any(|x| values_equal(x, &r)),
+                _ => text(&l).contains(&*text(&r)),
+            },
+            cmp => {
+                let ord = match (l.as_scalar(), r.as_scalar()) {
+                    (Some(a), Some(b)) => match (a.to_float(), b.to_float()) {
+                        (Some(x), Some(y)) => x.partial_cmp(&y),
+                        _ => Some(a.to_kstr().cmp(&b.to_kstr())),
+                    },
+                    _ => None,
+                };
+                match (cmp, ord) {
+                    ("<", Some(o)) => o.is_lt(),
+                    (">", Some(o)) => o.is_gt(),
+                    ("<=", Some(o)) => o.is_le(),
+                    (">=", Some(o)) => o.is_ge(),
+                    _ => false,
+                }
+            }
+        }
+    }
+}
+
+fn values_equal(a: &Value, b: &Value) -> bool {
+    match (a.is_nil(), b.is_nil()) {
+        (true, true) => true,
+        (true, false) | (false, true) => false,
+        _ => {
+            a == b
+                || (a.as_scalar().is_some()
+                    && b.as_scalar().is_some()
+                    && text(a) == text(b)
+                    && a.as_scalar().and_then(|s| s.to_bool()).is_none()
+                    && b.as_scalar().and_then(|s| s.to_bool()).is_none())
+        }
+    }
+}
+
+/// A literal (`true`, `nil`, `3`, `"x"`) or a path (`item.a.b`).
+fn operand(s: &str, var: &str, item: &dyn ValueView) -> Option<Value> {
+    match s {
+        "true" => return Some(Value::scalar(true)),
+        "false" => return Some(Value::scalar(false)),
+        "nil" | "null" => return Some(Value::Nil),
+        _ => {}
+    }
+    if let Ok(n) = s.parse::<i64>() {
+        return Some(Value::scalar(n));
+    }
+    if (s.starts_with('"') && s.ends_with('"') || s.starts_with('\'') && s.ends_with('\''))
+        && s.len() >= 2
+    {
+        return Some(Value::scalar(s[1..s.len() - 1].to_string()));
+    }
+    let mut parts = s.split('.');
+    if parts.next() != Some(var) {
+        return None;
+    }
+    let mut v: Value = item.to_value();
+    for p in parts {
+        v = v.as_object()?.get(p)?.to_value();
+    }
+    Some(v)
+}
+
+/// `group_by: "field"`: `[{name, items, size}]` in first-seen order.
+fn group_by(input: &dyn ValueView, args: &[Value]) -> Result<Value> {
+    let field = args
+        .first()
+        .map(|a| a.to_kstr().to_string())
+        .unwrap_or_default();
+    let mut groups: Vec<(String, Vec<Value>)> = Vec::new();
+    for item in input.as_array().into_iter().flat_map(|a| a.values()) {
+        let key = item
+            .as_object()
+            .and_then(|o| o.get(&field))
+            .map(text)
+            .unwrap_or_default();
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, items)) => items.push(item.to_value()),
+            None => groups.push((key, vec![item.to_value()])),
+        }
+    }
+    Ok(Value::Array(
+        groups
+            .into_iter()
+            .map(|(name, items)| {
+                let mut o = liquid_core::Object::new();
+                o.insert("name".into(), Value::scalar(name));
+                o.insert("size".into(), Value::scalar(items.len() as i64));
+                o.insert("items".into(), Value::Array(items));
+                Value::Object(o)
+            })
+            .collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_match_ruby() {
+        assert_eq!(cgi_escape("a b&c/é"), "a+b%26c%2F%C3%A9");
+        assert_eq!(
+            xml_escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+        assert_eq!(uri_escape("/my page/ü?q=1"), "/my%20page/%C3%BC?q=1");
+        assert_eq!(smartify("\"Hi\" -- it's..."), "“Hi” – it’s…");
+    }
+}

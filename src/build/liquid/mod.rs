@@ -1,0 +1,684 @@
+//! The Liquid engine, for Jekyll sites (`build::render::Renderer::Liquid`).
+//!
+//! In Jekyll's order: Liquid runs on a document's body, then Markdown (or
+//! Sass) converts it, then each layout of the chain (`layout:` in a
+//! layout's own front matter) wraps it. `_layouts`, `_includes` and
+//! `_sass` come from the site, then from the theme gem. Templates are
+//! parsed once; rendering shares one `site` value across threads.
+
+mod filters;
+mod plugins;
+mod tags;
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use liquid::model::Value as LValue;
+use liquid_core::model::{KString, ValueView};
+use serde_json::{json, Map, Value};
+
+use crate::config::Loaded;
+use crate::content::{self, front_matter, markdown, Document, Kind, Site};
+use crate::diag::Diagnostic;
+use crate::jekyll::{JekyllSite, Plugin};
+
+/// A layout: its template and the layout it sits in.
+struct Layout {
+    template: liquid::Template,
+    parent: Option<String>,
+    /// Its front matter, `layout.*` in Liquid.
+    front: LValue,
+    shown: String,
+}
+
+/// Everything a Jekyll site renders with, made once per build.
+pub struct LiquidRenderer {
+    parser: liquid::Parser,
+    layouts: HashMap<String, Layout>,
+    site: LValue,
+    jekyll: LValue,
+    /// The theme gem's pages with front matter (minima's `assets/main.scss`)
+    /// the site does not override: (key, file).
+    theme_pages: Vec<(String, PathBuf)>,
+    sass_paths: Vec<PathBuf>,
+    plugins: Vec<Plugin>,
+    extras: markdown::Extras,
+}
+
+/// The Liquid names under which values are seen.
+fn globals<'a>(pairs: &[(&'static str, &'a dyn ValueView)]) -> HashMap<KString, &'a dyn ValueView> {
+    pairs
+        .iter()
+        .map(|(k, v)| (KString::from_static(k), *v))
+        .collect()
+}
+
+/// Files under `dir` (relative `/` path, full path), sorted.
+fn files(dir: &Path) -> Vec<(String, PathBuf)> {
+    if !dir.is_dir() {
+        return Vec::new();
+    }
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .filter_map(|e| {
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .ok()?
+                .to_string_lossy()
+                .replace('\\', "/");
+            Some((rel, e.path().to_path_buf()))
+        })
+        .collect()
+}
+
+/// Jekyll's tags take bare paths (`{% link docs/a.md %}`, `{% include
+/// nav/top.html %}`) that Liquid's grammar cannot tokenise; quoted, they
+/// are one string argument.
+pub fn quote_paths(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::sync::OnceLock;
+    static BARE: OnceLock<regex::Regex> = OnceLock::new();
+    let bare = BARE.get_or_init(|| {
+        regex::Regex::new(
+            r#"(\{%-?\s*(?:link|post_url|include_relative|include)\s+)([^\s"'{%][^\s%]*)"#,
+        )
+        .expect("a valid pattern")
+    });
+    bare.replace_all(text, "$1\"$2\"")
+}
+
+/// A Liquid error as a problem at `shown`, its position moved by the
+/// line its text starts at.
+fn liquid_problem(shown: &str, first_line: usize, e: &liquid::Error) -> Diagnostic {
+    let text = e.to_string();
+    let re = regex::Regex::new(r"--> (\d+):(\d+)").expect("a valid pattern");
+    let reason = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty()
+                && !l.starts_with("-->")
+                && !l.starts_with('|')
+                && !l.chars().next().is_some_and(|c| c.is_ascii_digit())
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let d = Diagnostic::new(shown, format!("Liquid: {reason}"));
+    match re.captures(&text) {
+        Some(c) => d.at(
+            c[1].parse::<usize>().unwrap_or(1) + first_line - 1,
+            c[2].parse().ok(),
+        ),
+        None => d,
+    }
+}
+
+impl LiquidRenderer {
+    pub fn new(
+        loaded: &Loaded,
+        site: &Site,
+        jekyll: &JekyllSite,
+    ) -> (LiquidRenderer, Vec<Diagnostic>) {
+        let mut problems = Vec::new();
+        let root = loaded.source_dir();
+        let theme = jekyll.theme_dir.as_deref();
+        let shown = |p: &Path| content::display_path(&loaded.root, p);
+        for name in &jekyll.unknown_plugins {
+            tracing::warn!(
+                "_config.yml: plugin {name:?} is not built into tusk; its output will be missing"
+            );
+        }
+
+        // `_includes`: the site's, then the theme's it does not override.
+        let mut includes: Vec<(String, String, String)> = Vec::new();
+        for dir in [Some(root.as_path()), theme].into_iter().flatten() {
+            for (rel, path) in files(&dir.join("_includes")) {
+                if includes.iter().any(|(r, _, _)| *r == rel) {
+                    continue;
+                }
+                match fs::read_to_string(&path) {
+                    Ok(text) => includes.push((rel, text, shown(&path))),
+                    Err(e) => {
+                        problems.push(Diagnostic::new(shown(&path), format!("cannot read: {e}")))
+                    }
+                }
+            }
+        }
+        let config = &jekyll.config;
+        let text_of = |k: &str| {
+            config
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let extras = markdown::Extras {
+            highlight: true,
+            anchors: false,
+            links: false,
+        };
+        let lookups = Arc::new(tags::Lookups {
+            by_path: site
+                .documents
+                .iter()
+                .map(|d| (d.source.clone(), d.url.clone()))
+                .chain(site.static_files.iter().map(|f| {
+                    let rel = f
+                        .path
+                        .strip_prefix(&root)
+                        .map(|p| p.to_string_lossy().replace('\\', "/"))
+                        .unwrap_or_default();
+                    (rel, format!("/{}", f.key))
+                }))
+                .collect(),
+            posts: site
+                .documents
+                .iter()
+                .filter(|d| d.kind == Kind::Post)
+                .map(|d| {
+                    let name = d.source.rsplit('/').next().unwrap_or(&d.source);
+                    let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+                    (stem.to_string(), d.url.clone())
+                })
+                .collect(),
+            baseurl: text_of("baseurl").trim_end_matches('/').to_string(),
+            site_root: root.clone(),
+            parser: Default::default(),
+        });
+        let builder = |with_partials: bool| {
+            let mut b = liquid::ParserBuilder::with_stdlib()
+                .filter(liquid_lib::jekyll::Slugify)
+                .filter(liquid_lib::jekyll::Sort)
+                .filter(liquid_lib::jekyll::Pop)
+                .filter(liquid_lib::jekyll::Push)
+                .filter(liquid_lib::jekyll::Shift)
+                .filter(liquid_lib::jekyll::Unshift)
+                .filter(liquid_lib::jekyll::ArrayToSentenceString)
+                .tag(liquid_lib::jekyll::IncludeTag)
+                .block(tags::Highlight);
+            let md = extras;
+            let markdownify: Arc<dyn Fn(&str) -> String + Send + Sync> =
+                Arc::new(move |s: &str| markdown::render(s, md).html);
+            for f in filters::all(&text_of("url"), &text_of("baseurl"), markdownify) {
+                b = b.filter(f);
+            }
+            for t in tags::simple_tags(&lookups) {
+                b = b.tag(t);
+            }
+            let mut source = liquid::partials::InMemorySource::new();
+            if with_partials {
+                for (rel, text, _) in &includes {
+                    source.add(rel.clone(), quote_paths(text).into_owned());
+                }
+            }
+            b.partials(liquid::partials::EagerCompiler::new(source))
+                .build()
+        };
+        // Each include parsed on its own first, so an error names its file.
+        let bare = builder(false).expect("the parser builds without partials");
+        for (_, text, shown) in &includes {
+            if let Err(e) = bare.parse(&quote_paths(text)) {
+                problems.push(liquid_problem(shown, 1, &e));
+            }
+        }
+        let parser = match builder(true) {
+            Ok(p) => p,
+            Err(_) => bare,
+        };
+        let _ = lookups.parser.set(parser.clone());
+
+        let mut layouts = HashMap::new();
+        for dir in [Some(root.as_path()), theme].into_iter().flatten() {
+            for (rel, path) in files(&dir.join("_layouts")) {
+                let name = rel
+                    .rsplit_once('.')
+                    .map_or(rel.as_str(), |(s, _)| s)
+                    .to_string();
+                if layouts.contains_key(&name) {
+                    continue;
+                }
+                let shown = shown(&path);
+                match read_layout(&parser, &path, &shown) {
+                    Ok(l) => {
+                        layouts.insert(name, l);
+                    }
+                    Err(d) => problems.push(d),
+                }
+            }
+        }
+        let mut theme_pages = Vec::new();
+        if let Some(theme) = theme {
+            for (rel, path) in files(&theme.join("assets")) {
+                let key = format!("assets/{rel}");
+                let own = root.join(&key);
+                if has_front_matter(&path) && !own.exists() {
+                    let key = match key.rsplit_once('.') {
+                        Some((stem, "scss" | "sass")) => format!("{stem}.css"),
+                        _ => key,
+                    };
+                    theme_pages.push((key, path));
+                }
+            }
+        }
+        let sass_dir = config
+            .get("sass")
+            .and_then(|s| s.get("sass_dir"))
+            .and_then(Value::as_str)
+            .unwrap_or("_sass");
+        let sass_paths = [Some(root.join(sass_dir)), theme.map(|t| t.join("_sass"))]
+            .into_iter()
+            .flatten()
+            .collect();
+        let site_value = site_value(loaded, site, jekyll);
+        let renderer = LiquidRenderer {
+            parser,
+            layouts,
+            site: liquid::model::to_value(&site_value).unwrap_or(LValue::Nil),
+            jekyll: liquid::model::to_value(&json!({
+                "version": plugins::JEKYLL_VERSION,
+                "environment": std::env::var("JEKYLL_ENV").ok().filter(|e| e == "production").unwrap_or_else(|| "development".into()),
+            }))
+            .unwrap_or(LValue::Nil),
+            theme_pages,
+            sass_paths,
+            plugins: jekyll.plugins.clone(),
+            extras,
+        };
+        (renderer, problems)
+    }
+
+    pub fn has_layout(&self, name: &str) -> bool {
+        self.layouts.contains_key(name.trim_end_matches(".html"))
+    }
+
+    /// The layout file of a layout name, for messages.
+    pub fn file_of(&self, name: &str) -> Option<&str> {
+        self.layouts
+            .get(name.trim_end_matches(".html"))
+            .map(|l| l.shown.as_str())
+    }
+
+    /// Render `doc` (already read): Liquid, then its converter, then its
+    /// layouts.
+    pub fn render_document(
+        &self,
+        loaded: &Loaded,
+        doc: &Document,
+        previous: Option<&Document>,
+        next: Option<&Document>,
+    ) -> Result<String, Diagnostic> {
+        let shown = content::shown_source(loaded, doc);
+        let text = if doc.markdown {
+            doc.markdown_body(&shown)?
+        } else {
+            doc.body.clone()
+        };
+        let mut page = page_value(loaded, doc);
+        page.insert(
+            "previous".into(),
+            previous.map_or(Value::Null, |d| Value::Object(page_value(loaded, d))),
+        );
+        page.insert(
+            "next".into(),
+            next.map_or(Value::Null, |d| Value::Object(page_value(loaded, d))),
+        );
+        let page = liquid::model::to_value(&Value::Object(page)).unwrap_or(LValue::Nil);
+        let body = self.render_text(&text, &shown, doc.body_line, &page)?;
+        let converted = if doc.markdown {
+            markdown::render(&body, self.extras).html
+        } else if doc.source.ends_with(".scss") || doc.source.ends_with(".sass") {
+            self.sass(&body, doc.source.ends_with(".sass"))
+                .map_err(|e| Diagnostic::new(shown.clone(), e))?
+        } else {
+            body
+        };
+        let layout = doc
+            .layout
+            .as_deref()
+            .map(|l| l.trim_end_matches(".html").to_string());
+        self.wrap(converted, layout, &page, &shown)
+    }
+
+    fn render_text(
+        &self,
+        text: &str,
+        shown: &str,
+        first_line: usize,
+        page: &LValue,
+    ) -> Result<String, Diagnostic> {
+        let template = self
+            .parser
+            .parse(&quote_paths(text))
+            .map_err(|e| liquid_problem(shown, first_line, &e))?;
+        let nil = LValue::Nil;
+        let g = globals(&[
+            ("site", &self.site),
+            ("page", page),
+            ("jekyll", &self.jekyll),
+            ("paginator", &nil),
+        ]);
+        template
+            .render(&g)
+            .map_err(|e| liquid_problem(shown, first_line, &e))
+    }
+
+    /// The layout chain around `content`.
+    fn wrap(
+        &self,
+        mut content: String,
+        mut layout: Option<String>,
+        page: &LValue,
+        shown: &str,
+    ) -> Result<String, Diagnostic> {
+        let mut depth = 0;
+        while let Some(name) = layout {
+            let Some(l) = self.layouts.get(&name) else {
+                return Err(Diagnostic::new(
+                    shown,
+                    format!("layout {name:?} not found in _layouts/ (site or theme)"),
+                ));
+            };
+            depth += 1;
+            if depth > 20 {
+                return Err(Diagnostic::new(
+                    shown,
+                    format!("layout {name:?}: the layout chain loops"),
+                ));
+            }
+            let c = LValue::scalar(content);
+            let nil = LValue::Nil;
+            let g = globals(&[
+                ("site", &self.site),
+                ("page", page),
+                ("jekyll", &self.jekyll),
+                ("layout", &l.front),
+                ("content", &c),
+                ("paginator", &nil),
+            ]);
+            content = l.template.render(&g).map_err(|e| {
+                let d = liquid_problem(&l.shown, 1, &e);
+                Diagnostic::new(shown, format!("rendering with {}: {}", l.shown, d.message))
+            })?;
+            layout = l.parent.clone();
+        }
+        Ok(content)
+    }
+
+    fn sass(&self, source: &str, indented: bool) -> Result<String, String> {
+        let mut opts = grass::Options::default().style(grass::OutputStyle::Expanded);
+        if indented {
+            opts = opts.input_syntax(grass::InputSyntax::Sass);
+        }
+        for p in &self.sass_paths {
+            opts = opts.load_path(p);
+        }
+        grass::from_string(source.to_string(), &opts).map_err(|e| format!("Sass: {e}"))
+    }
+
+    /// The files the plugins and the theme's pages make (feed.xml,
+    /// sitemap.xml, robots.txt, assets/main.css), unless the site has them.
+    pub fn generated(
+        &self,
+        loaded: &Loaded,
+        site: &Site,
+        taken: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<(String, Vec<u8>)>, Diagnostic> {
+        let mut out = Vec::new();
+        for (key, path) in &self.theme_pages {
+            if taken(key) {
+                continue;
+            }
+            let shown = path.display().to_string();
+            let text =
+                fs::read_to_string(path).map_err(|e| Diagnostic::new(&shown, e.to_string()))?;
+            let split =
+                front_matter::parse(&text).map_err(|e| Diagnostic::new(&shown, e.message))?;
+            let body = split.map_or(text.as_str(), |s| s.body);
+            let page = liquid::model::to_value(&json!({"url": format!("/{key}"), "path": key}))
+                .unwrap_or(LValue::Nil);
+            let body = self.render_text(body, &shown, 1, &page)?;
+            let css = if path.extension().is_some_and(|e| e == "scss" || e == "sass") {
+                self.sass(&body, path.extension().is_some_and(|e| e == "sass"))
+                    .map_err(|e| Diagnostic::new(&shown, e))?
+            } else {
+                body
+            };
+            out.push((key.clone(), css.into_bytes()));
+        }
+        if self.plugins.contains(&Plugin::Feed) && !taken("feed.xml") {
+            let page = liquid::model::to_value(&json!({"url": "/feed.xml", "collection": "posts"}))
+                .unwrap_or(LValue::Nil);
+            let mut site_value = self.site.clone();
+            // The feed shows each post's rendered content.
+            if let Some(obj) = site_value.as_object_mut() {
+                let posts: Vec<LValue> = site
+                    .documents
+                    .iter()
+                    .filter(|d| d.kind == Kind::Post && d.output.is_some())
+                    .take(loaded.config.build.feed.limit.max(10))
+                    .map(|d| {
+                        let mut v = page_value(loaded, d);
+                        let content = self.render_document_content(loaded, d).unwrap_or_default();
+                        v.insert("content".into(), Value::String(content));
+                        liquid::model::to_value(&Value::Object(v)).unwrap_or(LValue::Nil)
+                    })
+                    .collect();
+                obj.insert("posts".into(), LValue::Array(posts));
+            }
+            let xml = self.render_with_site(
+                plugins::FEED_TEMPLATE,
+                "(jekyll-feed) feed.xml",
+                &site_value,
+                &page,
+            )?;
+            out.push(("feed.xml".into(), xml.into_bytes()));
+        }
+        if self.plugins.contains(&Plugin::Sitemap) {
+            if !taken("sitemap.xml") {
+                let page =
+                    liquid::model::to_value(&json!({"url": "/sitemap.xml", "static_files": []}))
+                        .unwrap_or(LValue::Nil);
+                let xml = self.render_with_site(
+                    plugins::SITEMAP_TEMPLATE,
+                    "(jekyll-sitemap) sitemap.xml",
+                    &self.site,
+                    &page,
+                )?;
+                out.push(("sitemap.xml".into(), xml.into_bytes()));
+            }
+            if !taken("robots.txt") {
+                let page =
+                    liquid::model::to_value(&json!({"url": "/robots.txt"})).unwrap_or(LValue::Nil);
+                let txt = self.render_with_site(
+                    plugins::ROBOTS_TEMPLATE,
+                    "(jekyll-sitemap) robots.txt",
+                    &self.site,
+                    &page,
+                )?;
+                out.push(("robots.txt".into(), txt.into_bytes()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// A post's body as its layout sees it (`post.content` in the feed).
+    fn render_document_content(&self, loaded: &Loaded, doc: &Document) -> Option<String> {
+        let shown = content::shown_source(loaded, doc);
+        let text = doc.markdown_body(&shown).ok()?;
+        let page = liquid::model::to_value(&Value::Object(page_value(loaded, doc))).ok()?;
+        let body = self.render_text(&text, &shown, doc.body_line, &page).ok()?;
+        Some(markdown::render(&body, self.extras).html)
+    }
+
+    fn render_with_site(
+        &self,
+        text: &str,
+        shown: &str,
+        site: &LValue,
+        page: &LValue,
+    ) -> Result<String, Diagnostic> {
+        let template = self
+            .parser
+            .parse(text)
+            .map_err(|e| liquid_problem(shown, 1, &e))?;
+        let nil = LValue::Nil;
+        let g = globals(&[
+            ("site", site),
+            ("page", page),
+            ("jekyll", &self.jekyll),
+            ("paginator", &nil),
+        ]);
+        template
+            .render(&g)
+            .map_err(|e| liquid_problem(shown, 1, &e))
+    }
+}
+
+fn has_front_matter(path: &Path) -> bool {
+    fs::read(path).is_ok_and(|b| b.starts_with(b"---\n") || b.starts_with(b"---\r\n"))
+}
+
+fn read_layout(parser: &liquid::Parser, path: &Path, shown: &str) -> Result<Layout, Diagnostic> {
+    let text = fs::read_to_string(path)
+        .map_err(|e| Diagnostic::new(shown, format!("cannot read: {e}")))?;
+    let (front, body, line) =
+        match front_matter::parse(&text).map_err(|e| Diagnostic::new(shown, e.message))? {
+            Some(s) => (s.data, s.body, s.body_line),
+            None => (Map::new(), text.as_str(), 1),
+        };
+    let template = parser
+        .parse(&quote_paths(body))
+        .map_err(|e| liquid_problem(shown, line, &e))?;
+    let parent = front
+        .get("layout")
+        .and_then(Value::as_str)
+        .filter(|l| !l.is_empty() && *l != "none")
+        .map(|l| l.trim_end_matches(".html").to_string());
+    Ok(Layout {
+        template,
+        parent,
+        front: liquid::model::to_value(&Value::Object(front)).unwrap_or(LValue::Nil),
+        shown: shown.to_string(),
+    })
+}
+
+/// A date as Jekyll prints a Ruby `Time` (`2024-01-05 10:00:00 +0000`).
+fn date_text(doc: &Document) -> Value {
+    doc.date.map_or(Value::Null, |d| {
+        json!(d.format("%Y-%m-%d %H:%M:%S %z").to_string())
+    })
+}
+
+/// `page` (and the entries of `site.posts`, `site.pages`): front matter
+/// at the top level, with Jekyll's computed fields.
+fn page_value(loaded: &Loaded, doc: &Document) -> Map<String, Value> {
+    let _ = loaded;
+    let mut m = doc.front.clone();
+    let name = doc
+        .source
+        .rsplit('/')
+        .next()
+        .unwrap_or(&doc.source)
+        .to_string();
+    m.insert("url".into(), json!(doc.url));
+    m.insert("path".into(), json!(doc.source));
+    m.insert("name".into(), json!(name));
+    if doc.kind != Kind::Page || doc.front.contains_key("title") {
+        m.insert("title".into(), json!(doc.title));
+    }
+    if doc.kind != Kind::Page {
+        m.insert("date".into(), date_text(doc));
+        m.insert("slug".into(), json!(doc.slug));
+        m.insert(
+            "id".into(),
+            json!(doc.url.trim_end_matches(".html").trim_end_matches('/')),
+        );
+        m.insert("excerpt".into(), json!(doc.excerpt));
+        m.insert("categories".into(), json!(doc.categories));
+        m.insert("tags".into(), json!(doc.tags));
+        m.insert("draft".into(), json!(doc.draft));
+        m.insert(
+            "collection".into(),
+            json!(doc.collection.as_deref().unwrap_or("posts")),
+        );
+    } else {
+        let dir = doc.url.rsplit_once('/').map_or("/", |(d, _)| d);
+        m.insert("dir".into(), json!(format!("{dir}/")));
+    }
+    m
+}
+
+/// `site`: `_config.yml` at the top level, then the lists.
+fn site_value(loaded: &Loaded, site: &Site, jekyll: &JekyllSite) -> Value {
+    let mut v = jekyll.config.clone();
+    v.remove("tusk");
+    let entries = |keep: &dyn Fn(&Document) -> bool| -> Vec<Value> {
+        site.documents
+            .iter()
+            .filter(|d| keep(d))
+            .map(|d| Value::Object(page_value(loaded, d)))
+            .collect()
+    };
+    let posts = entries(&|d| d.kind == Kind::Post);
+    let pages = entries(&|d| d.kind == Kind::Page);
+    let html_pages = entries(&|d| {
+        d.kind == Kind::Page && d.url.ends_with(".html")
+            || d.kind == Kind::Page && d.url.ends_with('/')
+    });
+    let mut collections = vec![
+        json!({"label": "posts", "docs": posts, "output": true, "relative_directory": "_posts"}),
+    ];
+    for (label, c) in &loaded.config.build.collections {
+        let docs = entries(&|d| d.kind == Kind::Document && d.collection.as_deref() == Some(label));
+        v.insert(label.clone(), json!(docs));
+        collections.push(json!({"label": label, "docs": docs, "output": c.output, "relative_directory": format!("_{label}")}));
+    }
+    let mut tags: Map<String, Value> = Map::new();
+    let mut categories: Map<String, Value> = Map::new();
+    for d in site.documents.iter().filter(|d| d.kind == Kind::Post) {
+        let e = Value::Object(page_value(loaded, d));
+        for t in &d.tags {
+            tags.entry(t.clone())
+                .or_insert_with(|| json!([]))
+                .as_array_mut()
+                .expect("a list")
+                .push(e.clone());
+        }
+        for c in &d.categories {
+            categories
+                .entry(c.clone())
+                .or_insert_with(|| json!([]))
+                .as_array_mut()
+                .expect("a list")
+                .push(e.clone());
+        }
+    }
+    let static_files: Vec<Value> = site
+        .static_files
+        .iter()
+        .map(|f| {
+            let name = f.key.rsplit('/').next().unwrap_or(&f.key);
+            json!({"path": format!("/{}", f.key), "name": name, "extname": name.rsplit_once('.').map(|(_, e)| format!(".{e}")).unwrap_or_default()})
+        })
+        .collect();
+    v.insert(
+        "time".into(),
+        json!(chrono::Local::now()
+            .format("%Y-%m-%d %H:%M:%S %z")
+            .to_string()),
+    );
+    v.insert("posts".into(), json!(posts));
+    v.insert("pages".into(), json!(pages));
+    v.insert("html_pages".into(), json!(html_pages));
+    v.insert("collections".into(), json!(collections));
+    v.insert("tags".into(), Value::Object(tags));
+    v.insert("categories".into(), Value::Object(categories));
+    v.insert("static_files".into(), json!(static_files));
+    v.insert("data".into(), site.data.clone());
+    Value::Object(v)
+}

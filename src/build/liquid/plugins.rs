@@ -1,0 +1,182 @@
+//! The common Jekyll plugins built in. jekyll-feed and jekyll-sitemap are
+//! Liquid templates (copied from the gems, MIT licensed: `feed.xml`,
+//! `sitemap.xml` here) rendered by the site's own engine; jekyll-seo-tag's
+//! `{% seo %}` is computed here, following its `Drop` field by field.
+
+use liquid_core::{Result, Runtime};
+use serde_json::{json, Value};
+
+use super::filters::xml_escape;
+use super::tags::lookup;
+
+pub const FEED_TEMPLATE: &str = include_str!("feed.xml");
+pub const SITEMAP_TEMPLATE: &str = include_str!("sitemap.xml");
+pub const ROBOTS_TEMPLATE: &str = "Sitemap: {{ \"sitemap.xml\" | absolute_url }}\n";
+
+/// The versions the generated markup names, as the gems Debian ships.
+const SEO_VERSION: &str = "2.8.0";
+pub const JEKYLL_VERSION: &str = "4.3.1";
+
+/// `format_string`: HTML stripped, whitespace collapsed, smart quotes.
+fn plain(s: &str) -> String {
+    let stripped = regex::Regex::new(r"(?s)<[^>]*>")
+        .expect("a valid pattern")
+        .replace_all(s, "");
+    stripped.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn attr(s: &str) -> String {
+    xml_escape(s).replace("&#39;", "'")
+}
+
+/// `{% seo %}` (and `{% seo title=false %}`).
+pub fn seo(args: &str, runtime: &dyn Runtime) -> Result<String> {
+    let get = |p: &str| lookup(runtime, p).filter(|s| !s.is_empty());
+    let show_title = !args.replace(' ', "").contains("title=false");
+    let site_title = get("site.title")
+        .or_else(|| get("site.name"))
+        .map(|t| plain(&t));
+    let site_description = get("site.description").map(|t| plain(&t));
+    let page_title = get("page.title").map(|t| plain(&t)).or(site_title.clone());
+    let url = get("page.url").unwrap_or_default();
+    // jekyll-seo-tag's `homepage_or_about?`.
+    let is_home = matches!(url.as_str(), "/" | "/index.html" | "/about/");
+    let title = match (&site_title, &page_title) {
+        (Some(s), Some(p)) if p != s => Some(format!("{p} | {s}")),
+        (Some(s), _) if site_description.is_some() => Some(format!(
+            "{s} | {}",
+            get("site.tagline").unwrap_or(site_description.clone().unwrap_or_default())
+        )),
+        _ => page_title.clone().or(site_title.clone()),
+    };
+    let description = get("page.description")
+        .or_else(|| get("page.excerpt"))
+        .or(site_description.clone())
+        .map(|d| plain(&d))
+        .filter(|d| !d.is_empty());
+    let site_url = lookup(runtime, "site.url");
+    let baseurl = get("site.baseurl").unwrap_or_default();
+    let canonical = format!(
+        "{}{}{}",
+        site_url.clone().unwrap_or_default().trim_end_matches('/'),
+        baseurl.trim_end_matches('/'),
+        url.strip_suffix("index.html").unwrap_or(&url)
+    );
+    let date = get("page.date").and_then(|d| {
+        super::filters::as_date(&liquid_core::model::Value::scalar(d))
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
+    });
+    let author = get("page.author").or_else(|| get("site.author"));
+
+    let mut out = format!("<!-- Begin Jekyll SEO tag v{SEO_VERSION} -->\n");
+    if show_title {
+        if let Some(t) = &title {
+            out += &format!("<title>{}</title>\n", attr(t));
+        }
+    }
+    out += &format!("<meta name=\"generator\" content=\"Jekyll v{JEKYLL_VERSION}\" />\n");
+    if let Some(t) = &page_title {
+        out += &format!("<meta property=\"og:title\" content=\"{}\" />\n", attr(t));
+    }
+    if let Some(a) = &author {
+        out += &format!("<meta name=\"author\" content=\"{}\" />\n", attr(a));
+    }
+    let locale = get("page.locale")
+        .or_else(|| get("site.locale"))
+        .unwrap_or_else(|| "en_US".into());
+    out += &format!("<meta property=\"og:locale\" content=\"{locale}\" />\n");
+    if let Some(d) = &description {
+        out += &format!("<meta name=\"description\" content=\"{}\" />\n", attr(d));
+        out += &format!(
+            "<meta property=\"og:description\" content=\"{}\" />\n",
+            attr(d)
+        );
+    }
+    if site_url.is_some() {
+        out += &format!("<link rel=\"canonical\" href=\"{canonical}\" />\n");
+        out += &format!("<meta property=\"og:url\" content=\"{canonical}\" />\n");
+    }
+    if let Some(s) = &site_title {
+        out += &format!(
+            "<meta property=\"og:site_name\" content=\"{}\" />\n",
+            attr(s)
+        );
+    }
+    match &date {
+        Some(d) => {
+            out += "<meta property=\"og:type\" content=\"article\" />\n";
+            out += &format!("<meta property=\"article:published_time\" content=\"{d}\" />\n");
+        }
+        None => out += "<meta property=\"og:type\" content=\"website\" />\n",
+    }
+    out += "<meta name=\"twitter:card\" content=\"summary\" />\n";
+    if let Some(t) = &page_title {
+        out += &format!(
+            "<meta property=\"twitter:title\" content=\"{}\" />\n",
+            attr(t)
+        );
+    }
+    if let Some(user) = get("site.twitter.username") {
+        out += &format!(
+            "<meta name=\"twitter:site\" content=\"@{}\" />\n",
+            user.trim_start_matches('@')
+        );
+    }
+    // JSON-LD in the order the gem writes its keys.
+    let kind = if date.is_some() {
+        "BlogPosting"
+    } else if is_home {
+        "WebSite"
+    } else {
+        "WebPage"
+    };
+    let mut ld: Vec<(&str, Value)> = vec![
+        ("@context", json!("https://schema.org")),
+        ("@type", json!(kind)),
+    ];
+    if let Some(a) = &author {
+        ld.push((
+            "author",
+            Value::String(format!("{{\"@type\":\"Person\",\"name\":{}}}", json!(a))),
+        ));
+    }
+    if let Some(d) = &date {
+        ld.push(("dateModified", json!(d)));
+        ld.push(("datePublished", json!(d)));
+    }
+    if let Some(d) = &description {
+        ld.push(("description", json!(d)));
+    }
+    if let Some(t) = &page_title {
+        ld.push(("headline", json!(t)));
+    }
+    if kind == "BlogPosting" {
+        ld.push((
+            "mainEntityOfPage",
+            Value::String(format!(
+                "{{\"@type\":\"WebPage\",\"@id\":{}}}",
+                json!(canonical)
+            )),
+        ));
+    }
+    if kind == "WebSite" {
+        if let Some(s) = &site_title {
+            ld.push(("name", json!(s)));
+        }
+    }
+    if site_url.is_some() {
+        ld.push(("url", json!(canonical)));
+    }
+    let fields: Vec<String> = ld
+        .iter()
+        .map(|(k, v)| match (k, v) {
+            // Nested objects are written in the gem's key order above.
+            (&"author" | &"mainEntityOfPage", Value::String(raw)) => format!("{}:{raw}", json!(k)),
+            _ => format!("{}:{v}", json!(k)),
+        })
+        .collect();
+    out += "<script type=\"application/ld+json\">\n";
+    out += &format!("{{{}}}", fields.join(","));
+    out += "</script>\n<!-- End Jekyll SEO tag -->\n";
+    Ok(out)
+}

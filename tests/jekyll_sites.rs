@@ -1,0 +1,224 @@
+//! Existing Jekyll sites build unchanged: a site made by the real
+//! `jekyll new` (minima, a post, jekyll-feed), and a richer fixture
+//! (`tests/fixtures/jekyll-site`: collections, defaults, includes with
+//! parameters, data, `link`/`post_url`, `highlight`, `raw`, Sass), are built
+//! by real Jekyll 4.3 and by `tusk build` with no tusk configuration, and
+//! every output file is compared after normalising whitespace.
+//!
+//! The allowed differences, each applied to both outputs by [`normalise`]:
+//! - `assets/main.css.map`: tusk writes no Sass source maps (and CSS is
+//!   compared without comments and whitespace, sassc and grass lay it out
+//!   differently);
+//! - inside `<figure class="highlight">`: tusk highlights with syntect,
+//!   Jekyll with Rouge, so the token `<span>`s are compared as text;
+//! - the build time (`site.time`: the feed's top `<updated>`);
+//! - kramdown's typography: curly quotes and its inline `<code>` classes
+//!   (the Markdown side of kramdown compatibility is a separate item).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn jekyll_available() -> bool {
+    Command::new("jekyll")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Every file under `dir`, by `/` path.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            (rel, std::fs::read(e.path()).unwrap())
+        })
+        .filter(|(rel, _)| !rel.starts_with(".tusk") && rel != "_tusk_manifest.json")
+        .collect()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for (rel, bytes) in files(from) {
+        let dest = to.join(rel);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::write(dest, bytes).unwrap();
+    }
+}
+
+fn jekyll_build(site: &Path, out: &Path) {
+    let o = Command::new("jekyll")
+        .args(["build", "--quiet", "-s"])
+        .arg(site)
+        .arg("-d")
+        .arg(out)
+        .env("JEKYLL_ENV", "development")
+        .env("TZ", "UTC")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "jekyll build failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn tusk_build(site: &Path) -> PathBuf {
+    let o = common::tusk()
+        .arg("--root")
+        .arg(site)
+        .arg("build")
+        .env_remove("TUSK_ENV")
+        .env("TZ", "UTC")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "tusk build failed: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    site.join("_site")
+}
+
+/// The text compared: whitespace collapsed, the allowed differences
+/// (see the module comment) removed from both sides.
+fn normalise(key: &str, bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes).to_string();
+    let re = |p: &str| regex::Regex::new(p).unwrap();
+    if key.ends_with(".css") {
+        let no_comments = re(r"(?s)/\*.*?\*/").replace_all(&text, "");
+        return no_comments
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .replace(";}", "}");
+    }
+    let text = re(r"(?s)<figure class=.highlight.>.*?</figure>")
+        .replace_all(&text, |c: &regex::Captures| {
+            re(r"<span[^>]*>|</span>")
+                .replace_all(&c[0], "")
+                .to_string()
+        })
+        .to_string();
+    let text = re(r#" class="language-plaintext highlighter-rouge""#).replace_all(&text, "");
+    let text = text.replace(['’', '‘'], "'").replace(['“', '”'], "\"");
+    let text = re(r"^(?s)(.*?<feed.*?)<updated>[^<]*</updated>")
+        .replace(&text, "$1<updated/>")
+        .to_string();
+    let collapsed = re(r"\s+").replace_all(&text, " ");
+    re(r">\s+<")
+        .replace_all(&collapsed, "><")
+        .trim()
+        .to_string()
+}
+
+/// Both builds of `site`, compared file by file; the differences found.
+fn compare(site: &Path) -> (usize, Vec<String>) {
+    let jekyll_out = site.parent().unwrap().join("jekyll-out");
+    jekyll_build(site, &jekyll_out);
+    let tusk_out = tusk_build(site);
+    let mut jekyll = files(&jekyll_out);
+    let tusk = files(&tusk_out);
+    jekyll.remove("assets/main.css.map");
+    let mut problems = Vec::new();
+    for key in jekyll.keys().filter(|k| !tusk.contains_key(*k)) {
+        problems.push(format!("{key}: made by Jekyll, missing from tusk's output"));
+    }
+    for key in tusk.keys().filter(|k| !jekyll.contains_key(*k)) {
+        problems.push(format!("{key}: made by tusk only"));
+    }
+    for (key, j) in &jekyll {
+        let Some(t) = tusk.get(key) else { continue };
+        let (a, b) = (normalise(key, j), normalise(key, t));
+        if a != b {
+            let at = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+            let show = |s: &str| {
+                s.chars()
+                    .skip(at.saturating_sub(80))
+                    .take(240)
+                    .collect::<String>()
+            };
+            problems.push(format!(
+                "{key} differs:\n  jekyll: {}\n  tusk:   {}",
+                show(&a),
+                show(&b)
+            ));
+        }
+    }
+    (jekyll.len(), problems)
+}
+
+#[test]
+fn a_site_from_jekyll_new_builds_as_jekyll_builds_it() {
+    assert!(
+        jekyll_available(),
+        "jekyll 4.3 must be installed (.ci/run installs it)"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    let o = Command::new("jekyll")
+        .args(["new", "--skip-bundle"])
+        .arg(&site)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (compared, problems) = compare(&site);
+    assert!(compared >= 7, "jekyll made only {compared} files");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn a_jekyll_site_with_collections_includes_data_and_defaults_builds_as_jekyll_builds_it() {
+    assert!(
+        jekyll_available(),
+        "jekyll 4.3 must be installed (.ci/run installs it)"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jekyll-site"),
+        &site,
+    );
+    let (compared, problems) = compare(&site);
+    assert!(compared >= 8, "jekyll made only {compared} files");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn liquid_errors_name_the_file_and_line_and_nothing_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path();
+    std::fs::write(site.join("_config.yml"), "title: t\n").unwrap();
+    std::fs::write(
+        site.join("index.md"),
+        "---\ntitle: x\n---\n\nfine\n\n{{ page.title | no_such_filter }}\n",
+    )
+    .unwrap();
+    std::fs::write(site.join("other.html"), "---\n---\n{% no_such_tag %}\n").unwrap();
+    let o = common::tusk()
+        .arg("--root")
+        .arg(site)
+        .arg("check")
+        .env_remove("TUSK_ENV")
+        .output()
+        .unwrap();
+    let err = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("index.md:7"), "{err}");
+    assert!(err.contains("other.html:3"), "{err}");
+    assert!(!site.join("_site").exists());
+}
