@@ -97,6 +97,9 @@ pub fn load(root: &Path) -> Result<Loaded> {
     };
     fill_defaults(&mut site);
     let config = tusk_config(&site)?;
+    // Jekyll's `url` is the production address; a site without one is
+    // treated like a tusk project without `site.base_url`.
+    let base_url_set = !str_of(&site, "url").is_empty();
     let jekyll = JekyllSite {
         defaults: scoped_defaults(&site)?,
         theme_dir: theme_dir(&site)?,
@@ -115,6 +118,7 @@ pub fn load(root: &Path) -> Result<Loaded> {
     Ok(Loaded {
         config,
         root: root.to_path_buf(),
+        base_url_set,
     })
 }
 
@@ -196,6 +200,10 @@ fn tusk_config(site: &Map<String, Value>) -> Result<Config> {
     .to_string();
 
     let build = &mut config.build;
+    // Jekyll's default converter is kramdown (`markdown: kramdown`).
+    if str_of(site, "markdown").eq_ignore_ascii_case("kramdown") {
+        build.markdown = crate::content::markdown::Flavor::Kramdown;
+    }
     build.source = PathBuf::from(str_of(site, "source"));
     build.output = PathBuf::from(str_of(site, "destination"));
     build.permalink = str_of(site, "permalink");

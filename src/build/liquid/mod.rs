@@ -161,6 +161,7 @@ impl LiquidRenderer {
             highlight: true,
             anchors: false,
             links: false,
+            flavor: loaded.config.build.markdown,
         };
         let lookups = Arc::new(tags::Lookups {
             by_path: site
