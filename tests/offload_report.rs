@@ -371,3 +371,104 @@ fn the_edge_access_log_explains_its_misses() {
     assert_eq!(top[3], ("/", 1, "cold cache: missed once"));
     drop(edge);
 }
+
+/// A value of a command's `--json` answer, at the top or inside the
+/// `result` of an envelope.
+fn answer<'a>(v: &'a Value, name: &str) -> &'a Value {
+    match &v[name] {
+        Value::Null => &v["result"][name],
+        found => found,
+    }
+}
+
+#[test]
+fn status_and_offload_agree_on_the_same_edge() {
+    // Too big for the edge to cache (edge.max_object_mb = 1), though its
+    // header says cache it forever: the diagnosis must not blame headers.
+    let big = Route::new(200, "application/javascript", vec![b'x'; 1_500_000])
+        .header("cache-control", "public, max-age=31536000, immutable");
+    let origin = Origin::start(
+        vec![("/healthz", Route::html("ok")), ("/big.js", big)],
+        |path| Some(Route::html(&format!("origin {path}")).header("cache-control", "max-age=600")),
+    );
+    let p = Project::bare(
+        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"file://bucket\"\n\
+         [health]\nurls = [\"/healthz\"]\ninterval_ms = 60000\n[edge]\nmax_object_mb = 1\n",
+    );
+    p.write("site/index.md", "---\ntitle: Home\n---\nHome page\n");
+    p.write("site/about.md", "---\npermalink: /about/\n---\nAbout\n");
+    p.run(&["build"]).success();
+    p.run(&["publish"]).success();
+    let css = p.tree()["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["cache_class"] == "fingerprinted")
+        .map(|o| format!("/{}", o["key"].as_str().unwrap()))
+        .expect("the default theme fingerprints its stylesheet");
+    let edge = Edge::start(&p, "edge", &["--origin", &origin.url]);
+
+    // Through the origin: 2 + 3 misses, 6 hits.
+    for _ in 0..5 {
+        edge.get("/");
+    }
+    for _ in 0..3 {
+        edge.get("/about/");
+    }
+    for _ in 0..3 {
+        assert_eq!(edge.get("/big.js").cache(), "Miss");
+    }
+    // From the bucket: 6 requests for the immutable stylesheet, none of
+    // which the origin sees.
+    p.run(&["failover", "--reason", "test"]).success();
+    for _ in 0..6 {
+        assert_eq!(edge.get(&css).cache(), "Fallback");
+    }
+    p.run(&["failback"]).success();
+    // The drill's own requests are no client traffic.
+    p.run(&["drill"]).success();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+
+    let status = p.run(&["status", "--json"]).success().json();
+    let report = p.run(&["offload", "--json"]).success().json();
+    let expected = 1.0 - 5.0 / 17.0;
+    let edge_says = answer(&status, "offload_ratio").as_f64().unwrap();
+    let log_says = answer(&report, "request_offload").as_f64().unwrap();
+    assert!((edge_says - expected).abs() < 1e-9, "status: {status:#}");
+    assert!((log_says - expected).abs() < 1e-9, "offload: {report:#}");
+    assert_eq!(answer(&status, "requests")["total"], 17, "{status:#}");
+    assert_eq!(answer(&report, "records"), 17, "{report:#}");
+    assert!(
+        answer(&report, "drill_records").as_u64().unwrap() > 0,
+        "{report:#}"
+    );
+    let log = p.read(".tusk/edge-access.log");
+    assert!(log.contains("x-tusk-drill"), "{log}");
+    // Nothing the edge served from the bucket or the cache is a miss.
+    let missed: Vec<(&str, &str)> = answer(&report, "top_missed")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["url"].as_str().unwrap(),
+                m["reasons"][0].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        missed,
+        [
+            (
+                "/big.js",
+                "never served from the cache although Cache-Control: public, max-age=31536000, \
+                 immutable allows it: evicted (edge.cache_mb too small) or larger than \
+                 edge.max_object_mb"
+            ),
+            ("/", "cold cache: missed once"),
+            ("/about/", "cold cache: missed once")
+        ],
+        "{report:#}"
+    );
+    drop(edge);
+}

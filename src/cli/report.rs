@@ -411,6 +411,9 @@ pub(super) fn print_status(s: &serde_json::Value) {
         r["fallback"],
         s["offload_ratio"].as_f64().unwrap_or(0.0) * 100.0
     );
+    if r["drill"].as_u64().unwrap_or(0) > 0 {
+        say!("          {} drill requests not counted", r["drill"]);
+    }
     let c = &s["cache"];
     say!(
         "Cache:    {} entries, {:.1} of {:.0} MiB",
@@ -435,6 +438,9 @@ pub(super) fn print_offload(r: &crate::gameday::offload::Report) {
         r.origin_requests,
         r.records
     );
+    if r.drill_records > 0 {
+        say!("  ({} tusk drill requests not counted)", r.drill_records);
+    }
     say!(
         "  bytes     {:6.2}% not sent to the origin ({:.1} of {:.1} MB came from it)",
         r.byte_offload * 100.0,

@@ -6,7 +6,13 @@
 //!
 //! Cookie values are never written: `cs(Cookie)` is `present` or `-`.
 //! `x-tusk-cache-control` (the response's Cache-Control) is tusk's own
-//! field; it lets `tusk offload` name why a URL misses.
+//! field; it lets `tusk offload` name why a URL misses. `x-tusk-drill`
+//! is `1` on the requests `tusk drill` sends (they carry the
+//! `x-tusk-drill` header): they are no client traffic, and both the edge's
+//! own offload and `tusk offload` leave them out.
+//!
+//! Offload has one definition, [`sent_to_origin`], used by the edge's
+//! counters (`tusk status`) and by `tusk offload` reading this log.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,7 +21,7 @@ use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 
 use anyhow::{Context, Result};
 
-pub const FIELDS: &str = "date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id time-taken x-edge-detailed-result-type sc-content-type x-tusk-cache-control";
+pub const FIELDS: &str = "date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id time-taken x-edge-detailed-result-type sc-content-type x-tusk-cache-control x-tusk-drill";
 
 /// One request as logged.
 pub struct Line<'a> {
@@ -34,7 +40,12 @@ pub struct Line<'a> {
     pub seconds: f64,
     pub content_type: &'a str,
     pub cache_control: &'a str,
+    /// Sent by `tusk drill`.
+    pub drill: bool,
 }
+
+/// The request header `tusk drill` marks its requests with.
+pub const DRILL_HEADER: &str = "x-tusk-drill";
 
 pub struct AccessLog {
     tx: SyncSender<String>,
@@ -94,7 +105,7 @@ impl AccessLog {
         let (result, detailed) = result_type(l.how, l.status);
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let line = format!(
-            "{}\t{}\ttusk\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{result}\ttusk-{}-{n}\t{:.3}\t{detailed}\t{}\t{}\n",
+            "{}\t{}\ttusk\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{result}\ttusk-{}-{n}\t{:.3}\t{detailed}\t{}\t{}\t{}\n",
             now.format("%Y-%m-%d"),
             now.format("%H:%M:%S"),
             l.bytes,
@@ -111,6 +122,7 @@ impl AccessLog {
             l.seconds,
             field(l.content_type),
             field(l.cache_control),
+            if l.drill { "1" } else { "-" },
         );
         if let Err(TrySendError::Full(_)) = self.tx.try_send(line) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -119,9 +131,10 @@ impl AccessLog {
 }
 
 /// CloudFront's `x-edge-result-type` for the edge's label, and the label
-/// itself as the detailed type. A bucket answer counts as a `Miss` (an
-/// origin, the secondary, was asked), as CloudFront logs a failover.
-fn result_type(how: &str, status: u16) -> (&'static str, &str) {
+/// itself as the detailed type. A bucket answer is a `Miss` with the
+/// detailed type `Fallback`, as CloudFront logs a failover to its
+/// secondary origin; [`sent_to_origin`] reads the detailed type.
+pub fn result_type(how: &str, status: u16) -> (&'static str, &str) {
     let result = match how {
         "Hit" | "Stale" => "Hit",
         "RefreshHit" => "RefreshHit",
@@ -129,6 +142,23 @@ fn result_type(how: &str, status: u16) -> (&'static str, &str) {
         _ => "Miss",
     };
     (result, how)
+}
+
+/// Whether the origin answered a request, from its logged result and
+/// detailed types: the one definition of offload (requests not answered
+/// by the origin, over client requests). Misses and revalidations went to
+/// the origin; a bucket answer (`Fallback`) did not, even after the origin
+/// failed: the origin served nothing. An `Error` counts when the detailed
+/// type blames the origin (CloudFront's `OriginError`, ..., the edge's
+/// `Pass`) or, without one, when the status is a 5xx.
+pub fn sent_to_origin(result: &str, detailed: &str, status: u16) -> bool {
+    match result {
+        "Miss" => detailed != "Fallback",
+        "RefreshHit" => true,
+        "Error" if !detailed.is_empty() => detailed.starts_with("Origin") || detailed == "Pass",
+        "Error" => status >= 500,
+        _ => false,
+    }
 }
 
 /// A value as a log field: `-` when empty; tabs, spaces and newlines
@@ -163,5 +193,13 @@ mod tests {
         assert_eq!(result_type("Stale", 200), ("Hit", "Stale"));
         assert_eq!(result_type("Fallback", 200), ("Miss", "Fallback"));
         assert_eq!(result_type("Pass", 503), ("Error", "Pass"));
+        assert!(sent_to_origin("Miss", "Miss", 200));
+        assert!(sent_to_origin("Miss", "", 200));
+        assert!(!sent_to_origin("Miss", "Fallback", 200));
+        assert!(sent_to_origin("RefreshHit", "RefreshHit", 200));
+        assert!(!sent_to_origin("Hit", "Stale", 200));
+        assert!(sent_to_origin("Error", "OriginCommError", 502));
+        assert!(!sent_to_origin("Error", "ClientHungUpRequest", 502));
+        assert!(sent_to_origin("Error", "", 503));
     }
 }

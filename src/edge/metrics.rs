@@ -7,8 +7,12 @@ use prometheus_client::registry::Registry;
 
 #[derive(Default)]
 pub struct Metrics {
-    /// Client requests (admin requests excluded).
+    /// Client requests (admin and drill requests excluded).
     pub requests: Counter,
+    /// Client requests the origin answered (`access_log::sent_to_origin`).
+    pub origin_requests: Counter,
+    /// Requests `tusk drill` sent (marked with its header).
+    pub drill_requests: Counter,
     /// Served from a fresh cached copy.
     pub hits: Counter,
     /// Fetched from the origin and served.
@@ -45,19 +49,30 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Share of client requests answered without the origin, 0..1.
+    /// Share of client requests the origin did not answer, 0..1: what
+    /// `tusk offload` computes from the access log.
     pub fn offload(&self) -> f64 {
         let requests = self.requests.get();
         if requests == 0 {
             return 0.0;
         }
-        1.0 - (self.origin_fetches.get().min(requests) as f64 / requests as f64)
+        1.0 - (self.origin_requests.get().min(requests) as f64 / requests as f64)
     }
 
     pub fn encode(&self) -> String {
         let mut registry = Registry::with_prefix("tusk_edge");
         let counters = [
             ("requests", "Client requests", &self.requests),
+            (
+                "origin_requests",
+                "Client requests the origin answered",
+                &self.origin_requests,
+            ),
+            (
+                "drill_requests",
+                "Requests sent by tusk drill",
+                &self.drill_requests,
+            ),
             ("hits", "Served from a fresh cached copy", &self.hits),
             ("misses", "Fetched from the origin and served", &self.misses),
             (

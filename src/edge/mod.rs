@@ -440,17 +440,10 @@ impl State {
         if req.method() == Method::OPTIONS && req.uri().path() == "*" {
             return server_options();
         }
-        self.metrics.requests.inc();
         let cacheable = matches!(*req.method(), Method::GET | Method::HEAD)
             && !req.headers().contains_key(header::COOKIE)
             && !req.headers().contains_key(header::AUTHORIZATION);
-        let Some(log) = &self.access_log else {
-            return if cacheable {
-                self.get(req).await
-            } else {
-                self.pass(req).await
-            };
-        };
+        let drill = req.headers().contains_key(access_log::DRILL_HEADER);
         let started = Instant::now();
         let text = |name: header::HeaderName| {
             req.headers()
@@ -480,25 +473,47 @@ impl State {
                 .unwrap_or("")
         };
         let how = answered(header::HeaderName::from_static("x-cache"));
+        let how = how.strip_suffix(" from tusk").unwrap_or("Error");
+        let status = response.status().as_u16();
+        self.count(how, status, drill);
+        let Some(log) = &self.access_log else {
+            return response;
+        };
         log.write(&access_log::Line {
             client: remote.ip(),
             method: method.as_str(),
             host: &host,
             path: uri.path(),
             query: uri.query().unwrap_or(""),
-            status: response.status().as_u16(),
+            status,
             bytes: hyper::body::Body::size_hint(response.body())
                 .exact()
                 .unwrap_or(0),
             referer: &referer,
             user_agent: &user_agent,
             cookie,
-            how: how.strip_suffix(" from tusk").unwrap_or("Error"),
+            how,
             seconds: started.elapsed().as_secs_f64(),
             content_type: answered(header::CONTENT_TYPE),
             cache_control: answered(header::CACHE_CONTROL),
+            drill,
         });
         response
+    }
+
+    /// Count a client request by how it was answered, with the rule
+    /// `tusk offload` applies to the access log, so both agree. The
+    /// drill's requests are counted apart.
+    fn count(&self, how: &str, status: u16, drill: bool) {
+        if drill {
+            self.metrics.drill_requests.inc();
+            return;
+        }
+        self.metrics.requests.inc();
+        let (result, detailed) = access_log::result_type(how, status);
+        if access_log::sent_to_origin(result, detailed, status) {
+            self.metrics.origin_requests.inc();
+        }
     }
 
     async fn get(self: &Arc<Self>, req: Request<Incoming>) -> Response<Body> {
@@ -1154,6 +1169,7 @@ impl State {
                 "refresh_hits": m.refresh_hits.get(), "stale": m.stale.get(),
                 "fallback": m.fallback.get(), "bucket_reads": m.bucket_reads.get(),
                 "bucket_hits": m.bucket_hits.get(), "origin_fetches": m.origin_fetches.get(),
+                "origin_requests": m.origin_requests.get(), "drill": m.drill_requests.get(),
                 "origin_errors": m.origin_errors.get(), "coalesced": m.coalesced.get(),
                 "passes": m.passes.get(),
             },

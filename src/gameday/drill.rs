@@ -644,6 +644,7 @@ async fn request_all(base: &str, sample: &[&Expected], concurrency: usize) -> Ve
                 let problem = match client
                     .get(&url)
                     .header(reqwest::header::CACHE_CONTROL, "no-cache")
+                    .header(crate::edge::access_log::DRILL_HEADER, "1")
                     .send()
                     .await
                 {

@@ -4,9 +4,11 @@
 //! the same format (see `edge::access_log`).
 //!
 //! Columns are found by name from each file's `#Fields:` line, so logs
-//! with extra or reordered fields read the same. Sent to the origin:
-//! `Miss`, `RefreshHit` (a revalidation) and `Error`s that came from the
-//! origin; everything else was offloaded.
+//! with extra or reordered fields read the same. Sent to the origin is
+//! what `edge::access_log::sent_to_origin` says, the rule the edge's own
+//! counters (`tusk status`) use: `Miss` (but not a bucket answer),
+//! `RefreshHit` (a revalidation) and `Error`s that came from the origin.
+//! Records the drill marked (`x-tusk-drill`) are counted apart.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
@@ -39,6 +41,8 @@ pub struct Report {
     pub sources: Vec<String>,
     pub files: usize,
     pub records: u64,
+    /// Records of `tusk drill`'s own requests, left out of everything else.
+    pub drill_records: u64,
     /// Lines that are not log records, as `file:line: why` (first 10).
     pub malformed: u64,
     pub malformed_examples: Vec<String>,
@@ -86,6 +90,7 @@ struct PathStats {
 #[derive(Default)]
 struct Tally {
     records: u64,
+    drill_records: u64,
     malformed: u64,
     malformed_examples: Vec<String>,
     first: Option<i64>,
@@ -114,6 +119,12 @@ pub async fn offload(loaded: &Loaded, opts: &OffloadOptions) -> Result<Report> {
             let text = decode(&name, bytes)?;
             tally.read(&name, &text);
         }
+    }
+    if tally.records == 0 && tally.drill_records > 0 {
+        bail!(
+            "only tusk drill's requests in {}: no client traffic to measure",
+            sources.join(", ")
+        );
     }
     if tally.records == 0 {
         match tally.malformed_examples.first() {
@@ -197,6 +208,7 @@ struct Columns {
     result: usize,
     detailed: Option<usize>,
     cache_control: Option<usize>,
+    drill: Option<usize>,
     needed: usize,
 }
 
@@ -215,6 +227,7 @@ impl Columns {
             result: at("x-edge-result-type")?,
             detailed: at("x-edge-detailed-result-type"),
             cache_control: at("x-tusk-cache-control"),
+            drill: at("x-tusk-drill"),
             needed: 0,
         };
         let needed = [
@@ -270,6 +283,10 @@ impl Tally {
                     .filter(|v| *v != "-")
                     .unwrap_or("")
             };
+            if !value(c.drill).is_empty() {
+                self.drill_records += 1;
+                continue;
+            }
             let record = Record {
                 at: at.and_utc().timestamp(),
                 stem: cols[c.stem],
@@ -298,7 +315,7 @@ impl Tally {
         self.bytes += r.bytes;
         self.first = Some(self.first.map_or(r.at, |f| f.min(r.at)));
         self.last = Some(self.last.map_or(r.at, |l| l.max(r.at)));
-        let row = self.by_result.entry(r.result.to_string()).or_default();
+        let row = self.by_result.entry(r.kind().to_string()).or_default();
         row.0 += 1;
         row.1 += r.bytes;
         let origin = r.to_origin();
@@ -311,7 +328,7 @@ impl Tally {
         let path = self.paths.entry(r.stem.to_string()).or_default();
         path.requests += 1;
         if !r.cache_control.is_empty() {
-            path.cache_control = r.cache_control.to_string();
+            path.cache_control = unescape(r.cache_control);
         }
         // A revalidated copy was still served from the cache.
         if !origin || r.result == "RefreshHit" {
@@ -371,6 +388,7 @@ impl Tally {
             sources,
             files,
             records: self.records,
+            drill_records: self.drill_records,
             malformed: self.malformed,
             malformed_examples: self.malformed_examples,
             first: self.first.and_then(rfc3339),
@@ -404,19 +422,58 @@ struct Record<'a> {
 }
 
 impl Record<'_> {
-    /// Whether the origin was asked. An `Error` counts when CloudFront's
-    /// detailed type blames the origin (`OriginError`, `OriginReadTimeout`,
-    /// ...) or, without one, when the status is a 5xx.
     fn to_origin(&self) -> bool {
-        match self.result {
-            "Miss" | "RefreshHit" => true,
-            "Error" if !self.detailed.is_empty() => {
-                self.detailed.starts_with("Origin") || self.detailed == "Pass"
-            }
-            "Error" => self.status >= 500,
-            _ => false,
+        crate::edge::access_log::sent_to_origin(self.result, self.detailed, self.status)
+    }
+
+    /// The row of the result table: the result type, except that the
+    /// edge's bucket answers (logged as CloudFront does, a `Miss`) get a
+    /// row of their own.
+    fn kind(&self) -> &str {
+        if self.detailed == "Fallback" {
+            "Fallback"
+        } else {
+            self.result
         }
     }
+}
+
+/// A log field as it was before the log escaped it: `%20` -> ` ` (the
+/// access log and CloudFront percent-encode spaces, tabs and newlines).
+fn unescape(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether a (lowercase) Cache-Control value lets a shared cache keep a
+/// copy for a while: a positive `s-maxage` or `max-age`, or `immutable`.
+fn allows_caching(cc: &str) -> bool {
+    cc.split(',').map(str::trim).any(|d| {
+        d == "immutable"
+            || ["max-age=", "s-maxage="].iter().any(|p| {
+                d.strip_prefix(p)
+                    .and_then(|n| n.trim_matches('"').parse::<u64>().ok())
+                    .is_some_and(|n| n > 0)
+            })
+    })
 }
 
 /// The likely reasons a URL keeps missing the cache.
@@ -454,6 +511,14 @@ fn reasons(p: &PathStats) -> Vec<String> {
     if out.is_empty() {
         if p.misses == 1 {
             out.push("cold cache: missed once".into());
+        } else if p.hits == 0 && allows_caching(&cc) {
+            // The header it was served with says cache it: the edge kept
+            // no copy (too big for it, or pushed out by others).
+            out.push(format!(
+                "never served from the cache although Cache-Control: {} allows it: evicted \
+                 (edge.cache_mb too small) or larger than edge.max_object_mb",
+                p.cache_control
+            ));
         } else if p.hits == 0 {
             out.push(
                 "never served from the cache: no-cache/private headers or a zero TTL are likely"
@@ -471,4 +536,23 @@ fn reasons(p: &PathStats) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logged_headers_read_back_as_sent() {
+        assert_eq!(
+            unescape("public,%20max-age=31536000,%20immutable"),
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(unescape("100%"), "100%");
+        assert_eq!(unescape("a%zzb"), "a%zzb");
+        assert!(allows_caching("public, max-age=31536000, immutable"));
+        assert!(allows_caching("s-maxage=60"));
+        assert!(!allows_caching("max-age=0"));
+        assert!(!allows_caching("no-cache"));
+    }
 }
