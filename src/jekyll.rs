@@ -137,7 +137,7 @@ fn fill_defaults(site: &mut Map<String, Value>) {
     ];
     for (key, value) in defaults {
         let missing = site.get(key).is_none_or(Value::is_null);
-        if missing && !(key == "show_drafts") {
+        if missing && key != "show_drafts" {
             site.insert(key.to_string(), value);
         }
     }

@@ -513,7 +513,7 @@ fn new_renderer(
         &bodies,
         &loaded.config.site.base_url,
     )
-    .map(|(tera, problems)| (Renderer::Tera(tera), problems))
+    .map(|(tera, problems)| (Renderer::Tera(Box::new(tera)), problems))
 }
 
 /// Broken links as build problems.
@@ -755,7 +755,7 @@ impl Prepared {
     #[allow(clippy::too_many_arguments)]
     fn finish(
         &self,
-        key: &String,
+        key: &str,
         url: &str,
         shown: &str,
         html: Result<String, Option<Diagnostic>>,
@@ -774,7 +774,7 @@ impl Prepared {
             }
         };
         let links = (self.check_links && key.ends_with(".html")).then(|| linkcheck::Page {
-            key: key.clone(),
+            key: key.to_string(),
             url: url.to_string(),
             shown: shown.to_string(),
             links: match body.take() {
@@ -783,7 +783,12 @@ impl Prepared {
             },
         });
         sink.write(key, html.as_bytes())
-            .map_err(|e| diags.push(Diagnostic::new(key.clone(), format!("cannot write: {e}"))))
+            .map_err(|e| {
+                diags.push(Diagnostic::new(
+                    key.to_string(),
+                    format!("cannot write: {e}"),
+                ))
+            })
             .ok()
             .map(|o| (o, links))
     }

@@ -150,7 +150,7 @@ pub fn body_template_name(source: &str) -> String {
 /// whichever it is; only documents render differently (Liquid runs before
 /// Markdown, and layouts chain through their front matter).
 pub enum Renderer {
-    Tera(TeraRenderer),
+    Tera(Box<TeraRenderer>),
     Liquid(Box<crate::build::liquid::LiquidRenderer>),
 }
 

@@ -627,10 +627,8 @@ fn site_value(loaded: &Loaded, site: &Site, jekyll: &JekyllSite) -> Value {
     };
     let posts = entries(&|d| d.kind == Kind::Post);
     let pages = entries(&|d| d.kind == Kind::Page);
-    let html_pages = entries(&|d| {
-        d.kind == Kind::Page && d.url.ends_with(".html")
-            || d.kind == Kind::Page && d.url.ends_with('/')
-    });
+    let html_pages =
+        entries(&|d| d.kind == Kind::Page && (d.url.ends_with(".html") || d.url.ends_with('/')));
     let mut collections = vec![
         json!({"label": "posts", "docs": posts, "output": true, "relative_directory": "_posts"}),
     ];

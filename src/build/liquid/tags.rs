@@ -32,10 +32,13 @@ pub struct Lookups {
 }
 
 /// A tag defined by a name and what to do with its argument text.
+/// What a [`Simple`] tag does with its argument text.
+type TagFn = dyn Fn(&str, &dyn Runtime) -> Result<String> + Send + Sync;
+
 #[derive(Clone)]
 pub struct Simple {
     name: &'static str,
-    run: Arc<dyn Fn(&str, &dyn Runtime) -> Result<String> + Send + Sync>,
+    run: Arc<TagFn>,
 }
 
 impl Simple {
