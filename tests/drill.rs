@@ -244,7 +244,7 @@ fn redirects_to_pages_the_snapshot_excludes_are_reported_as_excluded_not_gaps() 
     let _edge = Edge::start(&p, "edge", &["--origin", &origin.url]);
 
     let run = p.run(&["drill", "--json"]);
-    let report = run.json();
+    let report = run.result();
     assert_eq!(report["ok"], true, "{report:#}");
     let redirects = check(&report, "redirects");
     assert_eq!(redirects["status"], "ok", "{redirects:#}");

@@ -58,7 +58,7 @@ fn bucket_answers_on_s3_are_cached_and_concurrent_reads_coalesced() {
     let p = Project::new();
     p.write(
         "config/tusk.toml",
-        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"s3://site-bucket\"\n[publish.s3]\npath_style = true\n\
+        "[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://site-bucket\"\n[publish.s3]\npath_style = true\n\
          [edge]\nmax_object_mb = 1\n[health]\nurls = [\"/healthz\"]\ninterval_ms = 60000\n",
     );
     site(&p);

@@ -180,7 +180,9 @@ fn pixel_difference(a: &[u8], b: &[u8]) -> f64 {
 
 fn drill(p: &Project, edge: &Edge) -> Value {
     let run = p.run(&["drill", "--edge", &edge.url, "--json"]);
-    serde_json::from_str(&run.stdout()).unwrap_or_else(|_| panic!("{}", run.stderr()))
+    let envelope: Value =
+        serde_json::from_str(&run.stdout()).unwrap_or_else(|_| panic!("{}", run.stderr()));
+    envelope["result"].clone()
 }
 
 fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
@@ -204,7 +206,7 @@ fn the_fallback_of_a_real_cms_is_styled_complete_and_proven_by_the_drill() {
     ));
     let run = p.run(&["snapshot", "--json"]);
     assert!(run.ok(), "{}", run.stderr());
-    let report: Value = serde_json::from_str(&run.stdout()).unwrap();
+    let report = run.result();
     let manifest: Value = serde_json::from_str(&p.read(".tusk/snapshot/.tusk-tree.json")).unwrap();
     let keys: Vec<String> = manifest["objects"]
         .as_array()

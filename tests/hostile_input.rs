@@ -791,7 +791,7 @@ fn large_snapshot_downloads_stream_to_disk_in_bounded_memory() {
 
     // max_response_mb still applies, compressed or not.
     let p = snapshot_project(&origin, "max_response_mb = 100\n");
-    let report = p.run(&["snapshot", "--json"]).success().json();
+    let report = p.run(&["snapshot", "--json"]).success().result();
     let keys = tree_objects(&p, ".tusk/snapshot/.tusk-tree.json");
     assert!(
         !keys.contains_key("big.bin") && !keys.contains_key("packed.bin"),

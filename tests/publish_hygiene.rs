@@ -265,7 +265,7 @@ fn a_dry_run_says_how_many_bytes_it_would_upload() {
         .run_env(&["publish", "--dry-run"], &server.env())
         .success();
     assert!(
-        run.stdout().contains("would upload 0.3 MB"),
+        run.stdout().contains("would upload 305.9 kB"),
         "{}",
         run.stdout()
     );

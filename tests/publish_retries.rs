@@ -110,7 +110,7 @@ fn persistent_errors_fail_clearly_and_a_rerun_converges() {
     // tusk's state (and its lock) kept locally: every failing PUT is an upload.
     p.write(
         "config/tusk.toml",
-        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"s3://site-bucket\"\nstate = \"file://state\"\n\
+        "[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://site-bucket\"\nstate = \"file://state\"\n\
          [publish.s3]\npath_style = true\n",
     );
     let proxy = FaultProxy::start(
@@ -213,7 +213,7 @@ fn a_dead_server_stops_the_publish_after_one_round_of_attempts() {
     // PUT through the proxy is an upload.
     p.write(
         "config/tusk.toml",
-        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"s3://site-bucket\"\nstate = \"file://state\"\nconcurrency = 4\n\
+        "[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://site-bucket\"\nstate = \"file://state\"\nconcurrency = 4\n\
          [publish.s3]\npath_style = true\n",
     );
     let proxy = FaultProxy::start(

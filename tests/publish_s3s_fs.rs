@@ -89,7 +89,7 @@ fn a_server_listing_no_etags_gets_no_reuploads_and_a_hash_named_archive() {
     let p = Project::new();
     p.write(
         "config/tusk.toml",
-        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"s3://site\"\n[publish.s3]\npath_style = true\n",
+        "[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://site\"\n[publish.s3]\npath_style = true\n",
     );
     p.write("site/about.md", "---\npermalink: /about/\n---\nAbout\n");
     p.write("site/notes.txt", "notes\n");
@@ -97,11 +97,11 @@ fn a_server_listing_no_etags_gets_no_reuploads_and_a_hash_named_archive() {
     server.aws(&["s3api", "create-bucket", "--bucket", "site"]);
 
     let first = p.run_env(&["publish", "--json"], &server.env()).success();
-    let objects = first.json()["uploads"].as_array().unwrap().len();
+    let objects = first.result()["uploads"].as_array().unwrap().len();
     assert!(objects >= 4, "{}", first.stdout());
     let again = p.run_env(&["publish", "--json"], &server.env()).success();
     assert_eq!(
-        again.json()["uploads"].as_array().unwrap().len(),
+        again.result()["uploads"].as_array().unwrap().len(),
         0,
         "{}",
         again.stdout()
@@ -113,7 +113,7 @@ fn a_server_listing_no_etags_gets_no_reuploads_and_a_hash_named_archive() {
     );
     p.run(&["build"]).success();
     let edit = p.run_env(&["publish", "--json"], &server.env()).success();
-    let edit = edit.json();
+    let edit = edit.result();
     assert_eq!(edit["uploads"].as_array().unwrap().len(), 1, "{edit:#}");
     assert_eq!(edit["archived"], 1, "{edit:#}");
     let archive: Vec<String> = server

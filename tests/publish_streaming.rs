@@ -29,7 +29,7 @@ fn project(server: &S3Server, part_mb: u64) -> Project {
     p.write(
         "config/tusk.toml",
         &format!(
-            "[site]\ntitle = \"T\"\n[publish]\ntarget = \"s3://site-bucket/live\"\n\
+            "[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://site-bucket/live\"\n\
              [publish.s3]\npath_style = true\nmultipart_threshold_mb = {part_mb}\nmultipart_part_mb = {part_mb}\n"
         ),
     );
@@ -103,7 +103,7 @@ fn a_big_file_goes_up_in_parts_and_reads_back_byte_identical() {
 
     // Nothing changed: the listing's non-MD5 ETag is resolved, no upload.
     let again = p.run_env(&["publish", "--json"], &server.env()).success();
-    assert_eq!(again.json()["uploads"].as_array().unwrap().len(), 0);
+    assert_eq!(again.result()["uploads"].as_array().unwrap().len(), 0);
 
     // A new version built, then its file edited after the build (same
     // size): refused while streaming, the multipart upload aborted, the

@@ -289,7 +289,9 @@ fn add_default_home(loaded: &Loaded, site: &mut Site, theme: &Theme) {
         || site.static_files.iter().any(|f| f.key == home);
     let own_templates = loaded.source_dir().join("_templates").exists();
     let has_template = theme.templates.iter().any(|(name, ..)| name == "home.html");
-    if has_home || own_templates || !has_template {
+    // A site with no documents at all (a snapshot-only project) gets no
+    // home page of its own: the snapshot's would conflict with it.
+    if has_home || own_templates || !has_template || site.documents.is_empty() {
         return;
     }
     site.documents.insert(

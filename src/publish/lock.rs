@@ -2,8 +2,10 @@
 //! upload and both write a record). The lock is one object in the state
 //! location, created with a conditional write (S3: `If-None-Match: *`; a
 //! local folder: an exclusive create), naming who holds it and until when.
-//! A holder that died leaves it behind; it expires after [`LOCK_MINUTES`],
-//! and the error says which key to delete to take it earlier.
+//! A holder that died leaves it behind: on the same host a lock whose
+//! process is gone is taken at once; elsewhere it expires after
+//! [`LOCK_MINUTES`], and the error says which key to delete to take it
+//! earlier.
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -60,9 +62,9 @@ pub(super) async fn acquire(state: &dyn Store) -> Result<Lock<'_>> {
         match current {
             // A retried create whose first attempt went through.
             Some(h) if h.token == token => return Ok(Lock { state, token }),
-            Some(h) if expired(&h, now) => {
+            Some(h) if expired(&h, now) || died_here(&h) => {
                 tracing::warn!(
-                    "removing the expired publish lock of {} (taken {}, expired {})",
+                    "removing the stale publish lock of {} (taken {}, expires {}): expired, or its process on this host is gone",
                     h.holder,
                     h.started,
                     h.expires
@@ -124,14 +126,37 @@ fn expired(h: &Holder, now: chrono::DateTime<chrono::Utc>) -> bool {
     chrono::DateTime::parse_from_rfc3339(&h.expires).is_ok_and(|t| t < now)
 }
 
+/// Whether the holder ran on this host and its process is gone (a killed
+/// publish): its lock can be taken at once, as git does with a stale
+/// `gc.pid`. Another host's lock waits for its expiry.
+fn died_here(h: &Holder) -> bool {
+    let Some((user_host, pid)) = h.holder.rsplit_once(", pid ") else {
+        return false;
+    };
+    let this_host = host();
+    let same_host = user_host
+        .rsplit_once('@')
+        .is_some_and(|(_, host)| host == this_host);
+    let Ok(pid) = pid.trim().parse::<u32>() else {
+        return false;
+    };
+    same_host
+        && this_host != "?"
+        && pid != std::process::id()
+        && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
 /// `user@host, pid N`, from the environment and the kernel: enough for
 /// an operator to find the other publish.
 fn who() -> String {
     let user = std::env::var("USER").unwrap_or_else(|_| "?".into());
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "?".into());
-    format!("{user}@{host}, pid {}", std::process::id())
+    format!("{user}@{}, pid {}", host(), std::process::id())
 }
 
 fn rand_bytes() -> [u8; 16] {

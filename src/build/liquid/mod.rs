@@ -84,10 +84,8 @@ pub fn quote_paths(text: &str) -> std::borrow::Cow<'_, str> {
     use std::sync::OnceLock;
     static BARE: OnceLock<regex::Regex> = OnceLock::new();
     let bare = BARE.get_or_init(|| {
-        regex::Regex::new(
-            r#"(\{%-?\s*(?:link|post_url|include_relative|include)\s+)([^\s"'{%][^\s%]*)"#,
-        )
-        .expect("a valid pattern")
+        regex::Regex::new(r#"(\{%-?\s*(?:link|post_url|include_relative)\s+)([^\s"'{%][^\s%]*)"#)
+            .expect("a valid pattern")
     });
     bare.replace_all(text, "$1\"$2\"")
 }
