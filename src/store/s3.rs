@@ -581,30 +581,8 @@ impl Store for S3Store {
     }
 
     async fn head(&self, key: &str) -> Result<Option<Meta>> {
-        let resp = match self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(self.full_key(key))
-            .send()
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => {
-                let service = e.into_service_error();
-                if service.is_not_found() {
-                    return Ok(None);
-                }
-                return Err(sdk_error(service)).with_context(|| format!("HeadObject {key} failed"));
-            }
-        };
-        Ok(Some(meta_from(
-            resp.content_type(),
-            resp.cache_control(),
-            resp.content_encoding(),
-            resp.website_redirect_location(),
-            resp.metadata(),
-        )))
+        // One HeadObject request, read by `stat`.
+        Ok(self.stat(key).await?.map(|info| info.meta))
     }
 
     async fn stat(&self, key: &str) -> Result<Option<Info>> {
