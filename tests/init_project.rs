@@ -47,6 +47,10 @@ fn init_makes_a_project_that_builds_serves_and_publishes() {
     );
     assert!(read("site/_data/navigation.yml").contains("url: /about/"));
 
+    // The CI tour's `--env production` finds the overlay init wrote.
+    assert!(read("config/production.toml").contains("# base_url = "));
+    tusk(&["--env", "production", "build"]).success();
+
     let built = tusk(&["build"]).success();
     assert!(
         built.stderr().contains("site.base_url is not set"),

@@ -43,7 +43,7 @@ pub struct Report {
 /// Check the internal links of `pages` against `keys` (every output key)
 /// and the ids of the target pages (`page_at`: the rendered page with that
 /// key). `base_url` makes absolute links to the site itself count as
-/// internal.
+/// internal; its path (a site below `/pr-12/`) is not part of the keys.
 pub fn check<'a>(
     pages: impl Iterator<Item = &'a Page>,
     page_at: &(dyn Fn(&str) -> Option<&'a Page> + Sync),
@@ -54,11 +54,12 @@ pub fn check<'a>(
         .ok()
         .filter(|u| u.has_host())
         .unwrap_or_else(|| Url::parse("http://site.invalid/").expect("a valid URL"));
+    let base_path = super::base_path::of(site.as_str());
     let pages: Vec<&Page> = pages.collect();
     // Pages are checked in parallel; their findings are merged in order.
     let per_page: Vec<Report> = pages
         .par_iter()
-        .map(|page| check_page(page, keys, page_at, &site))
+        .map(|page| check_page(page, keys, page_at, &site, &base_path))
         .collect();
     let mut report = Report::default();
     for r in per_page {
@@ -76,6 +77,7 @@ fn check_page<'a>(
     keys: &HashSet<String>,
     page_at: &dyn Fn(&str) -> Option<&'a Page>,
     site: &Url,
+    base_path: &str,
 ) -> Report {
     let mut report = Report::default();
     let Ok(here) = site.join(&page.url) else {
@@ -99,7 +101,8 @@ fn check_page<'a>(
                     "http" | "https" => {}
                     _ => continue, // mailto:, tel:, data:, javascript: ...
                 }
-                if target.origin() != site.origin() {
+                let outside = !below(target.path(), base_path);
+                if target.origin() != site.origin() || outside {
                     report
                         .external
                         .entry(without_fragment(&target))
@@ -120,7 +123,7 @@ fn check_page<'a>(
             }
         };
         report.internal += 1;
-        let mut key = path.trim_start_matches('/').to_string();
+        let mut key = within(&path, base_path).trim_start_matches('/').to_string();
         if key.is_empty() || key.ends_with('/') {
             key.push_str("index.html");
         }
@@ -149,6 +152,22 @@ fn check_page<'a>(
         }
     }
     report
+}
+
+/// Whether `path` is on the site below `base_path` ("" for a root site).
+fn below(path: &str, base_path: &str) -> bool {
+    path == base_path || path.starts_with(&format!("{base_path}/"))
+}
+
+/// `path` without the site's `base_path`: links written with it (absolute
+/// permalinks, Jekyll's `relative_url`) and without it (the rendered pages
+/// before `base_path::prefix`) name the same key.
+fn within<'a>(path: &'a str, base_path: &str) -> &'a str {
+    match path.strip_prefix(base_path) {
+        Some("") => "/",
+        Some(rest) if !base_path.is_empty() && rest.starts_with('/') => rest,
+        _ => path,
+    }
 }
 
 /// A link that resolves to the same path under any URL parser: `#id` on

@@ -4,6 +4,7 @@
 //! swap the staging folder in.
 
 pub(crate) mod assets;
+mod base_path;
 pub(crate) mod generate;
 pub(crate) mod incremental;
 pub(crate) mod linkcheck;
@@ -112,6 +113,10 @@ pub(crate) struct Prepared {
     extras: markdown::Extras,
     /// The files `asset_url` may fingerprint.
     pub(crate) assets: std::sync::Arc<Assets>,
+    /// The path of `base_url` put before root-relative links on output
+    /// (`""` at a host's root, and in Jekyll mode, whose templates add
+    /// `baseurl` themselves through `relative_url`).
+    base_path: String,
 }
 
 /// [`build`], keeping the decisions for incremental rebuilds. A list of
@@ -249,6 +254,10 @@ fn plan(loaded: &Loaded, mut site: Site, opts: &BuildOptions, diags: &Collector)
     let heavy = heavy_jobs(&renderer, &site, &planned);
     let neighbours = neighbours(&site);
     let check_links = loaded.config.build.check_links || opts.dry_run;
+    let base_path = match renderer {
+        Renderer::Tera(_) => base_path::of(&loaded.config.site.base_url),
+        Renderer::Liquid(_) => String::new(),
+    };
     let prepared = Prepared {
         loaded: loaded.clone(),
         site,
@@ -267,6 +276,7 @@ fn plan(loaded: &Loaded, mut site: Site, opts: &BuildOptions, diags: &Collector)
             links: check_links,
         },
         assets,
+        base_path,
     };
     Ok(Plan {
         prepared,
@@ -368,19 +378,10 @@ fn write_all(plan: &Plan, sink: &Sink, diags: &Collector) -> Written {
     let all: Vec<usize> = (0..prepared.planned.len()).collect();
     let (rendered, link_pages): (Vec<Object>, Vec<Option<linkcheck::Page>>) =
         prepared.render(&all, sink, diags).into_iter().unzip();
-    let language = &prepared.loaded.config.site.language;
     let redirected: Vec<Object> = plan
         .redirects
         .iter()
-        .filter_map(|r| {
-            write_redirect(
-                sink,
-                &r.key,
-                &redirects::page(&r.to, language),
-                &r.to,
-                diags,
-            )
-        })
+        .filter_map(|r| write_redirect(prepared, sink, &r.key, &r.to, diags))
         .collect();
     let taken: HashSet<String> = plan.keys.iter().map(|(k, _)| k.clone()).collect();
     let generated: Vec<Object> = prepared
@@ -680,8 +681,7 @@ impl Prepared {
                 let doc_index = *doc;
                 let doc = &site.documents[doc_index];
                 if let Some(to) = redirects::target(doc) {
-                    let body = redirects::page(to, &loaded.config.site.language);
-                    return write_redirect(sink, key, &body, to, diags).map(|o| (o, None));
+                    return write_redirect(self, sink, key, to, diags).map(|o| (o, None));
                 }
                 let (prev, next) = self
                     .neighbours
@@ -784,6 +784,7 @@ impl Prepared {
                 None => linkcheck::extract(html.as_bytes()),
             },
         });
+        let html = base_path::prefix(&html, &self.base_path);
         sink.write(key, html.as_bytes())
             .map_err(|e| {
                 diags.push(Diagnostic::new(
@@ -1016,17 +1017,20 @@ fn plan_keys(
 }
 
 /// Write a redirect page and mark it as a redirect in the tree.
+/// A redirect page to `to` (root-relative targets below the site's path).
 fn write_redirect(
+    prepared: &Prepared,
     sink: &Sink,
     key: &str,
-    body: &str,
     to: &str,
     diags: &Collector,
 ) -> Option<Object> {
+    let to = base_path::prefix_url(to, &prepared.base_path);
+    let body = redirects::page(&to, &prepared.loaded.config.site.language);
     match sink.write(key, body.as_bytes()) {
         Ok(mut object) => {
             object.cache_class = CacheClass::Redirect;
-            object.redirect = Some(to.to_string());
+            object.redirect = Some(to.into_owned());
             Some(object)
         }
         Err(e) => {
