@@ -51,16 +51,7 @@ impl Sink {
     /// `key`, hashing it on the way: a large download is never read into
     /// memory, nor copied.
     pub fn adopt(&self, file: tempfile::NamedTempFile, key: &str) -> io::Result<Object> {
-        let mut hashes = Hashes::default();
-        let mut input = file.reopen()?;
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = input.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            hashes.update(&buf[..n]);
-        }
+        let hashes = hash_through(file.reopen()?, None::<&mut io::Sink>)?;
         match self {
             Sink::Dir(dir, made) => {
                 file.persist(target(dir, key, made)?).map_err(|e| e.error)?;
@@ -83,22 +74,28 @@ impl Sink {
             )?)?)),
             Sink::Discard | Sink::Memory(_) => None,
         };
-        let mut hashes = Hashes::default();
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = input.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            hashes.update(&buf[..n]);
-            if let Some(out) = output.as_mut() {
-                out.write_all(&buf[..n])?;
-            }
-        }
+        let hashes = hash_through(&mut input, output.as_mut())?;
         if let Some(mut out) = output {
             out.flush()?;
         }
         Ok(hashes.finish(key))
+    }
+}
+
+/// Read `input` to its end, hashing it, and pass it on to `output` if any:
+/// one pass, 64 KiB at a time, whatever the file's size.
+fn hash_through(mut input: impl Read, mut output: Option<&mut impl Write>) -> io::Result<Hashes> {
+    let mut hashes = Hashes::default();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = input.read(&mut buf)?;
+        if n == 0 {
+            return Ok(hashes);
+        }
+        hashes.update(&buf[..n]);
+        if let Some(out) = output.as_mut() {
+            out.write_all(&buf[..n])?;
+        }
     }
 }
 
