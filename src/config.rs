@@ -258,6 +258,10 @@ pub struct PublishConfig {
     /// Days replaced and deleted bodies are kept under `.tusk/objects/`
     /// so `tusk publish --rollback` can restore them; 0 keeps nothing.
     pub rollback_days: u32,
+    /// Seconds the publish lock holds without being renewed: a publish
+    /// renews it every third of this while it runs, so a publish that
+    /// died (on another machine) blocks the next one this long at most.
+    pub lock_secs: u64,
     pub cache_control: CacheControlConfig,
     /// Cache-Control by glob, first match wins over the class defaults.
     pub rules: Vec<CacheRule>,
@@ -329,6 +333,7 @@ impl Default for PublishConfig {
             compress: "none".into(),
             retain_days: 7,
             rollback_days: 30,
+            lock_secs: 600,
             cache_control: CacheControlConfig::default(),
             rules: Vec::new(),
             s3: S3Config::default(),
@@ -805,6 +810,13 @@ fn validate(config: &Config, last_file: &Path) -> Result<()> {
         bail!(
             "{}: publish.max_delete_share {share} must be more than 0 and at most 1",
             last_file.display()
+        );
+    }
+    if config.publish.lock_secs < 3 {
+        bail!(
+            "{}: publish.lock_secs {} must be at least 3 (the lock is renewed every third of it)",
+            last_file.display(),
+            config.publish.lock_secs
         );
     }
     if !matches!(config.snapshot.query.as_str(), "skip" | "hash") {

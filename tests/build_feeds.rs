@@ -111,11 +111,16 @@ fn atom_feed_sitemap_and_robots_are_valid_and_stable() {
     assert!(robots.contains("User-agent: *"));
     assert!(robots.contains("Sitemap: https://example.test/sitemap.xml"));
 
-    // The tree types them as feeds (short cache) with XML content types.
+    // The tree types them as feeds (short cache) with XML content types:
+    // the Atom feed as Atom (issue 26, item 8), the sitemap as XML.
     let object = |key: &str| p.tree_object(key);
     assert_eq!(object("feed.xml")["cache_class"], "feed");
     assert_eq!(
         object("feed.xml")["content_type"],
+        "application/atom+xml; charset=utf-8"
+    );
+    assert_eq!(
+        object("sitemap.xml")["content_type"],
         "application/xml; charset=utf-8"
     );
     assert_eq!(object("robots.txt")["cache_class"], "feed");

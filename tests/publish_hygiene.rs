@@ -4,75 +4,36 @@
 //! right.
 
 mod common;
-use common::s3::{S3Server, SECRET};
+use common::faults::{self, Fault, FaultProxy, Plan};
+use common::s3::{publish_via, s3_config, s3_project, S3Server};
 use common::Project;
 use serde_json::Value;
 
 const BUCKET: &str = "site-bucket";
 const STATE: &str = "site-bucket-tusk-state";
+const TARGET: &str = "site-bucket/live";
 
 fn project(server: &S3Server, extra_publish: &str) -> Project {
-    let p = Project::new();
-    p.write(
-        "config/tusk.toml",
-        &format!(
-            "[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://{BUCKET}/live\"\n{extra_publish}\n\
-             [publish.s3]\npath_style = true\n"
-        ),
-    );
+    let p = s3_project(server, TARGET, extra_publish);
     p.write("site/about.md", "---\npermalink: /about/\n---\nAbout\n");
-    server.aws(&["s3api", "create-bucket", "--bucket", BUCKET]);
     p
 }
 
 fn publish(p: &Project, server: &S3Server, extra: &[&str]) -> Value {
-    let mut args = vec!["publish", "--json", "--no-invalidate"];
-    args.extend_from_slice(extra);
-    let run = p.run_env(&args, &server.env()).success();
-    assert!(
-        !run.stdout().contains(SECRET) && !run.stderr().contains(SECRET),
-        "secret leaked"
-    );
-    run.result()
+    publish_via(p, server, &server.endpoint, extra)
 }
 
 /// Every key of a bucket (all prefixes).
 fn keys(server: &S3Server, bucket: &str) -> Vec<String> {
-    let listing = server.aws(&["s3api", "list-objects-v2", "--bucket", bucket]);
-    listing["Contents"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|o| o["Key"].as_str().unwrap().to_string())
-                .collect()
-        })
-        .unwrap_or_default()
+    server.keys(bucket)
 }
 
 fn get(server: &S3Server, bucket: &str, key: &str) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("body");
-    server.aws(&[
-        "s3api",
-        "get-object",
-        "--bucket",
-        bucket,
-        "--key",
-        key,
-        out.to_str().unwrap(),
-    ]);
-    std::fs::read(out).unwrap()
+    server.get(bucket, key)
 }
 
 fn head(server: &S3Server, key: &str) -> Value {
-    server.aws(&[
-        "s3api",
-        "head-object",
-        "--bucket",
-        BUCKET,
-        "--key",
-        &format!("live/{key}"),
-    ])
+    server.head(BUCKET, &format!("live/{key}"))
 }
 
 /// Any object of the served bucket whose body contains `needle`.
@@ -80,6 +41,16 @@ fn served_with(server: &S3Server, needle: &str) -> Vec<String> {
     keys(server, BUCKET)
         .into_iter()
         .filter(|k| String::from_utf8_lossy(&get(server, BUCKET, k)).contains(needle))
+        .collect()
+}
+
+/// The keys of a publish report's `uploads`.
+fn uploaded(report: &Value) -> Vec<String> {
+    report["uploads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["key"].as_str().unwrap().to_string())
         .collect()
 }
 
@@ -218,9 +189,9 @@ fn a_header_only_change_reaches_every_object_without_a_reupload() {
 
     p.write(
         "config/tusk.toml",
-        &format!(
-            "[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://{BUCKET}/live\"\n\
-             [publish.cache_control]\nhtml = \"public, max-age=5\"\n[publish.s3]\npath_style = true\n"
+        &s3_config(
+            TARGET,
+            "[publish.cache_control]\nhtml = \"public, max-age=5\"",
         ),
     );
     let dry = p
@@ -281,4 +252,308 @@ fn a_dry_run_says_how_many_bytes_it_would_upload() {
     let real = publish(&p, &server, &[]);
     assert_eq!(real["bytes_uploaded"], planned, "{real:#}");
     assert!(keys(&server, STATE).iter().all(|k| !k.contains("lock")));
+}
+
+#[test]
+fn text_is_labelled_by_its_bytes_feeds_and_maps_by_kind_and_well_known_is_published() {
+    let server = S3Server::start();
+    let p = project(&server, "");
+    // The README's own example: the glob alone, without ".well-known".
+    let config = s3_config(TARGET, "") + "[build]\ninclude = [\".well-known/**\"]\n";
+    p.write("config/tusk.toml", &config);
+    p.write_bytes("site/notes/latin1.txt", b"caf\xe9 cr\xe8me\n");
+    p.write("site/notes/utf8.txt", "caf\u{e9} cr\u{e8}me\n");
+    p.write("site/js/app.js.map", "{\"version\":3,\"mappings\":\"\"}");
+    p.write("site/_posts/2024-01-01-a.md", "---\ntitle: A\n---\nA\n");
+    p.write(
+        "site/.well-known/security.txt",
+        "Contact: mailto:security@example.test\n",
+    );
+    p.write("site/.hidden/notes.txt", "not for the public\n");
+    p.run(&["build"]).success();
+    publish(&p, &server, &[]);
+
+    let content_type = |key: &str| head(&server, key)["ContentType"].clone();
+    // Latin-1 bytes are no UTF-8: no charset, so the browser's default
+    // (windows-1252) shows the accents instead of U+FFFD.
+    assert_eq!(content_type("notes/latin1.txt"), "text/plain");
+    assert_eq!(content_type("notes/utf8.txt"), "text/plain; charset=utf-8");
+    assert_eq!(
+        content_type("js/app.js.map"),
+        "application/json; charset=utf-8"
+    );
+    assert_eq!(
+        content_type("feed.xml"),
+        "application/atom+xml; charset=utf-8"
+    );
+    assert_eq!(
+        content_type("sitemap.xml"),
+        "application/xml; charset=utf-8"
+    );
+    assert_eq!(
+        content_type(".well-known/security.txt"),
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(
+        get(&server, BUCKET, "live/.well-known/security.txt"),
+        b"Contact: mailto:security@example.test\n"
+    );
+    let served = keys(&server, BUCKET);
+    assert!(
+        !served.iter().any(|k| k.contains(".hidden")),
+        "a hidden folder no glob names was published: {served:?}"
+    );
+}
+
+#[test]
+fn etags_that_are_not_md5s_are_never_taken_for_them() {
+    let server = S3Server::start();
+    let p = project(&server, "");
+    p.write("site/notes.txt", "v1\n");
+    p.write("site/_posts/2024-01-01-a.md", "---\ntitle: A\n---\nA\n");
+    p.run(&["build"]).success();
+    // Between tusk and moto, ETags become what SSE-KMS makes of them.
+    let proxy = FaultProxy::editing(
+        &server.endpoint,
+        Plan {
+            methods: vec![],
+            every: 0,
+            faults: vec![],
+        },
+        faults::sse_kms_etags,
+    );
+    let first = publish_via(&p, &server, &proxy.endpoint, &[]);
+    let all = uploaded(&first);
+    assert!(all.len() > 3, "{first:#}");
+    let md5 = p.tree_object("notes.txt")["md5"].clone();
+    let etag = |endpoint: &str| {
+        let h = server.aws_via(
+            endpoint,
+            &[
+                "s3api",
+                "head-object",
+                "--bucket",
+                BUCKET,
+                "--key",
+                "live/notes.txt",
+            ],
+        );
+        Value::from(h["ETag"].as_str().unwrap().trim_matches('"'))
+    };
+    assert_eq!(etag(&server.endpoint), md5, "moto's ETag is the MD5");
+    let hidden = etag(&proxy.endpoint);
+    assert!(hidden != md5 && hidden.as_str().unwrap().len() == 32);
+
+    // The ETags recorded at upload match the listing: nothing to send.
+    let again = publish_via(&p, &server, &proxy.endpoint, &[]);
+    assert_eq!(uploaded(&again), Vec::<String>::new(), "{again:#}");
+    assert!(again["record"].is_null(), "{again:#}");
+    // One change sends that one object.
+    p.write("site/notes.txt", "v2\n");
+    p.run(&["build"]).success();
+    let edit = publish_via(&p, &server, &proxy.endpoint, &[]);
+    assert_eq!(uploaded(&edit), ["notes.txt"], "{edit:#}");
+    assert_eq!(edit["archived"], 1, "{edit:#}");
+    // The archive is named by the MD5 of the replaced bytes, not the ETag.
+    let v1 = format!("live/.tusk/objects/{}", md5.as_str().unwrap());
+    assert_eq!(get(&server, STATE, &v1), b"v1\n");
+
+    // Records lost (a new state bucket): the md5 metadata decides, one
+    // HEAD per object, and still nothing is sent again.
+    for key in keys(&server, STATE) {
+        server.aws(&["s3api", "delete-object", "--bucket", STATE, "--key", &key]);
+    }
+    let seen = proxy.requests().len();
+    let lost = publish_via(&p, &server, &proxy.endpoint, &[]);
+    assert_eq!(uploaded(&lost), Vec::<String>::new(), "{lost:#}");
+    let heads = proxy.requests()[seen..]
+        .iter()
+        .filter(|r| r.starts_with("HEAD /site-bucket/live/"))
+        .count();
+    assert_eq!(heads, all.len(), "{:#?}", proxy.requests());
+}
+
+/// Whether the publish lock is in the state bucket (asked of moto).
+fn lock_held(server: &S3Server) -> bool {
+    std::process::Command::new("aws")
+        .args(["--endpoint-url", &server.endpoint, "s3api", "head-object"])
+        .args(["--bucket", STATE, "--key", "live/.tusk/lock.json"])
+        .envs(server.env())
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+#[test]
+fn a_long_publish_keeps_its_lock_and_purge_takes_it_too() {
+    let server = S3Server::start();
+    let p = project(&server, "concurrency = 1\nlock_secs = 6");
+    for i in 0..16 {
+        p.write(&format!("site/img/{i}.svg"), &format!("<svg>{i}</svg>"));
+    }
+    p.run(&["build"]).success();
+    // Every PUT takes a second: the publish outlives the lock's 6 s.
+    let slow = FaultProxy::start(
+        &server.endpoint,
+        Plan {
+            methods: vec!["PUT"],
+            every: 1,
+            faults: vec![Fault::Slow],
+        },
+    );
+    let long = common::tusk()
+        .arg("--root")
+        .arg(p.root())
+        .args(["publish", "--json", "--no-invalidate"])
+        .env_remove("TUSK_ENV")
+        .envs(common::s3::env_via(&server, &slow.endpoint))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !lock_held(&server) {
+        assert!(std::time::Instant::now() < deadline, "no lock taken");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // Past the lock's first expiry: only its renewals keep it.
+    std::thread::sleep(std::time::Duration::from_secs(9));
+    for args in [
+        &["publish", "--no-invalidate"][..],
+        &["publish", "--purge", "about/index.html"][..],
+    ] {
+        let refused = p.run_env(args, &server.env());
+        assert_eq!(refused.code(), Some(1), "{args:?}: {}", refused.stdout());
+        assert!(
+            refused.stderr().contains("another publish holds the lock"),
+            "{args:?}: {}",
+            refused.stderr()
+        );
+    }
+    let out = long.wait_with_output().unwrap();
+    let run = common::Run(out).success();
+    assert_eq!(
+        uploaded(&run.result()).len(),
+        p.tree()["objects"].as_array().unwrap().len()
+    );
+    assert!(!lock_held(&server));
+    // Free now: the purge runs, and gives the lock back.
+    p.run_env(&["publish", "--purge", "about/index.html"], &server.env())
+        .success();
+    assert!(!lock_held(&server));
+}
+
+#[test]
+fn a_header_update_keeps_the_md5_rclone_reads_on_a_multipart_object() {
+    use base64::Engine;
+    use md5::Digest;
+    let server = S3Server::start();
+    let p = project(&server, "");
+    let multipart = "multipart_threshold_mb = 5\nmultipart_part_mb = 5\n";
+    p.write("config/tusk.toml", &(s3_config(TARGET, "") + multipart));
+    let body: Vec<u8> = (0..6 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    p.write_bytes("site/big.bin", &body);
+    p.run(&["build"]).success();
+    publish(&p, &server, &[]);
+    let md5chksum = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(&body));
+    let h = head(&server, "big.bin");
+    assert!(h["ETag"].as_str().unwrap().ends_with("-2\""), "{h:#}");
+    assert_eq!(h["Metadata"]["md5chksum"], md5chksum.as_str(), "{h:#}");
+
+    let config = s3_config(
+        TARGET,
+        "[publish.cache_control]\nasset = \"public, max-age=60\"",
+    ) + multipart;
+    p.write("config/tusk.toml", &config);
+    let r = publish(&p, &server, &[]);
+    assert_eq!(uploaded(&r), Vec::<String>::new(), "{r:#}");
+    assert!(
+        r["headers_changed"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("big.bin")),
+        "{r:#}"
+    );
+    let h = head(&server, "big.bin");
+    assert_eq!(h["CacheControl"], "public, max-age=60", "{h:#}");
+    assert_eq!(h["Metadata"]["md5chksum"], md5chksum.as_str(), "{h:#}");
+    assert_eq!(
+        h["Metadata"]["md5"],
+        hex::encode(md5::Md5::digest(&body)).as_str()
+    );
+    let again = publish(&p, &server, &[]);
+    assert_eq!(uploaded(&again), Vec::<String>::new(), "{again:#}");
+    assert!(again["record"].is_null(), "{again:#}");
+}
+
+#[test]
+fn a_site_wide_restyle_leaves_the_served_listing_as_it_was() {
+    let server = S3Server::start();
+    let p = project(&server, "");
+    const POSTS: usize = 60;
+    for i in 0..POSTS {
+        p.write(
+            &format!("site/_posts/2024-01-{:02}-post-{i}.md", i % 28 + 1),
+            &format!("---\ntitle: Post {i}\n---\nBody {i}\n"),
+        );
+    }
+    p.run(&["build"]).success();
+    let proxy = FaultProxy::start(
+        &server.endpoint,
+        Plan {
+            methods: vec![],
+            every: 0,
+            faults: vec![],
+        },
+    );
+    publish_via(&p, &server, &proxy.endpoint, &[]);
+    let mut before = keys(&server, BUCKET);
+    before.sort();
+
+    // The restyle: every page changes.
+    p.write(
+        "site/_templates/post.html",
+        "<article class=\"v2\"><h1>{{ page.title }}</h1>{{ content | safe }}</article>",
+    );
+    p.write(
+        "site/_templates/page.html",
+        "<main class=\"v2\">{{ content | safe }}</main>",
+    );
+    p.run(&["build"]).success();
+    let (requests, copies) = (proxy.requests().len(), proxy.copies());
+    let r = publish_via(&p, &server, &proxy.endpoint, &[]);
+    let copies = proxy.copies() - copies;
+    let requests = proxy.requests().len() - requests;
+    let changed = r["uploads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["reason"] == "changed")
+        .count();
+    assert!(changed > POSTS, "every post and listing page: {r:#}");
+    let mut after = keys(&server, BUCKET);
+    after.sort();
+    // The served bucket holds the site and nothing else: the same keys,
+    // so its listing (what a no-op publish costs) keeps its size.
+    assert_eq!(after, before);
+    assert!(after.iter().all(|k| !k.contains(".tusk")), "{after:?}");
+    // The archive is one server-side copy per replaced body, into the
+    // private state bucket.
+    let archived = keys(&server, STATE)
+        .iter()
+        .filter(|k| k.starts_with("live/.tusk/objects/"))
+        .count();
+    assert_eq!(r["archived"], changed, "{r:#}");
+    assert_eq!(archived, changed);
+    assert_eq!(copies, changed);
+    eprintln!(
+        "restyle of {} objects: {changed} changed, {copies} CopyObject (all into {STATE}), \
+         {requests} requests; served keys {} before, {} after",
+        before.len(),
+        before.len(),
+        after.len()
+    );
 }

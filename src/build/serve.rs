@@ -378,15 +378,10 @@ async fn file_response(status: StatusCode, file: &Path) -> Response<Body> {
     let Ok(bytes) = tokio::fs::read(file).await else {
         return text(StatusCode::NOT_FOUND, "not found\n");
     };
-    let mime = mime_guess::from_path(file).first_or_octet_stream();
-    let html = mime.essence_str() == "text/html";
-    let content_type = match mime.type_() {
-        mime_guess::mime::TEXT => format!("{}; charset=utf-8", mime.essence_str()),
-        _ if mime.essence_str() == "application/javascript" => {
-            "text/javascript; charset=utf-8".into()
-        }
-        _ => mime.essence_str().to_string(),
-    };
+    // The tree's rule, so `tusk serve` labels a file as publish stores it.
+    let name = file.file_name().unwrap_or_default().to_string_lossy();
+    let content_type = crate::tree::content_type_of(&name, &bytes);
+    let html = content_type.starts_with("text/html");
     let body = if html { inject(bytes) } else { bytes };
     Response::builder()
         .status(status)

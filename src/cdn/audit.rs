@@ -95,7 +95,8 @@ impl Log {
             cache_control: "no-store".into(),
             ..Meta::default()
         };
-        self.store.put(key, body, &md5, &meta).await
+        self.store.put(key, body, &md5, &meta).await?;
+        Ok(())
     }
 }
 

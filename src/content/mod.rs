@@ -207,17 +207,23 @@ pub fn reload_document(
 pub fn skipped(rel: &str, config: &Config) -> bool {
     let diags = Collector::default();
     let exclude = globset(&config.build.exclude, "exclude", &diags);
-    let include = globset(&config.build.include, "include", &diags);
+    let include = Include::new(&config.build.include, &diags);
     let mut prefix = String::new();
-    for part in rel.split('/') {
+    let parts: Vec<&str> = rel.split('/').collect();
+    let mut on_the_way = false;
+    for (i, part) in parts.iter().enumerate() {
         if !prefix.is_empty() {
             prefix.push('/');
         }
         prefix.push_str(part);
-        let included = include.is_match(&prefix);
-        if !included && (part.starts_with('.') || exclude.is_match(&prefix)) {
+        let folder = i + 1 < parts.len();
+        let matched = include.set.is_match(&prefix);
+        let included = include.covers(&prefix, folder);
+        let hidden = part.starts_with('.');
+        if !included && (hidden || on_the_way || exclude.is_match(&prefix)) {
             return true;
         }
+        on_the_way = !matched && (hidden || on_the_way);
     }
     false
 }
@@ -267,6 +273,57 @@ fn globset(patterns: &[String], what: &str, diags: &Collector) -> GlobSet {
     b.build().unwrap_or_else(|_| GlobSet::empty())
 }
 
+/// `build.include`: globs of hidden paths read all the same. A folder is
+/// entered when a glob may match something in it, so
+/// `.well-known/**` (the README's form) reads `.well-known/security.txt`
+/// without also naming `.well-known`.
+struct Include {
+    set: GlobSet,
+    /// Each glob split at `/`, one matcher per segment (None for `**`).
+    segments: Vec<Vec<Option<globset::GlobMatcher>>>,
+}
+
+impl Include {
+    fn new(patterns: &[String], diags: &Collector) -> Include {
+        let set = globset(patterns, "include", diags);
+        let segments = patterns
+            .iter()
+            .filter_map(|p| {
+                p.trim_start_matches('/')
+                    .split('/')
+                    .map(|seg| match seg {
+                        "**" => Some(None),
+                        _ => Glob::new(seg).ok().map(|g| Some(g.compile_matcher())),
+                    })
+                    .collect::<Option<Vec<_>>>()
+            })
+            .collect();
+        Include { set, segments }
+    }
+
+    /// Whether `rel` is included: matched by a glob, or for a folder, on
+    /// the way to what a glob matches.
+    fn covers(&self, rel: &str, folder: bool) -> bool {
+        self.set.is_match(rel) || (folder && self.may_contain(rel))
+    }
+
+    fn may_contain(&self, folder: &str) -> bool {
+        let parts: Vec<&str> = folder.split('/').collect();
+        self.segments.iter().any(|glob| {
+            for (i, part) in parts.iter().enumerate() {
+                match glob.get(i) {
+                    // `**` matches any depth below.
+                    Some(None) => return true,
+                    Some(Some(m)) if m.is_match(part) => {}
+                    _ => return false,
+                }
+            }
+            // Segments left: they match inside the folder.
+            glob.len() > parts.len()
+        })
+    }
+}
+
 /// Walk the content root and classify every file. Sequential and sorted,
 /// so the order of everything downstream is stable.
 fn walk(
@@ -276,9 +333,13 @@ fn walk(
     shown: &dyn Fn(&Path) -> String,
 ) -> Vec<(String, PathBuf, Entry)> {
     let exclude = globset(&config.build.exclude, "exclude", diags);
-    let include = globset(&config.build.include, "include", diags);
+    let include = Include::new(&config.build.include, diags);
     let canonical_root = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     let mut out = Vec::new();
+    // Hidden folders entered only because an include glob matches
+    // something in them (`.well-known/` for `.well-known/**`): what else
+    // they hold stays unread.
+    let mut on_the_way: Vec<String> = Vec::new();
 
     let mut it = walkdir::WalkDir::new(root)
         .follow_links(true)
@@ -320,16 +381,27 @@ fn walk(
         }
         let name = entry.file_name().to_string_lossy();
         let hidden = name.starts_with('_') || name.starts_with('.');
-        let included = include.is_match(&rel);
-        if exclude.is_match(&rel) && !included {
-            if entry.file_type().is_dir() {
+        let folder = entry.file_type().is_dir();
+        while on_the_way
+            .last()
+            .is_some_and(|f| !rel.starts_with(f.as_str()))
+        {
+            on_the_way.pop();
+        }
+        let matched = include.set.is_match(&rel);
+        let included = include.covers(&rel, folder);
+        if (exclude.is_match(&rel) || !on_the_way.is_empty()) && !included {
+            if folder {
                 it.skip_current_dir();
             }
             continue;
         }
-        if entry.file_type().is_dir() {
+        if folder {
             if hidden && !included && !special_dir(&rel, &name, config) {
                 it.skip_current_dir();
+            } else if !matched && (hidden || !on_the_way.is_empty()) && included {
+                // Entered only for what a glob matches inside it.
+                on_the_way.push(format!("{rel}/"));
             }
             continue;
         }

@@ -22,8 +22,9 @@ mod rollback;
 use desired::{desired_tree, encode_all, Body, CacheRules, Desired};
 pub(crate) use desired::{expected, Conflict, Expected};
 pub(crate) use plan::{Planned, Reason};
-pub(crate) use rollback::{history, purge, Purge, Purged};
+pub(crate) use rollback::{history, Purge, Purged};
 
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -32,7 +33,7 @@ use serde::Serialize;
 
 use crate::config::Loaded;
 use crate::store::layout::{is_state_key, RETAINED_KEY};
-use crate::store::{with_retries, Listed, Meta, Store};
+use crate::store::{with_retries, ETag, Listed, Meta, Store};
 use crate::tree::CacheClass;
 
 #[derive(Debug, Clone, Default)]
@@ -93,9 +94,15 @@ pub struct Report {
     pub plan_hash: String,
 }
 
-/// One listing of the store with the MD5 of every object's stored bytes.
+/// One listing of the store with the MD5 of every object's stored bytes
+/// (an ETag of 32 hex digits taken for one: see [`Known`]).
 pub async fn stored(store: &dyn Store, concurrency: usize) -> Result<Vec<Listed>> {
-    list_stored_md5s(store, concurrency).await
+    let listing = store.list().await.context("cannot list the target")?;
+    let known = Known {
+        recorded: &HashMap::new(),
+        wanted: None,
+    };
+    resolve_md5s(store, listing, &known, concurrency).await
 }
 
 /// Publish as a list of steps: what should be there, what differs, keep
@@ -119,12 +126,18 @@ pub async fn publish(loaded: &Loaded, opts: &PublishOptions) -> Result<Report> {
         return steps(loaded, opts, store.as_ref(), &state, started).await;
     }
     state.ready().await?;
-    let lock = lock::acquire(state.store).await?;
-    let result = steps(loaded, opts, store.as_ref(), &state, started).await;
+    let lock = lock::acquire(state.store, lock_ttl(loaded)).await?;
+    let result = lock
+        .hold_while(steps(loaded, opts, store.as_ref(), &state, started))
+        .await;
     if let Err(e) = lock.release().await {
         tracing::warn!("{e:#}; it expires by itself");
     }
     result
+}
+
+fn lock_ttl(loaded: &Loaded) -> std::time::Duration {
+    std::time::Duration::from_secs(loaded.config.publish.lock_secs)
 }
 
 /// The steps of one publish, under the lock (unless a dry run).
@@ -136,19 +149,34 @@ async fn steps(
     started: Instant,
 ) -> Result<Report> {
     let cfg = &loaded.config.publish;
-    let mut listing = list_stored_md5s(store, cfg.concurrency).await?;
-    let migrated = rollback::migrate(store, state.store, &listing, opts.dry_run).await?;
-    listing.retain(|l| !is_state_key(&l.key));
+    let mut listed = store.list().await.context("cannot list the target")?;
+    let migrated = rollback::migrate(store, state.store, &listed, opts.dry_run).await?;
+    listed.retain(|l| !is_state_key(&l.key));
+    // The ETags as listed, for the record of objects this publish keeps.
+    let mut etags: HashMap<String, ETag> = listed
+        .iter()
+        .map(|l| (l.key.clone(), l.md5.clone()))
+        .collect();
     let state_listing = state.listing().await?;
-    let (desired, conflicts, rollback_of) = match &opts.rollback {
+    let last = rollback::last_publish(state.store, &state_listing).await?;
+    let rules = CacheRules::new(cfg)?;
+    let (desired, conflicts, rollback_of, listing) = match &opts.rollback {
         None => {
-            let rules = CacheRules::new(cfg)?;
             let (mut desired, conflicts) = desired_tree(loaded, &rules)?;
             encode_all(loaded, &mut desired)?;
-            (desired, conflicts, None)
+            let known = Known {
+                recorded: &last.stored,
+                wanted: Some(&desired),
+            };
+            let listing = resolve_md5s(store, listed, &known, cfg.concurrency).await?;
+            (desired, conflicts, None, listing)
         }
         Some(id) => {
-            let rules = CacheRules::new(cfg)?;
+            let known = Known {
+                recorded: &last.stored,
+                wanted: None,
+            };
+            let listing = resolve_md5s(store, listed, &known, cfg.concurrency).await?;
             let stores = rollback::Stores {
                 target: store,
                 state: state.store,
@@ -156,11 +184,10 @@ async fn steps(
                 state_listing: &state_listing,
             };
             let (id, desired) = rollback::tree(loaded, &stores, id, &rules).await?;
-            (desired, Vec::new(), Some(id))
+            (desired, Vec::new(), Some(id), listing)
         }
     };
     let uploads = plan::uploads(&desired, &listing, opts.force);
-    let last = rollback::last_publish(state.store, &state_listing).await?;
     let headers = plan::header_changes(&desired, &uploads, &last.meta);
     let now = chrono::Utc::now();
     let retain = plan::Retention {
@@ -213,9 +240,11 @@ async fn steps(
         )
         .await?;
     }
-    report.bytes_uploaded =
+    let (sent, written) =
         upload_in_order(store, state.store, uploads.todo, opts, cfg.concurrency).await?;
-    update_headers(store, &headers, cfg.concurrency).await?;
+    report.bytes_uploaded = sent;
+    etags.extend(written);
+    etags.extend(update_headers(store, &headers, cfg.concurrency).await?);
     let changed = !(report.uploads.is_empty()
         && report.headers_changed.is_empty()
         && report.deletes.is_empty());
@@ -237,11 +266,25 @@ async fn steps(
         return Ok(report);
     }
     report.pruned = rollback::prune(state.store, &state_listing, now, cfg.rollback_days).await?;
-    report.record = Some(rollback::record(loaded, store, state.store, &desired, now).await?);
+    report.record =
+        Some(rollback::record(loaded, store, state.store, &desired, &etags, now).await?);
     report.stale = plan::stale_pages(&report, &desired);
     report.plan_hash = plan::plan_hash(&report, &desired);
     report.duration_ms = started.elapsed().as_millis();
     Ok(report)
+}
+
+/// `--purge`: remove a body from the history (see [`rollback::purge`]),
+/// under the publish lock so no publish records it again meanwhile.
+pub async fn purge(loaded: &Loaded, target: Option<&str>, what: &Purge) -> Result<Purged> {
+    let target = target.unwrap_or(&loaded.config.publish.target);
+    let state = crate::store::open_state(loaded, target).await?;
+    let lock = lock::acquire(state.as_ref(), lock_ttl(loaded)).await?;
+    let result = lock.hold_while(rollback::purge(state.as_ref(), what)).await;
+    if let Err(e) = lock.release().await {
+        tracing::warn!("{e:#}; it expires by itself");
+    }
+    result
 }
 
 /// The state location, created (a private bucket) on its first write so
@@ -277,54 +320,104 @@ impl State<'_> {
 }
 
 /// New headers on stored bytes: a server-side copy of each object onto
-/// itself (S3: CopyObject, `MetadataDirective=REPLACE`).
-async fn update_headers(store: &dyn Store, items: &[&Desired], concurrency: usize) -> Result<()> {
+/// itself (S3: CopyObject, `MetadataDirective=REPLACE`). Returns each
+/// copy's ETag.
+async fn update_headers(
+    store: &dyn Store,
+    items: &[&Desired],
+    concurrency: usize,
+) -> Result<Vec<(String, ETag)>> {
     until_failure(
         items.iter(),
         concurrency,
         "header updates",
         |d| async move {
             let key = &d.object.key;
-            with_retries(|| store.copy(key, key, &d.meta))
+            let etag = with_retries(|| store.copy(key, key, &d.meta))
                 .await
-                .with_context(|| format!("cannot update the headers of {key}"))
+                .with_context(|| format!("cannot update the headers of {key}"))?;
+            Ok((key.clone(), etag))
         },
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Assets first, pages second: a page never goes live before what it
-/// uses. Returns the bytes sent.
+/// uses. Returns the bytes sent and the ETag of each object stored.
 async fn upload_in_order(
     store: &dyn Store,
     state: &dyn Store,
     uploads: Vec<&Desired>,
     opts: &PublishOptions,
     concurrency: usize,
-) -> Result<u64> {
+) -> Result<(u64, Vec<(String, ETag)>)> {
     let (pages, assets): (Vec<&Desired>, Vec<&Desired>) = uploads
         .into_iter()
         .partition(|d| d.object.cache_class == CacheClass::Html);
     let progress = Progress::new(opts, (pages.len() + assets.len()) as u64);
-    let mut sent = 0;
+    let (mut sent, mut etags) = (0, Vec::new());
     for phase in [assets, pages] {
-        sent += upload_all(store, state, &phase, concurrency.max(1), &progress).await?;
+        for (key, size, etag) in
+            upload_all(store, state, &phase, concurrency.max(1), &progress).await?
+        {
+            sent += size;
+            etags.push((key, etag));
+        }
     }
     progress.finish();
-    Ok(sent)
+    Ok((sent, etags))
 }
 
-/// One listing of the store. Where a listed ETag is not an MD5 (multipart
-/// uploads, `"…-3"`; servers that list none, like s3s-fs) the MD5 kept in
-/// metadata is read with one HEAD each, so nothing is ever downloaded to
-/// compare.
-async fn list_stored_md5s(store: &dyn Store, concurrency: usize) -> Result<Vec<Listed>> {
-    let mut listing = store.list().await.context("cannot list the target")?;
-    let multipart: Vec<usize> = (0..listing.len())
-        .filter(|&i| !crate::store::is_md5(&listing[i].md5))
-        .collect();
-    let heads: Vec<(usize, Option<String>)> = stream::iter(multipart)
+/// What tells the MD5 of a listed object's bytes from its ETag.
+struct Known<'a> {
+    /// The ETag and MD5 the last publish recorded per key.
+    recorded: &'a HashMap<String, rollback::Stored>,
+    /// The objects this publish wants, when known.
+    wanted: Option<&'a BTreeMap<String, Desired>>,
+}
+
+impl Known<'_> {
+    /// The MD5 of `l`'s bytes when its ETag says it, None when only the
+    /// metadata can. An ETag is the MD5 the last publish recorded with it;
+    /// or, 32 hex digits equal to the MD5 of bytes this publish wants or
+    /// the last one stored, that MD5 (no other ETag matches a given MD5).
+    /// Any other ETag may be no MD5 (SSE-KMS, SSE-C): trusted only
+    /// when nothing is known to compare it with (`tusk drill`).
+    fn md5(&self, l: &Listed) -> Option<String> {
+        let recorded = self.recorded.get(&l.key);
+        if let Some(r) = recorded.filter(|r| !r.etag.is_empty() && r.etag == l.md5) {
+            return Some(r.md5.clone());
+        }
+        if !crate::store::is_md5(&l.md5) {
+            return None;
+        }
+        let wanted = match self.wanted {
+            None => return Some(l.md5.clone()),
+            Some(w) => w.get(&l.key).map(|d| d.stored_md5()),
+        };
+        let meant = wanted == Some(l.md5.as_str()) || recorded.is_some_and(|r| r.md5 == l.md5);
+        meant.then(|| l.md5.clone())
+    }
+}
+
+/// The MD5 of every listed object's stored bytes, from its ETag where
+/// that says it ([`Known::md5`]), else from the `md5` metadata with one
+/// HEAD each (multipart uploads, `"…-3"`; SSE-KMS ETags; servers that
+/// list none, like s3s-fs): nothing is ever downloaded to compare.
+async fn resolve_md5s(
+    store: &dyn Store,
+    mut listing: Vec<Listed>,
+    known: &Known<'_>,
+    concurrency: usize,
+) -> Result<Vec<Listed>> {
+    let mut unknown = Vec::new();
+    for (i, l) in listing.iter_mut().enumerate() {
+        match known.md5(l) {
+            Some(md5) => l.md5 = md5,
+            None => unknown.push(i),
+        }
+    }
+    let heads: Vec<(usize, Option<String>)> = stream::iter(unknown)
         .map(|i| {
             let key = listing[i].key.clone();
             async move {
@@ -394,22 +487,21 @@ impl Progress {
     }
 }
 
-/// Upload `items` with at most `concurrency` in flight. Returns the
-/// bytes sent.
+/// Upload `items` with at most `concurrency` in flight. Returns each
+/// key with the bytes sent and the ETag it got.
 async fn upload_all(
     store: &dyn Store,
     state: &dyn Store,
     items: &[&Desired],
     concurrency: usize,
     progress: &Progress,
-) -> Result<u64> {
-    let sizes = until_failure(items.iter(), concurrency, "uploads", |d| async move {
-        let size = upload(store, state, d).await?;
+) -> Result<Vec<(String, u64, ETag)>> {
+    until_failure(items.iter(), concurrency, "uploads", |d| async move {
+        let (size, etag) = upload(store, state, d).await?;
         progress.inc();
-        Ok(size)
+        Ok((d.object.key.clone(), size, etag))
     })
-    .await?;
-    Ok(sizes.iter().sum())
+    .await
 }
 
 /// Run `job` on every item, `concurrency` at a time. The first failure
@@ -464,30 +556,31 @@ where
 }
 
 /// Upload one object, checking its bytes against the tree first.
-async fn upload(store: &dyn Store, state: &dyn Store, d: &Desired) -> Result<u64> {
+/// Returns the bytes sent and the object's ETag.
+async fn upload(store: &dyn Store, state: &dyn Store, d: &Desired) -> Result<(u64, ETag)> {
     let key = &d.object.key;
     let body = match &d.body {
         Body::Archived(from) => {
-            with_retries(|| store.copy_in(state, from, key, &d.meta))
+            let etag = with_retries(|| store.copy_in(state, from, key, &d.meta))
                 .await
                 .with_context(|| {
                     format!("cannot restore {key} from {from} in {}", state.describe())
                 })?;
-            return Ok(0);
+            return Ok((0, etag));
         }
         Body::Copy(from) => {
-            with_retries(|| store.copy(from, key, &d.meta))
+            let etag = with_retries(|| store.copy(from, key, &d.meta))
                 .await
                 .with_context(|| format!("cannot copy {from} to {key}"))?;
-            return Ok(0);
+            return Ok((0, etag));
         }
         Body::Empty => Vec::new(),
         // Stored as it is: streamed from disk, whatever its size.
         Body::File(path) if d.encoded.is_none() => {
-            with_retries(|| store.put_file(key, path, &d.object.md5, &d.meta))
+            let etag = with_retries(|| store.put_file(key, path, &d.object.md5, &d.meta))
                 .await
                 .with_context(|| format!("cannot upload {key}"))?;
-            return Ok(d.object.size);
+            return Ok((d.object.size, etag));
         }
         // Precompressed: bounded by `encode::MAX_SIZE`.
         Body::File(path) => {
@@ -511,10 +604,10 @@ async fn upload(store: &dyn Store, state: &dyn Store, d: &Desired) -> Result<u64
         );
     }
     let size = body.len() as u64;
-    with_retries(|| store.put(key, body.clone(), &md5, &d.meta))
+    let etag = with_retries(|| store.put(key, body.clone(), &md5, &d.meta))
         .await
         .with_context(|| format!("cannot upload {key}"))?;
-    Ok(size)
+    Ok((size, etag))
 }
 
 async fn put_json<T: Serialize>(store: &dyn Store, key: &str, value: &T) -> Result<()> {
@@ -527,5 +620,6 @@ async fn put_json<T: Serialize>(store: &dyn Store, key: &str, value: &T) -> Resu
     };
     with_retries(|| store.put(key, body.clone(), &md5, &meta))
         .await
-        .with_context(|| format!("cannot write {key}"))
+        .with_context(|| format!("cannot write {key}"))?;
+    Ok(())
 }

@@ -18,7 +18,7 @@ use super::encode::Encoded;
 use super::{put_json, until_failure, Reason, Report};
 use crate::config::Loaded;
 use crate::store::layout::{is_state_key, ARCHIVE_PREFIX, RECORDS_PREFIX, RESERVED_PREFIX};
-use crate::store::{with_retries, Listed, Meta, Store};
+use crate::store::{with_retries, ETag, Listed, Meta, Store};
 use crate::tree::{Object, Tree};
 
 /// The record written after every publish that changed something.
@@ -37,6 +37,20 @@ pub struct Record {
     /// header-only change (records of older versions have none).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub meta: BTreeMap<String, Meta>,
+    /// The ETag each object got when stored, with the MD5 of its stored
+    /// bytes: an object listed with that ETag still holds those bytes,
+    /// whatever the ETag is (under SSE-KMS it is no MD5).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stored: BTreeMap<String, Stored>,
+}
+
+/// What the store said of an object a publish left in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stored {
+    /// As a listing reports it ("" when the store gave none).
+    pub etag: ETag,
+    /// Hex MD5 of the stored bytes (encoded, when precompressed).
+    pub md5: String,
 }
 
 /// The ids of the publish records in the target, oldest first.
@@ -378,6 +392,7 @@ pub(super) async fn record(
     store: &dyn Store,
     state: &dyn Store,
     desired: &BTreeMap<String, Desired>,
+    etags: &HashMap<String, ETag>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<String> {
     let objects: Vec<Object> = desired.values().map(|d| d.object.clone()).collect();
@@ -395,6 +410,16 @@ pub(super) async fn record(
             .iter()
             .map(|(k, d)| (k.clone(), d.meta.clone()))
             .collect(),
+        stored: desired
+            .iter()
+            .map(|(k, d)| {
+                let stored = Stored {
+                    etag: etags.get(k).cloned().unwrap_or_default(),
+                    md5: d.stored_md5().to_string(),
+                };
+                (k.clone(), stored)
+            })
+            .collect(),
     };
     let key = format!("{RECORDS_PREFIX}{}.json", record.id);
     put_json(state, &key, &record).await?;
@@ -402,11 +427,13 @@ pub(super) async fn record(
 }
 
 /// What the last publish stored: each key's headers (none in records of
-/// older versions) and cache class.
+/// older versions), cache class, and ETag with MD5 (records of older
+/// versions give the MD5 alone).
 #[derive(Default)]
 pub(super) struct LastPublish {
     pub meta: BTreeMap<String, Meta>,
     pub classes: HashMap<String, crate::tree::CacheClass>,
+    pub stored: HashMap<String, Stored>,
 }
 
 /// The last publish record (empty when there is none).
@@ -418,7 +445,24 @@ pub(super) async fn last_publish(
         return Ok(LastPublish::default());
     };
     let record = read_record(state, &format!("{RECORDS_PREFIX}{id}.json")).await?;
+    let mut stored: HashMap<String, Stored> = record
+        .tree
+        .objects
+        .iter()
+        .map(|o| {
+            let md5 = record.encoded.get(&o.key).map_or(&o.md5, |e| &e.md5);
+            (
+                o.key.clone(),
+                Stored {
+                    etag: ETag::new(),
+                    md5: md5.clone(),
+                },
+            )
+        })
+        .collect();
+    stored.extend(record.stored);
     Ok(LastPublish {
+        stored,
         classes: record
             .tree
             .objects
@@ -458,10 +502,7 @@ pub struct Purged {
 /// Remove a body from the archive and from every record that names it
 /// ("we published a secret"). The live object, if still published, is the
 /// build's business: this only forgets the history.
-pub async fn purge(loaded: &Loaded, target: Option<&str>, what: &Purge) -> Result<Purged> {
-    let target = target.unwrap_or(&loaded.config.publish.target);
-    let state = crate::store::open_state(loaded, target).await?;
-    let state = state.as_ref();
+pub(super) async fn purge(state: &dyn Store, what: &Purge) -> Result<Purged> {
     let listing = state
         .list()
         .await
@@ -509,6 +550,7 @@ pub async fn purge(loaded: &Loaded, target: Option<&str>, what: &Purge) -> Resul
         r.tree.objects.retain(|o| !drop.contains(&o.key));
         r.encoded.retain(|k, _| !drop.contains(k));
         r.meta.retain(|k, _| !drop.contains(k));
+        r.stored.retain(|k, _| !drop.contains(k));
         put_json(state, &key, &r).await?;
         out.records.push((key, before - r.tree.objects.len()));
     }

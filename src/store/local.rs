@@ -16,7 +16,7 @@ use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
 use super::layout::META_DIR;
-use super::{valid_key, Fetched, Info, Listed, Meta, Opened, Store};
+use super::{valid_key, ETag, Fetched, Info, Listed, Meta, Opened, Store};
 
 /// Bytes read from a file per chunk of a streamed body.
 const CHUNK: usize = 64 * 1024;
@@ -157,11 +157,11 @@ impl LocalStore {
     /// Store the file `from` as `key`: body first, then the sidecar that
     /// makes it listed (an interrupted put leaves an unlisted body, which
     /// the next publish overwrites).
-    async fn put_copy(&self, key: &str, from: &Path, md5: &str, meta: &Meta) -> Result<()> {
+    async fn put_copy(&self, key: &str, from: &Path, md5: &str, meta: &Meta) -> Result<ETag> {
         let path = self.body_path(key)?;
         let meta_path = self.meta_path(key);
         let (from, md5, meta) = (from.to_path_buf(), md5.to_string(), meta.clone());
-        tokio::task::spawn_blocking(move || -> Result<()> {
+        tokio::task::spawn_blocking(move || -> Result<ETag> {
             let size = copy_atomic(&from, &path, &md5)?;
             let sidecar = Sidecar {
                 md5,
@@ -169,7 +169,8 @@ impl LocalStore {
                 modified: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 meta,
             };
-            write_atomic(&meta_path, &serde_json::to_vec_pretty(&sidecar)?)
+            write_atomic(&meta_path, &serde_json::to_vec_pretty(&sidecar)?)?;
+            Ok(sidecar.md5)
         })
         .await?
     }
@@ -213,7 +214,8 @@ impl Store for LocalStore {
         Ok(out)
     }
 
-    async fn put(&self, key: &str, body: Vec<u8>, md5: &str, meta: &Meta) -> Result<()> {
+    /// The ETag of a local object is its MD5.
+    async fn put(&self, key: &str, body: Vec<u8>, md5: &str, meta: &Meta) -> Result<ETag> {
         let actual = hex::encode(Md5::digest(&body));
         if actual != md5 {
             bail!("{key}: content MD5 mismatch (expected {md5}, got {actual})");
@@ -228,15 +230,15 @@ impl Store for LocalStore {
         // Body first, then the sidecar that makes it listed: an interrupted
         // put leaves an unlisted body, which the next publish overwrites.
         let meta_path = self.meta_path(key);
-        tokio::task::spawn_blocking(move || -> Result<()> {
+        tokio::task::spawn_blocking(move || -> Result<ETag> {
             write_atomic(&path, &body)?;
             write_atomic(&meta_path, &serde_json::to_vec_pretty(&sidecar)?)?;
-            Ok(())
+            Ok(sidecar.md5)
         })
         .await?
     }
 
-    async fn put_file(&self, key: &str, path: &Path, md5: &str, meta: &Meta) -> Result<()> {
+    async fn put_file(&self, key: &str, path: &Path, md5: &str, meta: &Meta) -> Result<ETag> {
         self.put_copy(key, path, md5, meta).await
     }
 
@@ -316,7 +318,7 @@ impl Store for LocalStore {
         }))
     }
 
-    async fn copy(&self, from: &str, to: &str, meta: &Meta) -> Result<()> {
+    async fn copy(&self, from: &str, to: &str, meta: &Meta) -> Result<ETag> {
         // File to file: the body never passes through memory whole.
         let Some(source) = self.read_sidecar(from)? else {
             bail!("cannot copy {from}: no such object");

@@ -33,6 +33,13 @@ pub struct Listed {
     pub modified: String,
 }
 
+/// What a store calls an object's version of its bytes, as a listing
+/// reports it (S3: the ETag without quotes; "" when there is none). The
+/// MD5 of the bytes for a plain S3 upload, but not for a multipart one
+/// (`…-3`) nor under SSE-KMS or SSE-C, where it is 32 hex digits all the
+/// same: never taken for an MD5 unless known to be one.
+pub type ETag = String;
+
 /// Whether `text` is a hex MD5 (an ETag may be something else: a
 /// multipart upload's `…-3`, an encrypted object's, or none at all).
 pub fn is_md5(text: &str) -> bool {
@@ -92,12 +99,13 @@ pub trait Store: Send + Sync {
     async fn list(&self) -> Result<Vec<Listed>>;
     /// Store `body` under `key`; `md5` is the hex MD5 of `body`, which the
     /// backend must verify (S3: Content-MD5) so a corrupted upload fails.
-    async fn put(&self, key: &str, body: Vec<u8>, md5: &str, meta: &Meta) -> Result<()>;
+    /// Returns the new object's [`ETag`], as later listings report it.
+    async fn put(&self, key: &str, body: Vec<u8>, md5: &str, meta: &Meta) -> Result<ETag>;
     /// Store the file at `path` under `key`, read from disk as it is sent
     /// so a body of any size costs a bounded buffer; each call (a retry)
     /// opens the file again. The backend checks the bytes it sends hash to
     /// `md5` and fails with [`changed_on_disk`] otherwise, storing nothing.
-    async fn put_file(&self, key: &str, path: &Path, md5: &str, meta: &Meta) -> Result<()>;
+    async fn put_file(&self, key: &str, path: &Path, md5: &str, meta: &Meta) -> Result<ETag>;
     /// Store a small `body` under `key` only if no object is there (S3: a
     /// conditional `If-None-Match: *` write); false when one is.
     async fn put_new(&self, key: &str, body: Vec<u8>, meta: &Meta) -> Result<bool>;
@@ -110,8 +118,8 @@ pub trait Store: Send + Sync {
     /// only those bytes (S3: GetObject with `Range`).
     async fn open(&self, key: &str, range: Option<std::ops::Range<u64>>) -> Result<Option<Opened>>;
     /// Copy `from` to `to` inside the store with new headers, without the
-    /// body leaving the store (S3: CopyObject).
-    async fn copy(&self, from: &str, to: &str, meta: &Meta) -> Result<()>;
+    /// body leaving the store (S3: CopyObject); the copy's [`ETag`].
+    async fn copy(&self, from: &str, to: &str, meta: &Meta) -> Result<ETag>;
     async fn delete(&self, key: &str) -> Result<()>;
     /// How a server-side copy from another store of the same backend names
     /// `key` (S3: `bucket/full-key`, percent-encoded); None copies through
@@ -121,7 +129,7 @@ pub trait Store: Send + Sync {
     }
     /// Copy `from` of the store `src` to `to` here: server-side when both
     /// are buckets of the same server, otherwise read and written again.
-    async fn copy_in(&self, src: &dyn Store, from: &str, to: &str, meta: &Meta) -> Result<()> {
+    async fn copy_in(&self, src: &dyn Store, from: &str, to: &str, meta: &Meta) -> Result<ETag> {
         let Some(f) = src.get(from).await? else {
             bail!("cannot copy {from} from {}: no such object", src.describe());
         };

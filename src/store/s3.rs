@@ -15,7 +15,7 @@ use aws_sdk_s3::Client;
 use base64::Engine;
 use std::path::Path;
 
-use super::{Fetched, Info, Listed, Meta, Opened, Store};
+use super::{ETag, Fetched, Info, Listed, Meta, Opened, Store};
 use crate::config::S3Config;
 
 /// Multipart uploads in flight at once: 4 parts of 16 MiB bound the
@@ -132,7 +132,7 @@ impl S3Store {
         md5: &str,
         meta: &Meta,
         source: &str,
-    ) -> Result<()> {
+    ) -> Result<ETag> {
         let _slot = self.multipart_slots.acquire().await?;
         let full_key = self.full_key(key);
         let md5_bytes = hex::decode(md5).context("invalid MD5")?;
@@ -210,7 +210,8 @@ impl S3Store {
                     &actual,
                 ));
             }
-            self.client
+            let completed = self
+                .client
                 .complete_multipart_upload()
                 .bucket(&self.bucket)
                 .key(&full_key)
@@ -224,7 +225,7 @@ impl S3Store {
                 .await
                 .map_err(sdk_error)
                 .with_context(|| format!("CompleteMultipartUpload {key} failed"))?;
-            Ok::<(), anyhow::Error>(())
+            Ok::<ETag, anyhow::Error>(etag(completed.e_tag()))
         }
         .await;
         if result.is_err() {
@@ -248,7 +249,7 @@ impl S3Store {
         size: u64,
         md5: &str,
         meta: &Meta,
-    ) -> Result<()> {
+    ) -> Result<ETag> {
         let md5_bytes = hex::decode(md5).context("invalid MD5")?;
         let mut req = self
             .client
@@ -265,22 +266,26 @@ impl S3Store {
         for (k, v) in &meta.user {
             req = req.metadata(k, v);
         }
-        req.send()
+        let put = req
+            .send()
             .await
             .map_err(sdk_error)
             .with_context(|| format!("PutObject {key} failed"))?;
-        Ok(())
+        Ok(etag(put.e_tag()))
     }
 
     /// CopyObject from `source` (`bucket/key`, any bucket of this server)
-    /// onto `to`, with new headers.
+    /// onto `to`, with new headers. The copy carries the MD5 in base64 as
+    /// `md5chksum` too, as a multipart upload does: rclone reads it where
+    /// the ETag is no MD5, which a copy's need not be (a multipart source,
+    /// SSE-KMS), and `REPLACE` would drop it from a multipart object.
     async fn copy_from_source(
         &self,
         source: &str,
         from: &str,
         to: &str,
         meta: &Meta,
-    ) -> Result<()> {
+    ) -> Result<ETag> {
         let mut req = self
             .client
             .copy_object()
@@ -295,11 +300,21 @@ impl S3Store {
         for (k, v) in &meta.user {
             req = req.metadata(k, v);
         }
-        req.send()
+        if let Some(md5) = meta.user.get("md5").filter(|m| super::is_md5(m)) {
+            if !meta.user.contains_key("md5chksum") {
+                let bytes = hex::decode(md5).context("invalid MD5")?;
+                req = req.metadata(
+                    "md5chksum",
+                    base64::engine::general_purpose::STANDARD.encode(bytes),
+                );
+            }
+        }
+        let copied = req
+            .send()
             .await
             .map_err(sdk_error)
             .with_context(|| format!("CopyObject {from} -> {to} failed"))?;
-        Ok(())
+        Ok(etag(copied.copy_object_result().and_then(|r| r.e_tag())))
     }
 
     /// A new bucket for tusk's state, with public access blocked.
@@ -391,6 +406,11 @@ impl Parts<'_> {
     }
 }
 
+/// An ETag as S3 sends it (quoted) as tusk keeps it.
+fn etag(quoted: Option<&str>) -> ETag {
+    quoted.unwrap_or_default().trim_matches('"').to_string()
+}
+
 /// The headers of a GetObject or HeadObject answer.
 fn meta_from(
     content_type: Option<&str>,
@@ -470,7 +490,7 @@ impl Store for S3Store {
         Ok(out)
     }
 
-    async fn put(&self, key: &str, body: Vec<u8>, md5: &str, meta: &Meta) -> Result<()> {
+    async fn put(&self, key: &str, body: Vec<u8>, md5: &str, meta: &Meta) -> Result<ETag> {
         if body.len() >= self.multipart_threshold {
             return self
                 .put_multipart(key, Parts::Memory(&body, 0), md5, meta, key)
@@ -481,7 +501,7 @@ impl Store for S3Store {
             .await
     }
 
-    async fn put_file(&self, key: &str, path: &Path, md5: &str, meta: &Meta) -> Result<()> {
+    async fn put_file(&self, key: &str, path: &Path, md5: &str, meta: &Meta) -> Result<ETag> {
         let cannot_read = || format!("cannot read {}", path.display());
         let size = tokio::fs::metadata(path)
             .await
@@ -686,7 +706,7 @@ impl Store for S3Store {
         }))
     }
 
-    async fn copy(&self, from: &str, to: &str, meta: &Meta) -> Result<()> {
+    async fn copy(&self, from: &str, to: &str, meta: &Meta) -> Result<ETag> {
         let source = self.copy_source(from).expect("an S3 key");
         self.copy_from_source(&source, from, to, meta).await
     }
@@ -699,7 +719,7 @@ impl Store for S3Store {
         ))
     }
 
-    async fn copy_in(&self, src: &dyn Store, from: &str, to: &str, meta: &Meta) -> Result<()> {
+    async fn copy_in(&self, src: &dyn Store, from: &str, to: &str, meta: &Meta) -> Result<ETag> {
         match src.copy_source(from) {
             Some(source) => self.copy_from_source(&source, from, to, meta).await,
             None => {

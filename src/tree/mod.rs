@@ -85,12 +85,14 @@ impl Object {
 }
 
 /// Incremental MD5 + SHA-256 of one body, so large files are hashed while
-/// they are copied instead of being read twice.
+/// they are copied instead of being read twice; what the bytes are (for
+/// the Content-Type) is learnt on the same pass.
 #[derive(Default)]
 pub struct Hashes {
     md5: Md5,
     sha256: Sha256,
     size: u64,
+    sniff: Sniff,
 }
 
 impl Hashes {
@@ -98,6 +100,7 @@ impl Hashes {
         self.md5.update(chunk);
         self.sha256.update(chunk);
         self.size += chunk.len() as u64;
+        self.sniff.update(chunk);
     }
 
     /// Finish hashing and describe the object stored under `key`.
@@ -107,12 +110,136 @@ impl Hashes {
             size: self.size,
             md5: hex::encode(self.md5.finalize()),
             sha256: hex::encode(self.sha256.finalize()),
-            content_type: content_type_for(key),
+            content_type: self.sniff.content_type(key),
             cache_class: cache_class_for(key),
             redirect: None,
             redirect_status: None,
         }
     }
+}
+
+/// What a body's bytes say about its Content-Type, learnt a chunk at a
+/// time: whether they are valid UTF-8 (only then is a text type labelled
+/// `charset=utf-8`; a Latin-1 file is not) and whether an XML document is
+/// an Atom feed (`<feed xmlns="http://www.w3.org/2005/Atom">`).
+pub struct Sniff {
+    utf8: bool,
+    /// The start of a UTF-8 sequence cut at the end of the last chunk.
+    pending: Vec<u8>,
+    /// The first bytes of the body, enough to find the root element.
+    head: Vec<u8>,
+}
+
+/// How much of a body is kept to find an XML document's root element.
+const SNIFF_HEAD: usize = 1024;
+
+impl Default for Sniff {
+    fn default() -> Sniff {
+        Sniff {
+            utf8: true,
+            pending: Vec::new(),
+            head: Vec::new(),
+        }
+    }
+}
+
+impl Sniff {
+    /// The sniff of a whole body held in memory.
+    pub fn of(body: &[u8]) -> Sniff {
+        let mut sniff = Sniff::default();
+        sniff.update(body);
+        sniff
+    }
+
+    pub fn update(&mut self, mut chunk: &[u8]) {
+        if self.head.len() < SNIFF_HEAD {
+            let take = chunk.len().min(SNIFF_HEAD - self.head.len());
+            self.head.extend_from_slice(&chunk[..take]);
+        }
+        if !self.utf8 {
+            return;
+        }
+        if let Some(&lead) = self.pending.first() {
+            let width = utf8_width(lead);
+            let need = (width - self.pending.len()).min(chunk.len());
+            self.pending.extend_from_slice(&chunk[..need]);
+            chunk = &chunk[need..];
+            if self.pending.len() < width {
+                return;
+            }
+            self.utf8 = std::str::from_utf8(&self.pending).is_ok();
+            self.pending.clear();
+            if !self.utf8 {
+                return;
+            }
+        }
+        match std::str::from_utf8(chunk) {
+            Ok(_) => {}
+            // Cut mid-sequence: the next chunk completes it (or not).
+            Err(e) if e.error_len().is_none() => {
+                self.pending = chunk[e.valid_up_to()..].to_vec();
+            }
+            Err(_) => self.utf8 = false,
+        }
+    }
+
+    /// Whether every byte so far is valid UTF-8 (a sequence cut off at
+    /// the end is not).
+    pub fn is_utf8(&self) -> bool {
+        self.utf8 && self.pending.is_empty()
+    }
+
+    /// The Content-Type of a body stored under `key`: by the extension,
+    /// an XML document that is an Atom feed as `application/atom+xml`, and
+    /// text types labelled UTF-8 only when the bytes are.
+    pub fn content_type(&self, key: &str) -> String {
+        let mut mime = mime_for(key);
+        if mime == "application/xml" && is_atom(&self.head) {
+            mime = "application/atom+xml";
+        }
+        if textual(mime) && self.is_utf8() {
+            format!("{mime}; charset=utf-8")
+        } else {
+            mime.to_string()
+        }
+    }
+}
+
+/// The length of the UTF-8 sequence a lead byte starts (a cut sequence's
+/// lead byte is always valid, `from_utf8` said so).
+fn utf8_width(lead: u8) -> usize {
+    match lead {
+        0xF0..=0xF7 => 4,
+        0xE0..=0xEF => 3,
+        _ => 2,
+    }
+}
+
+/// Whether the root element of the XML document starting with `head` is
+/// an Atom `<feed>`: past the BOM, the declaration, processing
+/// instructions (`<?xml-stylesheet?>`), comments and white space.
+fn is_atom(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    let mut rest = text.trim_start_matches('\u{feff}').trim_start();
+    loop {
+        let end = if rest.starts_with("<?") {
+            rest.find("?>").map(|i| i + 2)
+        } else if rest.starts_with("<!--") {
+            rest.find("-->").map(|i| i + 3)
+        } else {
+            break;
+        };
+        let Some(end) = end else { return false };
+        rest = rest[end..].trim_start();
+    }
+    let Some(tag) = rest.strip_prefix("<feed") else {
+        return false;
+    };
+    if !tag.starts_with(|c: char| c.is_ascii_whitespace()) {
+        return false;
+    }
+    let start_tag = tag.split('>').next().unwrap_or("");
+    start_tag.contains("http://www.w3.org/2005/Atom")
 }
 
 /// The manifest: every object of one tree folder, sorted by key.
@@ -181,45 +308,61 @@ pub fn sha256_hex(body: &[u8]) -> String {
     hex::encode(<Sha256 as Digest>::digest(body))
 }
 
-/// Content-Type for a key, from its extension. Text types carry
-/// `charset=utf-8` because everything tusk renders is UTF-8.
+/// Content-Type for a key, from its extension, when its bytes are not at
+/// hand: text types carry `charset=utf-8` (what tusk renders is UTF-8).
+/// Bodies get theirs from [`Sniff::content_type`].
 pub fn content_type_for(key: &str) -> String {
-    let ext = key
-        .rsplit('/')
-        .next()
-        .and_then(|name| name.rsplit_once('.'))
-        .map(|(_, ext)| ext.to_ascii_lowercase())
-        .unwrap_or_default();
-    let mime = match ext.as_str() {
-        // mime_guess lacks or disagrees on these; browsers and CDNs expect them.
-        "webmanifest" => "application/manifest+json".to_string(),
-        "wasm" => "application/wasm".to_string(),
-        "woff2" => "font/woff2".to_string(),
-        "woff" => "font/woff".to_string(),
-        "js" | "mjs" => "text/javascript".to_string(),
-        "xml" => "application/xml".to_string(),
-        "atom" => "application/atom+xml".to_string(),
-        "rss" => "application/rss+xml".to_string(),
-        "" => "application/octet-stream".to_string(),
-        _ => mime_guess::from_ext(&ext)
-            .first_raw()
-            .unwrap_or("application/octet-stream")
-            .to_string(),
-    };
-    let textual = mime.starts_with("text/")
+    let mime = mime_for(key);
+    if textual(mime) {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime.to_string()
+    }
+}
+
+/// The Content-Type of a body stored under `key` (see [`Sniff`]).
+pub fn content_type_of(key: &str, body: &[u8]) -> String {
+    Sniff::of(body).content_type(key)
+}
+
+/// Types whose bytes are text, so a charset applies.
+fn textual(mime: &str) -> bool {
+    mime.starts_with("text/")
         || matches!(
-            mime.as_str(),
+            mime,
             "application/json"
                 | "application/xml"
                 | "application/manifest+json"
                 | "application/atom+xml"
                 | "application/rss+xml"
                 | "image/svg+xml"
-        );
-    if textual {
-        format!("{mime}; charset=utf-8")
-    } else {
-        mime
+        )
+}
+
+/// The media type (no parameters) for a key's extension.
+fn mime_for(key: &str) -> &'static str {
+    let ext = key
+        .rsplit('/')
+        .next()
+        .and_then(|name| name.rsplit_once('.'))
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        // mime_guess lacks or disagrees on these; browsers and CDNs expect them.
+        "webmanifest" => "application/manifest+json",
+        "wasm" => "application/wasm",
+        "woff2" => "font/woff2",
+        "woff" => "font/woff",
+        "js" | "mjs" => "text/javascript",
+        "xml" => "application/xml",
+        "atom" => "application/atom+xml",
+        "rss" => "application/rss+xml",
+        // Source maps are JSON (what browsers' devtools expect).
+        "map" => "application/json",
+        "" => "application/octet-stream",
+        _ => mime_guess::from_ext(&ext)
+            .first_raw()
+            .unwrap_or("application/octet-stream"),
     }
 }
 
@@ -272,5 +415,54 @@ mod tests {
         );
         assert_eq!(content_type_for("a/b.CSS"), "text/css; charset=utf-8");
         assert_eq!(content_type_for("LICENSE"), "application/octet-stream");
+        assert_eq!(
+            content_type_for("js/app.js.map"),
+            "application/json; charset=utf-8"
+        );
+    }
+
+    #[test]
+    fn text_is_labelled_utf8_only_when_its_bytes_are() {
+        assert_eq!(
+            content_type_of("a.txt", "caf\u{e9}".as_bytes()),
+            "text/plain; charset=utf-8"
+        );
+        // Latin-1 `café`: no charset, the browser's default decodes it.
+        assert_eq!(content_type_of("a.txt", b"caf\xe9"), "text/plain");
+        assert_eq!(content_type_of("a.png", b"\x89PNG\xff"), "image/png");
+        // A sequence cut between chunks is still UTF-8; one cut at the end is not.
+        let euro = "\u{20ac}".as_bytes();
+        for cut in 1..euro.len() {
+            let mut s = Sniff::default();
+            s.update(&euro[..cut]);
+            assert!(!s.is_utf8());
+            s.update(b"");
+            s.update(&euro[cut..]);
+            assert!(s.is_utf8(), "cut at {cut}");
+            s.update(&euro[..1]);
+            s.update(b"x");
+            assert!(!s.is_utf8(), "a lead byte followed by ASCII");
+        }
+    }
+
+    #[test]
+    fn an_atom_document_is_an_atom_feed() {
+        let atom = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<?xml-stylesheet href=\"/f.xsl\"?>\n<!-- c -->\n<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"en\"><title>T</title></feed>";
+        assert_eq!(
+            content_type_of("feed.xml", atom.as_bytes()),
+            "application/atom+xml; charset=utf-8"
+        );
+        let rss = "<?xml version=\"1.0\"?><rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\"></rss>";
+        assert_eq!(
+            content_type_of("feed.xml", rss.as_bytes()),
+            "application/xml; charset=utf-8"
+        );
+        assert_eq!(
+            content_type_of(
+                "sitemap.xml",
+                b"<feedback xmlns=\"http://www.w3.org/2005/Atom\"/>"
+            ),
+            "application/xml; charset=utf-8"
+        );
     }
 }

@@ -24,7 +24,13 @@ pub enum Fault {
     CutResponse,
     /// Read the request, answer nothing for 30 s, then close.
     Stall,
+    /// Wait a second, then forward the request: a slow server.
+    Slow,
 }
+
+/// Rewrites a response (head and body, as bytes) to a request
+/// (`PUT /bucket/key`) before the client sees it.
+pub type Edit = fn(&str, Vec<u8>) -> Vec<u8>;
 
 /// Which requests fail: every `every`-th request whose method is in
 /// `methods`, cycling through `faults`.
@@ -39,11 +45,17 @@ pub struct FaultProxy {
     pub endpoint: String,
     injected: Arc<AtomicUsize>,
     requests: Arc<Mutex<Vec<String>>>,
+    copies: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
 }
 
 impl FaultProxy {
     pub fn start(upstream: &str, plan: Plan) -> FaultProxy {
+        FaultProxy::editing(upstream, plan, |_, response| response)
+    }
+
+    /// A proxy that also passes every response through `edit`.
+    pub fn editing(upstream: &str, plan: Plan, edit: Edit) -> FaultProxy {
         let upstream = upstream.trim_start_matches("http://").to_string();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
@@ -51,8 +63,10 @@ impl FaultProxy {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let counter = Arc::new(AtomicUsize::new(0));
+        let copies = Arc::new(AtomicUsize::new(0));
         {
             let (injected, requests, stop) = (injected.clone(), requests.clone(), stop.clone());
+            let copies = copies.clone();
             thread::spawn(move || {
                 for client in listener.incoming() {
                     if stop.load(Ordering::SeqCst) {
@@ -65,6 +79,8 @@ impl FaultProxy {
                         counter: counter.clone(),
                         injected: injected.clone(),
                         requests: requests.clone(),
+                        copies: copies.clone(),
+                        edit,
                     };
                     thread::spawn(move || {
                         let _ = ctx.serve(client);
@@ -76,8 +92,15 @@ impl FaultProxy {
             endpoint,
             injected,
             requests,
+            copies,
             stop,
         }
+    }
+
+    /// How many server-side copies (S3 CopyObject: a PUT with
+    /// `x-amz-copy-source`) went through so far.
+    pub fn copies(&self) -> usize {
+        self.copies.load(Ordering::SeqCst)
     }
 
     /// How many faults were injected so far.
@@ -104,6 +127,8 @@ struct Ctx {
     counter: Arc<AtomicUsize>,
     injected: Arc<AtomicUsize>,
     requests: Arc<Mutex<Vec<String>>>,
+    copies: Arc<AtomicUsize>,
+    edit: Edit,
 }
 
 impl Ctx {
@@ -123,6 +148,12 @@ impl Ctx {
                 .lock()
                 .unwrap()
                 .push(format!("{method} {path}"));
+            if head
+                .lines()
+                .any(|l| l.to_ascii_lowercase().starts_with("x-amz-copy-source:"))
+            {
+                self.copies.fetch_add(1, Ordering::SeqCst);
+            }
             let fault = if self.plan.methods.contains(&method.as_str()) {
                 let n = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
                 (self.plan.every > 0 && n.is_multiple_of(self.plan.every))
@@ -155,8 +186,11 @@ impl Ctx {
                     let _ = client.shutdown(Shutdown::Both);
                     return Ok(());
                 }
-                Some(Fault::CutResponse) | None => {
-                    let response = self.forward(&head, &body)?;
+                Some(Fault::CutResponse | Fault::Slow) | None => {
+                    if fault == Some(Fault::Slow) {
+                        thread::sleep(Duration::from_secs(1));
+                    }
+                    let response = (self.edit)(&request_line, self.forward(&head, &body)?);
                     if fault == Some(Fault::CutResponse) {
                         client.write_all(&response[..response.len() / 2])?;
                         let _ = client.shutdown(Shutdown::Both);
@@ -270,4 +304,29 @@ fn s3_error(client: &mut TcpStream, status: u16, code: &str, message: &str) -> s
         "HTTP/1.1 {status} {reason}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nx-amz-request-id: FAULT\r\n\r\n{body}",
         body.len()
     )
+}
+
+/// What S3 does to ETags under SSE-KMS (and SSE-C): "Objects encrypted by
+/// SSE-C or SSE-KMS have ETags that are not an MD5 digest of their object
+/// data" (S3 API Reference, `Object` > `ETag`; the same for PutObject's,
+/// HeadObject's, CopyObject's and ListObjectsV2's ETag). Each 32-hex
+/// ETag, in headers (`ETag: "…"`) and XML bodies (`<ETag>&quot;…`), is
+/// replaced by another 32-hex value, the same one wherever the object is
+/// named, as S3 keeps one ETag per object version; a multipart `-N`
+/// suffix stays.
+pub fn sse_kms_etags(_request: &str, response: Vec<u8>) -> Vec<u8> {
+    use md5::Digest;
+    use std::sync::OnceLock;
+    static ETAG: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    let re = ETAG.get_or_init(|| {
+        regex::bytes::Regex::new(r#"(?i)(etag(?:>|:[ \t]*)(?:&quot;|&#34;|")?)([0-9a-f]{32})"#)
+            .unwrap()
+    });
+    re.replace_all(&response, |c: &regex::bytes::Captures| {
+        let mut out = c[1].to_vec();
+        let hidden = md5::Md5::digest([b"sse-kms:".as_slice(), &c[2]].concat());
+        out.extend_from_slice(hex::encode(hidden).as_bytes());
+        out
+    })
+    .into_owned()
 }
