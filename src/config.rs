@@ -688,6 +688,21 @@ impl Loaded {
 /// Load `root/config/tusk.toml` and, when `env` is given, overlay
 /// `root/config/<env>.toml`.
 /// A folder with `_config.yml` and no `config/tusk.toml` is a Jekyll site.
+/// Whether `root` holds a project: `config/tusk.toml` or a Jekyll site.
+pub fn present(root: &Path) -> bool {
+    root.join("config").join("tusk.toml").is_file() || crate::jekyll::is_jekyll_site(root)
+}
+
+/// Every default and no file: what the ops commands use with `--edge URL`
+/// outside a project.
+pub fn defaults(root: &Path) -> Loaded {
+    Loaded {
+        config: Config::default(),
+        root: root.to_path_buf(),
+        base_url_set: false,
+    }
+}
+
 pub fn load(root: &Path, env: Option<&str>) -> Result<Loaded> {
     if crate::jekyll::is_jekyll_site(root) {
         let loaded = crate::jekyll::load(root)?;

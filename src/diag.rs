@@ -136,18 +136,47 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// A reqwest error with its causes ("connection refused"), in one line.
+/// A reqwest error as one short cause, the way an operator says it:
+/// "refused the connection (127.0.0.1:3000)", "timed out", "cannot resolve
+/// the host (cms.example)", not the client's chain of wrappers ("error
+/// sending request for url (...): client error (Connect): tcp connect
+/// error: Connection refused (os error 111)"). Callers that know the
+/// limit add it to "timed out".
 pub fn http_error_text(e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() {
-        "timed out".to_string()
-    } else {
-        e.to_string()
-    };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
+    use std::io::ErrorKind;
+    let host = e.url().and_then(|u| u.host_str().map(str::to_string));
+    let place = e
+        .url()
+        .and_then(|u| {
+            Some(format!(
+                " ({}:{})",
+                u.host_str()?,
+                u.port_or_known_default()?
+            ))
+        })
+        .unwrap_or_default();
+    if e.is_timeout() {
+        return "timed out".into();
     }
-    text
+    let causes = || std::iter::successors(std::error::Error::source(e), |s| s.source());
+    let io = causes().find_map(|s| s.downcast_ref::<std::io::Error>());
+    match io.map(|io| io.kind()) {
+        Some(ErrorKind::ConnectionRefused) => return format!("refused the connection{place}"),
+        Some(ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe) => {
+            return format!("closed the connection{place}")
+        }
+        Some(ErrorKind::TimedOut) => return "timed out".into(),
+        _ => {}
+    }
+    let deepest = causes()
+        .last()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| e.to_string());
+    if deepest.contains("dns error") || deepest.contains("failed to lookup address") {
+        return format!("cannot resolve the host ({})", host.unwrap_or_default());
+    }
+    if e.is_connect() {
+        return format!("cannot connect{place}: {deepest}");
+    }
+    deepest
 }

@@ -28,6 +28,7 @@ pub struct Checker {
     method: reqwest::Method,
     expect_status: u16,
     expect_body: String,
+    timeout_ms: u64,
 }
 
 impl Checker {
@@ -58,6 +59,7 @@ impl Checker {
             method,
             expect_status: cfg.expect_status,
             expect_body: cfg.expect_body.clone(),
+            timeout_ms: cfg.timeout_ms.max(1),
         })
     }
 
@@ -74,34 +76,52 @@ impl Checker {
         }
     }
 
+    /// One probe; its problem in one line ("origin refused the connection
+    /// (127.0.0.1:3000)", "origin timed out after 500 ms (GET /health)").
     async fn probe(&self, url: &str) -> (u64, Option<String>) {
         let started = Instant::now();
+        let asked = format!("{} {}", self.method, path_of(url));
+        let cause = |e: reqwest::Error| match crate::diag::http_error_text(&e) {
+            t if t == "timed out" => format!("timed out after {} ms ({asked})", self.timeout_ms),
+            t if e.is_connect() => t,
+            t => format!("{t} ({asked})"),
+        };
         let result = async {
             let resp = self
                 .client
                 .request(self.method.clone(), url)
                 .send()
                 .await
-                .map_err(|e| crate::diag::http_error_text(&e))?;
+                .map_err(cause)?;
             let status = resp.status().as_u16();
             if status != self.expect_status {
-                return Err(format!("status {status}, expected {}", self.expect_status));
+                return Err(format!(
+                    "answered {status} to {asked} (expected {})",
+                    self.expect_status
+                ));
             }
             if !self.expect_body.is_empty() {
-                let body = resp
-                    .text()
-                    .await
-                    .map_err(|e| crate::diag::http_error_text(&e))?;
+                let body = resp.text().await.map_err(cause)?;
                 if !body.contains(&self.expect_body) {
-                    return Err(format!("body lacks {:?}", self.expect_body));
+                    return Err(format!(
+                        "answered {asked} but the body lacks {:?}",
+                        self.expect_body
+                    ));
                 }
             }
             Ok(())
         }
         .await;
         let ms = started.elapsed().as_millis() as u64;
-        (ms, result.err().map(|e| format!("{url}: {e}")))
+        (ms, result.err().map(|e| format!("origin {e}")))
     }
+}
+
+/// The path (and query) of a URL, for messages that name the probe.
+fn path_of(url: &str) -> &str {
+    url.split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+        .unwrap_or("/")
 }
 
 /// Up/down with hysteresis. Starts up: an edge that just started tries the

@@ -21,6 +21,7 @@ mod gameday;
 mod health;
 mod html;
 mod jekyll;
+mod operator;
 mod publish;
 mod snapshot;
 mod store;

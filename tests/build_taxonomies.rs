@@ -85,7 +85,8 @@ fn term_pages_list_pages_and_pagination_use_jekyll_paths() {
         .contains("Post 9"));
     // Posts link to their terms.
     let post = p.read("public/posts/post-4/index.html");
-    assert!(post.contains("<a href=\"/tags/edge-cache/\" rel=\"tag\">Edge Cache</a>, <a href=\"/tags/even/\" rel=\"tag\">even</a>"), "{post}");
+    // As tag chips, in the post's order.
+    assert!(post.contains("<li><a class=\"chip\" href=\"/tags/edge-cache/\" rel=\"tag\">Edge Cache</a></li><li><a class=\"chip\" href=\"/tags/even/\" rel=\"tag\">even</a></li>"), "{post}");
     assert!(
         post.contains("<a href=\"/categories/ops/\">ops</a>"),
         "{post}"

@@ -210,3 +210,138 @@ fn home_post_and_tag_page_load_without_console_errors_or_failed_requests() {
         "{log:?}"
     );
 }
+
+/// Width, height and distinct colours of a PNG.
+fn png_facts(bytes: &[u8]) -> (u32, u32, usize) {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let colours: std::collections::HashSet<&[u8]> =
+        buf[..info.buffer_size()].chunks(channels).collect();
+    (info.width, info.height, colours.len())
+}
+
+#[test]
+fn home_and_post_fit_desktop_and_phone_with_cards_chips_and_card_tags() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let p = Project::bare("");
+    for dir in ["site", "themes", "config"] {
+        copy_dir(&repo.join(dir), &p.path(dir));
+    }
+    p.write(
+        "site/_posts/2026-01-02-checklist.md",
+        "---\ntitle: Checklist\ntags: [operations]\n---\nA first paragraph\nthat wraps over lines and goes on for long enough to need cutting at a word boundary because it is much longer than any search result snippet would ever show to a reader.\n\n- [x] snapshot taken\n- [ ] drill run\n\nA claim.[^1]\n\n[^1]: The source of the claim.\n",
+    );
+    p.run(&["build"]).success();
+    let (origin, misses) = serve(p.path("public"));
+    let post = p.read("public/2026/01/02/checklist.html");
+    // Card tags and a one-line description cut at a word.
+    for tag in [
+        "og:title",
+        "og:description",
+        "og:url",
+        "og:type\" content=\"article",
+        "twitter:card",
+    ] {
+        assert!(post.contains(tag), "no {tag} in the post's head");
+    }
+    let description = post
+        .split("<meta name=\"description\" content=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a meta description");
+    assert!(!description.contains('\n'), "{description:?}");
+    assert!(
+        description.ends_with(" much longer than…"),
+        "cut at a word: {description:?}"
+    );
+
+    let mut browser = common::browser::Browser::start();
+    for domain in [
+        "Network.enable",
+        "Runtime.enable",
+        "Log.enable",
+        "Page.enable",
+    ] {
+        browser.call(domain, serde_json::json!({}));
+    }
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    for (size, width, height, mobile) in [("desktop", 1280, 900, false), ("phone", 390, 844, true)]
+    {
+        browser.call(
+            "Emulation.setDeviceMetricsOverride",
+            serde_json::json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
+        );
+        for (name, path) in [
+            ("home", "/"),
+            ("post", "/2026/01/02/checklist.html"),
+            ("guides", "/guides/"),
+        ] {
+            browser.events.clear();
+            browser.navigate(&format!("{}{path}", origin.url));
+            browser.wait_for(
+                20,
+                "document.readyState === 'complete' && !!document.querySelector('footer')",
+            );
+            let overflow = browser.eval("document.documentElement.scrollWidth - window.innerWidth");
+            assert!(
+                overflow.as_i64().unwrap_or(1) <= 0,
+                "{name} {size}: {overflow} px of horizontal overflow"
+            );
+            let png = browser.screenshot();
+            std::fs::write(shots.join(format!("theme-{name}-{size}.png")), &png).unwrap();
+            let (w, h, colours) = png_facts(&png);
+            assert_eq!((w, h), (width, height), "{name} {size}");
+            assert!(colours > 20, "{name} {size}: a blank screenshot");
+            let bad: Vec<String> = browser
+                .events
+                .iter()
+                .filter(|e| {
+                    matches!(
+                        e["method"].as_str(),
+                        Some(
+                            "Runtime.consoleAPICalled"
+                                | "Runtime.exceptionThrown"
+                                | "Network.loadingFailed"
+                                | "Log.entryAdded"
+                        )
+                    ) || e["params"]["response"]["status"].as_u64().unwrap_or(0) >= 400
+                })
+                .map(|e| e.to_string())
+                .collect();
+            assert!(bad.is_empty(), "{name} {size}: {bad:#?}");
+            let failed = misses.lock().unwrap().clone();
+            assert!(
+                failed.is_empty(),
+                "{name} {size}: failed requests {failed:?}"
+            );
+        }
+        let cards = browser.eval("document.querySelectorAll('.post-list li.card').length");
+        assert!(cards.as_u64().unwrap_or(0) >= 1, "guides listed as cards");
+    }
+    browser.navigate(&format!("{}/", origin.url));
+    browser.wait_for(20, "document.readyState === 'complete'");
+    let facts = browser.eval(
+        "({hero: !!document.querySelector('.hero h1'), cards: document.querySelectorAll('.recent .card').length, dated: document.querySelectorAll('.recent .card time').length, chips: document.querySelectorAll('.recent .chip').length})",
+    );
+    assert_eq!(facts["hero"], true, "{facts}");
+    assert!(facts["cards"].as_u64().unwrap() >= 2, "{facts}");
+    assert_eq!(facts["cards"], facts["dated"], "every card dated: {facts}");
+    assert!(facts["chips"].as_u64().unwrap() >= 1, "{facts}");
+    browser.navigate(&format!("{}/2026/01/02/checklist.html", origin.url));
+    browser.wait_for(20, "document.readyState === 'complete'");
+    let facts = browser.eval(
+        "(() => { const li = document.querySelector('li > input[type=checkbox]').parentElement; const d = document.querySelector('.footnote-definition'); const label = d.firstElementChild.getBoundingClientRect(), text = d.querySelector('p').getBoundingClientRect(); return {bullet: getComputedStyle(li).listStyleType, oneLine: Math.abs(label.top - text.top) < 12}; })()",
+    );
+    assert_eq!(
+        facts["bullet"], "none",
+        "task list items have no bullet: {facts}"
+    );
+    assert_eq!(
+        facts["oneLine"], true,
+        "footnote label and text on one line: {facts}"
+    );
+}

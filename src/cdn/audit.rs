@@ -102,22 +102,14 @@ impl Log {
 
 /// `manual (user@host)`: who ran the command.
 pub fn operator() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    format!("manual ({user}@{})", host())
+    format!("manual ({})", crate::operator::user_at_host())
 }
 
 /// `watcher (host, pid N)`.
 pub fn watcher() -> String {
-    format!("watcher ({}, pid {})", host(), std::process::id())
-}
-
-fn host() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".into())
+    format!(
+        "watcher ({}, pid {})",
+        crate::operator::host(),
+        std::process::id()
+    )
 }

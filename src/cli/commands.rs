@@ -326,7 +326,25 @@ fn on_cdn(ctx: &Ctx, ops: &OpsArgs) -> bool {
     ops.edge.is_none() && crate::cdn::manages_routes(&ctx.loaded.config.cdn)
 }
 
-pub(super) fn status(ctx: &Ctx, args: &OpsArgs) -> Result<()> {
+pub(super) fn status(ctx: &Ctx, args: &StatusArgs) -> Result<()> {
+    let Some(every) = args.watch else {
+        return status_once(ctx, &args.ops);
+    };
+    let terminal = std::io::stdout().is_terminal();
+    loop {
+        if terminal {
+            report::clear_screen();
+        }
+        status_once(ctx, &args.ops)?;
+        if !terminal {
+            // Updates in a pipe or a log stay apart, and each says when.
+            report::print_watch_separator(every);
+        }
+        std::thread::sleep(Duration::from_secs(every.max(1)));
+    }
+}
+
+fn status_once(ctx: &Ctx, args: &OpsArgs) -> Result<()> {
     let cdn = on_cdn(ctx, args);
     let status = if cdn {
         block_on(crate::cdn::status(&ctx.loaded))??
@@ -412,6 +430,7 @@ pub(super) fn drill(ctx: &Ctx, args: &DrillArgs) -> Result<()> {
         edge: args.edge.clone(),
     };
     let report = block_on(crate::gameday::drill::drill(&ctx.loaded, &opts))??;
+    keep_drill(ctx, &report);
     if args.json {
         ctx.print_json(&report)?;
     } else if !ctx.quiet {
@@ -426,6 +445,29 @@ pub(super) fn drill(ctx: &Ctx, args: &DrillArgs) -> Result<()> {
         return Err(Reported(message).into());
     }
     Ok(())
+}
+
+/// The drill's result in `.tusk/drill.json`, for the edge's status page:
+/// when it ran and each check's outcome (gaps counted, not listed).
+fn keep_drill(ctx: &Ctx, report: &crate::gameday::drill::Report) {
+    let mut summary = serde_json::to_value(report).unwrap_or_default();
+    summary["at"] = json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    if let Some(checks) = summary["checks"].as_array_mut() {
+        for check in checks {
+            for list in ["gaps", "excluded"] {
+                let n = check[list].as_array().map_or(0, Vec::len);
+                check[list] = json!(n);
+            }
+        }
+    }
+    let path = crate::edge::drill_file(&ctx.loaded);
+    let written = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(&path, summary.to_string()));
+    if let Err(e) = written {
+        tracing::warn!("drill: cannot keep the result in {}: {e}", path.display());
+    }
 }
 
 pub(super) fn offload(ctx: &Ctx, args: &OffloadArgs) -> Result<()> {

@@ -46,6 +46,9 @@ pub struct Cli {
     /// Log line format on stderr (json: one object a line, errors included).
     #[arg(long, global = true, value_enum, default_value = "text", help_heading = GLOBAL)]
     pub log_format: LogFormat,
+    /// Colour the output: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN", help_heading = GLOBAL)]
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -54,6 +57,27 @@ pub struct Cli {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// `--color`: when output is coloured.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Colour on a stream that is (or is not) a terminal: `auto` follows
+    /// the terminal and <https://no-color.org> (a non-empty NO_COLOR).
+    fn on(self, terminal: bool) -> bool {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => terminal && !no_color,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -81,7 +105,7 @@ pub enum Command {
     Up(EdgeArgs),
     /// Where traffic goes now, the origin's health and the last switch
     /// (CloudFront when cdn.provider says so, else the running edge).
-    Status(OpsArgs),
+    Status(StatusArgs),
     /// Send all traffic to the bucket copy and pin it there (the health checks won't undo it).
     Failover(FailoverArgs),
     /// Unpin: traffic goes to the origin again while its health checks pass.
@@ -136,7 +160,7 @@ impl Command {
             Command::Check(a) => a.content.json,
             Command::Publish(a) => a.json,
             Command::Snapshot(a) => a.json,
-            Command::Status(a) => a.json,
+            Command::Status(a) => a.ops.json,
             Command::Failover(a) => a.ops.json,
             Command::Failback(a) => a.ops.json,
             Command::Cdn(CdnCommand::Plan(a) | CdnCommand::Apply(a)) => a.json,
@@ -276,6 +300,16 @@ pub struct OpsArgs {
     /// Machine-readable output on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub ops: OpsArgs,
+    /// Show the status again every SECS seconds (default 2) until stopped;
+    /// the screen is cleared between updates only on a terminal.
+    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "2")]
+    pub watch: Option<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -427,6 +461,10 @@ pub struct CheckArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
+    report::set_color(
+        cli.color
+            .on(std::io::IsTerminal::is_terminal(&std::io::stdout())),
+    );
     let out = report::Output {
         command: cli.command.name(),
         json: cli.command.json(),
@@ -439,6 +477,17 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// An ops command given `--edge URL`.
+fn names_an_edge(command: &Command) -> bool {
+    let ops = match command {
+        Command::Status(a) => &a.ops,
+        Command::Failover(a) => &a.ops,
+        Command::Failback(a) => &a.ops,
+        _ => return false,
+    };
+    ops.edge.is_some()
 }
 
 fn init_logging(cli: &Cli) {
@@ -457,7 +506,10 @@ fn init_logging(cli: &Cli) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(
+            cli.color
+                .on(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        )
         .with_target(false);
     let _ = match cli.log_format {
         // Timestamps, so an incident's switch lines can be timed.
@@ -475,7 +527,14 @@ fn run(cli: Cli, out: report::Output) -> anyhow::Result<()> {
         _ => {}
     }
     let env = config::selected_env(cli.env.clone());
-    let loaded = config::load(&cli.root, env.as_deref())?;
+    let loaded = match config::load(&cli.root, env.as_deref()) {
+        // `tusk status --edge URL` on a machine without the project: the
+        // edge is all it needs (its token from TUSK_EDGE_TOKEN).
+        Err(_) if names_an_edge(&cli.command) && !config::present(&cli.root) => {
+            config::defaults(&cli.root)
+        }
+        loaded => loaded?,
+    };
     let mut ctx = commands::Ctx {
         loaded,
         env,

@@ -35,6 +35,75 @@ pub(crate) fn write_line(args: std::fmt::Arguments) {
     }
 }
 
+/// Whether stdout is coloured, decided once from `--color`, NO_COLOR and
+/// the terminal (see `ColorChoice::on`).
+static COLOR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub(super) fn set_color(on: bool) {
+    COLOR.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn color() -> bool {
+    COLOR.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// What a coloured word says at a glance.
+#[derive(Clone, Copy)]
+enum Tone {
+    /// Healthy, passed: green.
+    Good,
+    /// Serving from the bucket, pinned: yellow.
+    Warn,
+    /// Down, a gap, failed: bold red.
+    Bad,
+}
+
+/// `text` in the colour of `tone` when colour is on (pad before painting:
+/// the escape codes have no width).
+fn paint(text: &str, tone: Tone) -> String {
+    if !color() {
+        return text.to_string();
+    }
+    let code = match tone {
+        Tone::Good => "32",
+        Tone::Warn => "33",
+        Tone::Bad => "1;31",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// Clear a terminal between two `status --watch` updates.
+pub(super) fn clear_screen() {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(b"\x1b[2J\x1b[H").and_then(|()| out.flush());
+}
+
+/// Between two `status --watch` updates written to a pipe.
+pub(super) fn print_watch_separator(every: u64) {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    say!("-- {now}, next update in {every} s");
+}
+
+/// How long ago an RFC 3339 time was: "just now", "3 min ago", "2 h ago".
+fn ago(at: &str) -> String {
+    let Ok(then) = chrono::DateTime::parse_from_rfc3339(at) else {
+        return at.to_string();
+    };
+    let secs = (chrono::Utc::now() - then.with_timezone(&chrono::Utc)).num_seconds();
+    match secs {
+        s if s < 10 => "just now".into(),
+        s if s < 60 => format!("{s} s ago"),
+        s if s < 3600 => format!("{} min ago", s / 60),
+        s if s < 48 * 3600 => format!("{} h ago", s / 3600),
+        s => format!("{} ago", count((s / 86400) as usize, "day", "days")),
+    }
+}
+
+/// "1 gap", "2 gaps": `one` for exactly one, else `many`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// How a command's output goes out, decided from the command line.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Output {
@@ -311,10 +380,16 @@ pub(super) fn print_plan(r: &crate::cdn::PlanReport, apply: bool) {
 
 pub(super) fn print_cdn_status(s: &serde_json::Value) {
     let route = match s["route"].as_str().unwrap_or("?") {
-        "origin-group" => "origin group (origin first, the bucket on errors)",
-        "bucket" => "bucket only (failed over; the origin is not asked)",
-        "origin" => "origin only (no fallback to the bucket)",
-        _ => "not managed by tusk (run `tusk cdn plan`)",
+        "origin-group" => paint(
+            "origin group (origin first, the bucket on errors)",
+            Tone::Good,
+        ),
+        "bucket" => paint(
+            "bucket only (failed over; the origin is not asked)",
+            Tone::Warn,
+        ),
+        "origin" => paint("origin only (no fallback to the bucket)", Tone::Warn),
+        _ => "not managed by tusk (run `tusk cdn plan`)".to_string(),
     };
     let pinned = if s["pinned"].as_bool() == Some(true) {
         " (pinned by an operator; `tusk failback` unpins)"
@@ -332,8 +407,12 @@ pub(super) fn print_cdn_status(s: &serde_json::Value) {
     say!("Fallback: {}", s["fallback"].as_str().unwrap_or("?"));
     let now = &s["health"]["now"];
     match now["error"].as_str() {
-        Some(err) => say!("Health:   failing now: {err}"),
-        None => say!("Health:   ok now ({} ms)", now["latency_ms"]),
+        Some(err) => say!("Health:   {}: {err}", paint("failing now", Tone::Bad)),
+        None => say!(
+            "Health:   {} ({} ms)",
+            paint("ok now", Tone::Good),
+            now["latency_ms"]
+        ),
     }
     let w = &s["health"]["watcher"];
     if w.is_object() {
@@ -365,62 +444,118 @@ pub(super) fn print_cdn_status(s: &serde_json::Value) {
 }
 
 pub(super) fn print_status(s: &serde_json::Value) {
-    let route = s["route"].as_str().unwrap_or("?");
+    let route = match s["route"].as_str().unwrap_or("?") {
+        "origin" => paint("origin", Tone::Good),
+        other => paint(other, Tone::Warn),
+    };
     let pinned = if s["pinned"].as_bool() == Some(true) {
-        " (pinned by an operator)"
+        " (pinned by an operator; `tusk failback` unpins)"
     } else {
         ""
     };
     say!("Route:    {route}{pinned}");
     say!("Origin:   {}", s["origin"].as_str().unwrap_or("none"));
     say!("Fallback: {}", s["fallback"].as_str().unwrap_or("-"));
-    let health = &s["health"];
-    match health["up"].as_bool() {
-        Some(up) => {
-            let check = &health["last_check"];
-            let detail = match check["round"]["error"].as_str() {
-                Some(err) => format!("last check failed: {err}"),
-                None if check.is_null() => "no check yet".to_string(),
-                None => format!("last check ok in {} ms", check["round"]["latency_ms"]),
-            };
-            say!(
-                "Health:   {} for {} s; {detail}",
-                if up { "up" } else { "down" },
-                health["since_secs"]
-            );
-        }
-        None => say!("Health:   not checked (no origin)"),
-    }
+    print_health(&s["health"]);
     let sw = &s["last_switch"];
     if sw.is_object() {
         say!(
-            "Switched: to {} at {} by {}: {}",
+            "Switched: to {} {} ({}) by {}: {}",
             sw["to"].as_str().unwrap_or("?"),
+            ago(sw["at"].as_str().unwrap_or("?")),
             sw["at"].as_str().unwrap_or("?"),
-            sw["by"].as_str().unwrap_or("?"),
+            switched_by(sw),
             sw["reason"].as_str().unwrap_or("")
         );
     }
+    print_ages(s);
     let r = &s["requests"];
+    let n = |name: &str| r[name].as_u64().unwrap_or(0) as usize;
     say!(
-        "Requests: {} ({} hits, {} misses, {} stale, {} from the bucket); offload {:.1}%",
-        r["total"],
-        r["hits"],
-        r["misses"],
-        r["stale"],
-        r["fallback"],
+        "Requests: {} ({}, {}, {} stale, {} from the bucket); offload {:.1}%",
+        n("total"),
+        count(n("hits"), "hit", "hits"),
+        count(n("misses"), "miss", "misses"),
+        n("stale"),
+        n("fallback"),
         s["offload_ratio"].as_f64().unwrap_or(0.0) * 100.0
     );
-    if r["drill"].as_u64().unwrap_or(0) > 0 {
-        say!("          {} drill requests not counted", r["drill"]);
+    if n("drill") > 0 {
+        say!(
+            "          {} not counted",
+            count(n("drill"), "drill request", "drill requests")
+        );
     }
     let c = &s["cache"];
+    let configured = match s["cache_mb"].as_u64() {
+        Some(mb) => format!("{mb} MiB (edge.cache_mb)"),
+        None => format!("{:.0} MiB", c["capacity"].as_f64().unwrap_or(0.0) / MIB),
+    };
     say!(
-        "Cache:    {} entries, {:.1} of {:.0} MiB",
-        c["entries"],
+        "Cache:    {}, {:.1} MiB of {configured}",
+        count(
+            c["entries"].as_u64().unwrap_or(0) as usize,
+            "entry",
+            "entries"
+        ),
         c["bytes"].as_f64().unwrap_or(0.0) / MIB,
-        c["capacity"].as_f64().unwrap_or(0.0) / MIB
     );
+}
+
+/// The edge's health line: up or down, for how long, the last check.
+fn print_health(health: &serde_json::Value) {
+    let Some(up) = health["up"].as_bool() else {
+        say!("Health:   not checked (no origin)");
+        return;
+    };
+    let check = &health["last_check"];
+    let detail = match check["round"]["error"].as_str() {
+        Some(err) => format!("last check failed: {err}"),
+        None if check.is_null() => "no check yet".to_string(),
+        None => format!("last check ok in {} ms", check["round"]["latency_ms"]),
+    };
+    let state = match up {
+        true => paint("up", Tone::Good),
+        false => paint("down", Tone::Bad),
+    };
+    say!(
+        "Health:   {state} for {}; {detail}",
+        duration(health["since_secs"].as_u64().unwrap_or(0))
+    );
+}
+
+/// Who made a switch: the operator (user@host), else the health checks.
+fn switched_by(sw: &serde_json::Value) -> String {
+    match (sw["by"].as_str(), sw["operator"].as_str()) {
+        (Some("health"), _) => "the health checks".into(),
+        (_, Some(who)) => who.to_string(),
+        (Some(by), None) => by.to_string(),
+        (None, None) => "?".into(),
+    }
+}
+
+/// When the bucket copy was last published and the snapshot last taken.
+fn print_ages(s: &serde_json::Value) {
+    match s["published"]["at"].as_str() {
+        Some(at) => say!(
+            "Publish:  published {} ({at}, record {})",
+            ago(at),
+            s["published"]["id"].as_str().unwrap_or("?")
+        ),
+        None => say!("Publish:  no publish recorded in the fallback's state location"),
+    }
+    if let Some(at) = s["snapshot"]["at"].as_str() {
+        say!("Snapshot: taken {} ({at})", ago(at));
+    }
+}
+
+/// Seconds as people read them: "42 s", "3 min", "2 h 5 min".
+fn duration(secs: u64) -> String {
+    match secs {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min", s / 60),
+        s => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
 }
 
 pub(super) fn print_offload(r: &crate::gameday::offload::Report) {
@@ -493,21 +628,15 @@ pub(super) fn print_drill(r: &crate::gameday::drill::Report) {
     say!("{:<11} {:<7} {:>7}  DETAIL", "CHECK", "RESULT", "CHECKED");
     for c in &r.checks {
         let result = match c.status {
-            Status::Ok => "ok",
-            Status::Gap => "GAP",
-            Status::Skipped => "skipped",
+            Status::Ok => paint(&format!("{:<7}", "ok"), Tone::Good),
+            Status::Gap => paint(&format!("{:<7}", "GAP"), Tone::Bad),
+            Status::Skipped => format!("{:<7}", "skipped"),
         };
-        say!(
-            "{:<11} {:<7} {:>7}  {}",
-            c.name,
-            result,
-            c.checked,
-            c.detail
-        );
+        say!("{:<11} {result} {:>7}  {}", c.name, c.checked, c.detail);
     }
     const SHOWN: usize = 20;
     for c in r.checks.iter().filter(|c| !c.gaps.is_empty()) {
-        say!("\n{} gaps in {}:", c.gaps.len(), c.name);
+        say!("\n{} in {}:", count(c.gaps.len(), "gap", "gaps"), c.name);
         for g in c.gaps.iter().take(SHOWN) {
             say!("  {}: {}", g.item, g.problem);
         }
@@ -530,9 +659,12 @@ pub(super) fn print_drill(r: &crate::gameday::drill::Report) {
     say!(
         "\n{} in {} ms ({} objects, {} requested; --seed {} repeats this sample)",
         if r.ok {
-            "Drill passed: the fallback would serve the site"
+            paint(
+                "Drill passed: the fallback would serve the site",
+                Tone::Good,
+            )
         } else {
-            "Drill FAILED"
+            paint("Drill FAILED", Tone::Bad)
         },
         r.duration_ms,
         r.objects,

@@ -53,10 +53,8 @@ impl Admin {
     /// `failover` pins traffic to the bucket; `failback` unpins it.
     pub async fn switch(&self, failover: bool, reason: Option<&str>) -> Result<Value> {
         let path = if failover { "failover" } else { "failback" };
-        // Who switched, for the edge's audit record.
-        let operator = std::env::var("USER")
-            .or_else(|_| std::env::var("USERNAME"))
-            .ok();
+        // Who switched (user@host), for the edge's audit record.
+        let operator = crate::operator::user_at_host();
         let body = serde_json::json!({ "reason": reason, "operator": operator });
         self.call(reqwest::Method::POST, path, Some(body)).await
     }

@@ -22,7 +22,9 @@ pub mod cache;
 pub mod client;
 mod conditional;
 pub mod fallback;
+mod history;
 mod metrics;
+mod page;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -164,12 +166,29 @@ pub struct State {
     route_file: std::path::PathBuf,
     /// Pass-through bodies being read: half of `edge.max_connections`.
     upload_slots: tokio::sync::Semaphore,
+    /// The last hour, for the ops page.
+    history: history::History,
+    /// The fallback's state location (`None` when it has none), whose
+    /// publish records say "published 3 min ago".
+    records: Option<Box<dyn Store>>,
+    /// The last publish read from it, and when (listed at most every
+    /// [`PUBLISH_RECHECK`], however often `status --watch` asks).
+    last_publish: tokio::sync::Mutex<Option<(Instant, serde_json::Value)>>,
+    /// The snapshot's tree manifest, for its age.
+    snapshot_manifest: std::path::PathBuf,
+    /// The last drill's result (`tusk drill` writes it).
+    drill_file: std::path::PathBuf,
 }
 
 /// The edge's runtime file: where it listens and its admin token, for the
 /// ops commands on the same machine (readable by its owner only).
 pub fn runtime_file(loaded: &Loaded) -> std::path::PathBuf {
     loaded.root.join(".tusk/edge.json")
+}
+
+/// The last drill's result, kept by `tusk drill` for the ops page.
+pub fn drill_file(loaded: &Loaded) -> std::path::PathBuf {
+    loaded.root.join(".tusk/drill.json")
 }
 
 /// An operator's pin (its audit record: who, when, why), kept across
@@ -367,6 +386,7 @@ impl State {
             cfg.fallback.clone()
         };
         let store = crate::store::open(loaded, &target).await?;
+        let records = crate::store::open_state(loaded, &target).await.ok();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_millis(cfg.connect_timeout_ms.max(1)))
@@ -405,6 +425,14 @@ impl State {
             access_log,
             route_file,
             upload_slots: tokio::sync::Semaphore::new((cfg_max_connections / 2).max(1)),
+            history: history::History::default(),
+            records,
+            last_publish: tokio::sync::Mutex::new(None),
+            snapshot_manifest: loaded
+                .root
+                .join(&config.snapshot.output)
+                .join(crate::tree::MANIFEST_NAME),
+            drill_file: drill_file(loaded),
         })
     }
 
@@ -511,9 +539,11 @@ impl State {
         }
         self.metrics.requests.inc();
         let (result, detailed) = access_log::result_type(how, status);
-        if access_log::sent_to_origin(result, detailed, status) {
+        let to_origin = access_log::sent_to_origin(result, detailed, status);
+        if to_origin {
             self.metrics.origin_requests.inc();
         }
+        self.history.request(to_origin);
     }
 
     async fn get(self: &Arc<Self>, req: Request<Incoming>) -> Response<Body> {
@@ -1031,6 +1061,7 @@ impl State {
             self.metrics.health_failures.inc();
         }
         self.metrics.check_latency_ms.set(round.latency_ms as i64);
+        self.history.check(round.ok, round.latency_ms);
         let mut routing = self.routing.lock().unwrap();
         let change = routing
             .health
@@ -1040,29 +1071,37 @@ impl State {
         self.metrics.origin_up.set(up as i64);
         if let Some(up) = change {
             let reason = if up {
+                let rise = self.health_cfg.rise;
                 format!(
-                    "origin healthy again ({} good checks)",
-                    self.health_cfg.rise
+                    "origin healthy again ({rise} good check{})",
+                    if rise == 1 { "" } else { "s" }
                 )
             } else {
+                let fall = self.health_cfg.fall;
                 format!(
-                    "origin failed {} checks: {}",
-                    self.health_cfg.fall,
+                    "origin failed {fall} check{}: {}",
+                    if fall == 1 { "" } else { "s" },
                     round.error.clone().unwrap_or_default()
                 )
             };
             if routing.pinned.is_none() {
                 let to = if up { Route::Origin } else { Route::Fallback };
-                let place = if up { "the origin" } else { "the bucket" };
-                tracing::warn!("edge: switching to {place}: {reason}");
+                // Recovery is good news: INFO; losing the origin: WARN.
+                if up {
+                    tracing::info!("edge: switching to the origin: {reason}");
+                } else {
+                    tracing::warn!("edge: switching to the bucket: {reason}");
+                }
                 self.metrics.switches.inc();
-                routing.last_switch = Some(Switch {
+                let switch = Switch {
                     at: now_rfc3339(),
                     to,
                     reason,
                     by: "health".into(),
                     operator: None,
-                });
+                };
+                self.history.switch(&switch);
+                routing.last_switch = Some(switch);
             } else {
                 tracing::warn!("edge: {reason} (route pinned by an operator: unchanged)");
             }
@@ -1137,9 +1176,42 @@ impl State {
         } else {
             Route::Fallback
         };
-        routing.last_switch = Some(switch.unwrap_or_else(|| manual(now)));
+        let switch = switch.unwrap_or_else(|| manual(now));
+        self.history.switch(&switch);
+        routing.last_switch = Some(switch);
         self.metrics.switches.inc();
         true
+    }
+
+    /// [`State::status`] with the ages read from outside the edge: the
+    /// last publish (its record in the state location) and the snapshot.
+    async fn status_now(&self) -> serde_json::Value {
+        let mut status = self.status();
+        status["published"] = self.published().await;
+        status["snapshot"] = snapshot_taken(&self.snapshot_manifest);
+        status
+    }
+
+    /// The newest publish record, listed again after [`PUBLISH_RECHECK`].
+    async fn published(&self) -> serde_json::Value {
+        let Some(records) = &self.records else {
+            return serde_json::Value::Null;
+        };
+        let mut known = self.last_publish.lock().await;
+        if let Some((at, value)) = known.as_ref() {
+            if at.elapsed() < PUBLISH_RECHECK {
+                return value.clone();
+            }
+        }
+        let value = last_publish(records.as_ref()).await;
+        *known = Some((Instant::now(), value.clone()));
+        value
+    }
+
+    /// The drill's result `tusk drill` kept, if any.
+    fn last_drill(&self) -> Option<serde_json::Value> {
+        let bytes = std::fs::read(&self.drill_file).ok()?;
+        serde_json::from_slice(&bytes).ok()
     }
 
     fn status(&self) -> serde_json::Value {
@@ -1164,6 +1236,7 @@ impl State {
             },
             "last_switch": routing.last_switch,
             "cache": cache,
+            "cache_mb": self.cfg.cache_mb,
             "requests": {
                 "total": m.requests.get(), "hits": m.hits.get(), "misses": m.misses.get(),
                 "refresh_hits": m.refresh_hits.get(), "stale": m.stale.get(),
@@ -1191,6 +1264,46 @@ impl State {
             .set((self.route() == Route::Fallback) as i64);
         self.metrics.encode()
     }
+}
+
+/// How long the last publish read from the state location is trusted.
+const PUBLISH_RECHECK: Duration = Duration::from_secs(5);
+
+/// The newest publish record (`{"id", "at"}`), null when there is none.
+async fn last_publish(records: &dyn Store) -> serde_json::Value {
+    let listing = match records.list().await {
+        Ok(listing) => listing,
+        Err(e) => {
+            tracing::debug!("edge: cannot list the publish records: {e:#}");
+            return serde_json::Value::Null;
+        }
+    };
+    listing
+        .iter()
+        .filter_map(|l| {
+            let id = l.key.strip_prefix(crate::store::layout::RECORDS_PREFIX)?;
+            Some((id.strip_suffix(".json")?, &l.modified))
+        })
+        .max_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(b.0)))
+        .map_or(
+            serde_json::Value::Null,
+            |(id, at)| serde_json::json!({"id": id, "at": at}),
+        )
+}
+
+/// When the snapshot in `manifest` was taken (`{"at"}`), null without one.
+fn snapshot_taken(manifest: &std::path::Path) -> serde_json::Value {
+    #[derive(Deserialize)]
+    struct Created {
+        created: String,
+    }
+    std::fs::read(manifest)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Created>(&bytes).ok())
+        .map_or(
+            serde_json::Value::Null,
+            |c| serde_json::json!({"at": c.created}),
+        )
 }
 
 async fn health_loop(state: Arc<State>) {

@@ -17,6 +17,9 @@ pub struct Browser {
     ws: WebSocket<MaybeTlsStream<TcpStream>>,
     next_id: u64,
     _profile: tempfile::TempDir,
+    /// Every event the page sent while a command was waiting for its
+    /// answer (console messages, failed requests, ...), oldest first.
+    pub events: Vec<Value>,
 }
 
 impl Browser {
@@ -78,6 +81,7 @@ impl Browser {
             ws,
             next_id: 1,
             _profile: profile,
+            events: Vec::new(),
         }
     }
 
@@ -96,6 +100,9 @@ impl Browser {
                 assert!(v["error"].is_null(), "{method}: {v}");
                 return v["result"].clone();
             }
+            if v["method"].is_string() {
+                self.events.push(v);
+            }
         }
     }
 
@@ -110,6 +117,15 @@ impl Browser {
             json!({"expression": expression, "returnByValue": true}),
         );
         r["result"]["value"].clone()
+    }
+
+    /// A PNG of the viewport.
+    pub fn screenshot(&mut self) -> Vec<u8> {
+        use base64::Engine;
+        let shot = self.call("Page.captureScreenshot", json!({"format": "png"}));
+        base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().expect("screenshot data"))
+            .expect("base64 PNG")
     }
 
     /// Poll `expression` until it is true; how long that took.

@@ -245,11 +245,16 @@ pub async fn switch(
             reason: req.reason.to_string(),
             actor: req.actor.to_string(),
         };
-        tracing::warn!(
-            from = %record.from, to = %record.to, reason = %record.reason, actor = %record.actor,
+        let line = format!(
             "cdn: switched distribution {} from {} to {}: {} ({})",
             d.distribution_id, record.from, record.to, record.reason, record.actor
         );
+        // Back to the origin is recovery: INFO; to the bucket: WARN.
+        if req.to == Target::Bucket {
+            tracing::warn!(from = %record.from, to = %record.to, reason = %record.reason, actor = %record.actor, "{line}");
+        } else {
+            tracing::info!(from = %record.from, to = %record.to, reason = %record.reason, actor = %record.actor, "{line}");
+        }
         if let Some(log) = audit {
             if let Err(e) = log.record(&record).await {
                 tracing::error!("cdn: the switch was made but not written to the audit log: {e:#}");

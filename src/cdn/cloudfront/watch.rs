@@ -231,12 +231,14 @@ impl<'a> Watcher<'a> {
         }
         let change = self.health.record(round.ok, Instant::now());
         metrics.origin_up.set(self.health.is_up() as i64);
-        if let Some(up) = change {
-            tracing::warn!(
-                "watch: origin is {} ({})",
-                if up { "healthy again" } else { "down" },
-                round.error.as_deref().unwrap_or("checks pass")
-            );
+        match change {
+            // Recovery is good news: INFO; losing the origin: WARN.
+            Some(true) => tracing::info!("watch: origin is healthy again (checks pass)"),
+            Some(false) => tracing::warn!(
+                "watch: origin is down ({})",
+                round.error.as_deref().unwrap_or("")
+            ),
+            None => {}
         }
         change
     }
