@@ -251,7 +251,7 @@ pub struct PublishConfig {
     /// precompressed with `Content-Encoding`: `none`, `gzip` or `br`.
     /// Every client then receives the encoded bytes, so choose `br` only
     /// when all of them accept Brotli.
-    pub compress: String,
+    pub compress: Compress,
     /// Days a removed fingerprinted asset stays in the target, because
     /// cached HTML may still reference it.
     pub retain_days: u32,
@@ -266,6 +266,39 @@ pub struct PublishConfig {
     /// Cache-Control by glob, first match wins over the class defaults.
     pub rules: Vec<CacheRule>,
     pub s3: S3Config,
+}
+
+/// `publish.compress`: how compressible objects are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compress {
+    /// As they are.
+    None,
+    Gzip,
+    /// Brotli.
+    Br,
+}
+
+impl Compress {
+    /// The `Content-Encoding` it stores objects with (`None`: none).
+    pub fn encoding(self) -> Option<&'static str> {
+        match self {
+            Compress::None => None,
+            Compress::Gzip => Some("gzip"),
+            Compress::Br => Some("br"),
+        }
+    }
+}
+
+/// `snapshot.query`: what the crawl does with URLs that carry a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QueryMode {
+    /// Not saved (a page's assets are still fetched at their plain path;
+    /// shortlinks are probed for redirects).
+    Skip,
+    /// Saved under a key carrying a hash of the query.
+    Hash,
 }
 
 /// Where a published object comes from.
@@ -330,7 +363,7 @@ impl Default for PublishConfig {
             max_deletes: 256,
             max_delete_share: 0.5,
             concurrency: 32,
-            compress: "none".into(),
+            compress: Compress::None,
             retain_days: 7,
             rollback_days: 30,
             lock_secs: 600,
@@ -380,7 +413,7 @@ pub struct SnapshotConfig {
     pub retries: u32,
     /// URLs with a query string: `skip`, or `hash` to store them under a
     /// key carrying a hash of the query (`list/index.q-1a2b3c4d.html`).
-    pub query: String,
+    pub query: QueryMode,
     /// With `query = "skip"`, links with a query are still fetched, up to
     /// this many per run (apart from `max_pages`), to keep those that
     /// redirect: shortlinks such as `/?p=123`. Pages they answer are not
@@ -414,7 +447,7 @@ impl Default for SnapshotConfig {
             rate_limit: 0.0,
             timeout_secs: 15,
             retries: 3,
-            query: "skip".into(),
+            query: QueryMode::Skip,
             max_query_probes: 1000,
             allow_private: Vec::new(),
             max_errors: 10,
@@ -770,11 +803,37 @@ fn read_checked(file: &Path) -> Result<toml::Table> {
                 format!(":{line}:{col}")
             })
             .unwrap_or_default();
-        bail!("{}{position}: {}", file.display(), e.message().trim());
+        // A bad value's message (`unknown variant`) does not say whose.
+        let key = e
+            .span()
+            .and_then(|span| key_at(&text, span.start))
+            .map(|key| format!(" {key}:"))
+            .unwrap_or_default();
+        bail!("{}{position}:{key} {}", file.display(), e.message().trim());
     }
     let table: toml::Table =
         toml::from_str(&text).with_context(|| format!("{}: invalid TOML", file.display()))?;
     Ok(table)
+}
+
+/// The dotted name of the key whose value starts at `offset`
+/// (`publish.compress`): the last `[table]` header above it and the name
+/// before `=` on its line.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let before = text.get(..offset)?;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let (name, _) = before[line_start..].split_once('=')?;
+    let name = name.trim().trim_matches('"');
+    let table = before[..line_start].lines().rev().find_map(|l| {
+        let l = l.trim();
+        l.strip_prefix('[')?
+            .strip_suffix(']')
+            .map(|t| t.trim_matches(['[', ']', ' ']))
+    });
+    Some(match table {
+        Some(table) => format!("{table}.{name}"),
+        None => name.to_string(),
+    })
 }
 
 fn validate(config: &Config, last_file: &Path) -> Result<()> {
@@ -798,13 +857,6 @@ fn validate(config: &Config, last_file: &Path) -> Result<()> {
         bail!(
             "{}: publish.state {state:?} is inside the served publish.target: visitors could read tusk's records there",
             last_file.display()
-        );
-    }
-    if !matches!(config.publish.compress.as_str(), "none" | "gzip" | "br") {
-        bail!(
-            "{}: publish.compress {:?} must be \"none\", \"gzip\" or \"br\"",
-            last_file.display(),
-            config.publish.compress
         );
     }
     let minutes = config.snapshot.max_minutes;
@@ -832,13 +884,6 @@ fn validate(config: &Config, last_file: &Path) -> Result<()> {
             "{}: publish.lock_secs {} must be at least 3 (the lock is renewed every third of it)",
             last_file.display(),
             config.publish.lock_secs
-        );
-    }
-    if !matches!(config.snapshot.query.as_str(), "skip" | "hash") {
-        bail!(
-            "{}: snapshot.query {:?} must be \"skip\" or \"hash\"",
-            last_file.display(),
-            config.snapshot.query
         );
     }
     if !(1..=3).contains(&cdn.connection_attempts)
@@ -968,6 +1013,16 @@ pub fn selected_env(flag: Option<String>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bad_value_is_named_by_its_dotted_key() {
+        let text = "[site]\ntitle = 'a'\n\n[publish]\ntarget = 'x'\ncompress = 'zip'\n";
+        let at = text.find("'zip'").unwrap();
+        assert_eq!(key_at(text, at).as_deref(), Some("publish.compress"));
+        assert_eq!(key_at("a = 1", 4).as_deref(), Some("a"));
+        let e = toml::from_str::<Config>(text).unwrap_err();
+        assert!(e.message().contains("zip"), "{}", e.message());
+    }
 
     #[test]
     fn overlay_merges_tables_and_replaces_values() {

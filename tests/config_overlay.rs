@@ -92,3 +92,26 @@ fn empty_sections_are_accepted() {
     );
     p.run(&["build"]).success();
 }
+
+#[test]
+fn a_bad_snapshot_query_or_compress_value_names_the_file_the_line_and_the_key() {
+    let p = project();
+    p.write(
+        "config/staging.toml",
+        "[site]\ntitle = \"S\"\n\n[snapshot]\nquery = \"keep\"\n",
+    );
+    let run = p.run(&["--env", "staging", "build"]);
+    assert_eq!(run.code(), Some(1));
+    let err = run.stderr();
+    assert!(err.contains("staging.toml:5"), "{err}");
+    assert!(err.contains("snapshot.query"), "{err}");
+    assert!(err.contains("keep") && err.contains("hash"), "{err}");
+
+    p.write("config/staging.toml", "[publish]\ncompress = \"zip\"\n");
+    let err = p.run(&["--env", "staging", "build"]).stderr();
+    assert!(
+        err.contains("staging.toml:2") && err.contains("publish.compress"),
+        "{err}"
+    );
+    assert!(err.contains("gzip"), "{err}");
+}

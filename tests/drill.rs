@@ -329,3 +329,59 @@ fn the_cloudfront_drill_checks_the_origin_group_and_reads_the_sample_from_s3() {
     assert_eq!(gap_items(&report, "cloudfront"), ["about/index.html"]);
     assert!(!run.stdout().contains(SECRET) && !run.stderr().contains(SECRET));
 }
+
+/// `index.html` + `p=1` -> `index.q-<first 4 bytes of SHA-256 of the query>.html`.
+fn query_key(key: &str, query: &str) -> String {
+    let hash = hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(query.as_bytes())[..4]);
+    let (stem, ext) = key.rsplit_once('.').unwrap();
+    format!("{stem}.q-{hash}.{ext}")
+}
+
+#[test]
+fn links_and_redirects_with_a_query_resolve_through_their_query_keys() {
+    let origin = Origin::start(vec![("/healthz", Route::html("ok"))], |path| {
+        Some(Route::html(&format!("origin {path}")))
+    });
+    let p = Project::bare(&format!(
+        "[site]\ntitle = \"T\"\n[publish]\ntarget = \"file://bucket\"\n[snapshot]\norigin = \"{}\"\n\
+         [health]\nurls = [\"/healthz\"]\ninterval_ms = 60000\n",
+        origin.url
+    ));
+    site(&p);
+    let page = "<html><head><link rel=\"stylesheet\" href=\"/style.php?ver=2\">\
+                <script src=\"/app.php?v=9\"></script></head><body>Shop</body></html>";
+    let css = "body { color: red }";
+    let go = "<html><body>Item 7</body></html>";
+    let style_key = query_key("style.php", "ver=2");
+    let go_key = query_key("go/index.html", "id=7");
+    let object = |key: &str, body: &str, content_type: &str| {
+        let md5 = hex::encode(<md5::Md5 as md5::Digest>::digest(body.as_bytes()));
+        let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(body.as_bytes()));
+        p.write(&format!(".tusk/snapshot/{key}"), body);
+        json!({"key": key, "size": body.len(), "md5": md5, "sha256": sha,
+               "content_type": content_type, "cache_class": "html"})
+    };
+    let mut redirect = object("old-item/index.html", "", "text/html; charset=utf-8");
+    redirect["cache_class"] = "redirect".into();
+    redirect["redirect"] = "/go?id=7".into();
+    let objects = vec![
+        object("shop/index.html", page, "text/html; charset=utf-8"),
+        object(&style_key, css, "text/css; charset=utf-8"),
+        object(&go_key, go, "text/html; charset=utf-8"),
+        redirect,
+    ];
+    let tree = json!({"version": 1, "producer": "snapshot", "created": now(), "objects": objects});
+    p.write(".tusk/snapshot/.tusk-tree.json", &tree.to_string());
+    p.run(&["build"]).success();
+    p.run(&["publish"]).success();
+    let _edge = Edge::start(&p, "edge", &["--origin", &origin.url]);
+
+    let run = p.run(&["drill", "--json"]);
+    assert_eq!(run.code(), Some(1));
+    let report = run.result();
+    // The stylesheet saved under its query key resolves; the script saved
+    // under no key is the one gap.
+    assert_eq!(gap_items(&report, "links"), ["/app.php?v=9"], "{report:#}");
+    assert_eq!(check(&report, "redirects")["status"], "ok", "{report:#}");
+    assert!(gap_items(&report, "redirects").is_empty());
+}

@@ -109,6 +109,27 @@ pub(crate) async fn inspect(loaded: &Loaded) -> Result<Inspection> {
     }
 }
 
+/// `tusk cdn function`: the viewer-request function that answers URLs
+/// with a query from the query keys of the tree (`keys`), and its runtime.
+pub(crate) fn viewer_function(loaded: &Loaded, keys: &[String]) -> Result<(String, &'static str)> {
+    match loaded.config.cdn.provider {
+        Provider::None => bail!(not_configured()),
+        Provider::CloudFront => {
+            use cloudfront::function;
+            let code = function::query_key_function(keys);
+            if code.len() > function::MAX_BYTES {
+                bail!(
+                    "the viewer-request function for {} query keys is {} bytes, over CloudFront's {} byte limit: the edge's fallback answers them without one",
+                    keys.len(),
+                    code.len(),
+                    function::MAX_BYTES
+                );
+            }
+            Ok((code, function::RUNTIME))
+        }
+    }
+}
+
 fn not_configured() -> String {
     "cdn.provider is \"none\": set it to \"cloudfront\" (with cdn.distribution_id) to manage the CDN".to_string()
 }

@@ -405,6 +405,7 @@ pub(super) fn cdn(ctx: &Ctx, what: &CdnCommand) -> Result<()> {
     let (apply, args) = match what {
         CdnCommand::Plan(a) => (false, a),
         CdnCommand::Apply(a) => (true, a),
+        CdnCommand::Function => return cdn_function(ctx),
     };
     let report = block_on(crate::cdn::plan(&ctx.loaded, apply))??;
     if args.json {
@@ -412,6 +413,19 @@ pub(super) fn cdn(ctx: &Ctx, what: &CdnCommand) -> Result<()> {
     } else if !ctx.quiet {
         report::print_plan(&report, apply);
     }
+    Ok(())
+}
+
+/// `tusk cdn function`: the published tree's query keys, embedded in the
+/// viewer-request function printed on stdout.
+fn cdn_function(ctx: &Ctx) -> Result<()> {
+    let keys: Vec<String> = crate::publish::expected(&ctx.loaded)?
+        .into_iter()
+        .map(|e| e.object.key)
+        .filter(|k| crate::tree::key::is_query_key(k))
+        .collect();
+    let (code, runtime) = crate::cdn::viewer_function(&ctx.loaded, &keys)?;
+    report::print_function(&code, runtime, keys.len());
     Ok(())
 }
 

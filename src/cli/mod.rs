@@ -143,6 +143,7 @@ impl Command {
             Command::Failback(_) => "failback",
             Command::Cdn(CdnCommand::Plan(_)) => "cdn plan",
             Command::Cdn(CdnCommand::Apply(_)) => "cdn apply",
+            Command::Cdn(CdnCommand::Function) => "cdn function",
             Command::Watch(_) => "watch",
             Command::Drill(_) => "drill",
             Command::Offload(_) => "offload",
@@ -164,6 +165,7 @@ impl Command {
             Command::Failover(a) => a.ops.json,
             Command::Failback(a) => a.ops.json,
             Command::Cdn(CdnCommand::Plan(a) | CdnCommand::Apply(a)) => a.json,
+            Command::Cdn(CdnCommand::Function) => false,
             Command::Drill(a) => a.json,
             Command::Offload(a) => a.json,
             Command::New(NewCommand::Post { opts, .. } | NewCommand::Page { opts, .. }) => {
@@ -231,6 +233,8 @@ pub enum CdnCommand {
     Plan(JsonArg),
     /// Write the difference (conditional on the config read, re-planned on conflict).
     Apply(JsonArg),
+    /// Print the viewer-request CloudFront Function that answers URLs with a query from their query keys.
+    Function,
 }
 
 #[derive(Args, Debug)]

@@ -346,6 +346,17 @@ pub(super) fn plural(n: usize) -> &'static str {
     }
 }
 
+/// `tusk cdn function`: the code on stdout (to save as a file), what it
+/// is on stderr.
+pub(super) fn print_function(code: &str, runtime: &str, keys: usize) {
+    print!("{code}");
+    eprintln!(
+        "viewer-request function ({runtime}, {} bytes) for {keys} query key{}; associate it with the cache behaviours that read the bucket",
+        code.len(),
+        plural(keys)
+    );
+}
+
 pub(super) fn print_plan(r: &crate::cdn::PlanReport, apply: bool) {
     if r.changes.is_empty() {
         say!(

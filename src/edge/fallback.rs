@@ -85,7 +85,7 @@ pub async fn answer(store: &dyn Store, target: &str, read: Read) -> anyhow::Resu
 /// Where an answer for `key` with `query` may be stored: beside the file
 /// itself, or in the folder's index for an extension-less path, the way
 /// the snapshot names pages.
-fn query_keys(key: &str, query: &str) -> Vec<String> {
+pub fn query_keys(key: &str, query: &str) -> Vec<String> {
     use crate::tree::key::with_query;
     if query.is_empty() {
         return Vec::new();

@@ -6,9 +6,10 @@
 //! 2. redirects: every redirect lands on an object of the tree;
 //!    links: every page's stylesheets, scripts, images and fonts (CSS
 //!    `url()`s too) resolve to an object the fallback serves, the way it
-//!    looks keys up (query ignored, `dir/` -> `dir/index.html`), so an
-//!    unstyled copy is a gap; links to pages not in the bucket are counted
-//!    (a snapshot leaves out login and query pages on purpose);
+//!    looks keys up (the query key first, then the path alone, `dir/` ->
+//!    `dir/index.html`), so an unstyled copy is a gap; links to pages not
+//!    in the bucket are counted (a snapshot leaves out login pages on
+//!    purpose);
 //! 3. snapshot: the origin's static copy exists and is recent enough;
 //! 4. the serving side, one of:
 //!    - edge: fallback forced, every (or a sample of) object requested
@@ -328,12 +329,10 @@ fn check_redirects(expected: &[Expected], scope: &crate::snapshot::Scope) -> Che
                 });
                 break;
             }
-            let key = crate::edge::fallback::key_for(path);
-            let found = key.as_deref().and_then(|k| {
-                by_key
-                    .get(k)
-                    .or_else(|| by_key.get(format!("{k}/index.html").as_str()))
-            });
+            let target_only = target.split('#').next().unwrap_or("");
+            let found = fallback_keys(target_only)
+                .into_iter()
+                .find_map(|k| by_key.get(k.as_str()));
             match found {
                 None => {
                     gaps.push(Gap {
@@ -454,8 +453,8 @@ fn uses(content_type: &str, body: &[u8]) -> Vec<(String, crate::snapshot::links:
     found
 }
 
-/// The path on this site a link leads to, or `None` for other sites,
-/// fragments and non-HTTP schemes.
+/// The path (and query, if any) on this site a link leads to, or `None`
+/// for other sites, fragments and non-HTTP schemes.
 fn internal_path(page: &url::Url, link: &str, hosts: &[url::Url]) -> Option<String> {
     if crate::html::fetches_nothing(link) {
         return None;
@@ -466,16 +465,32 @@ fn internal_path(page: &url::Url, link: &str, hosts: &[url::Url]) -> Option<Stri
             h.host_str() == resolved.host_str()
                 && h.port_or_known_default() == resolved.port_or_known_default()
         });
-    same_site.then(|| resolved.path().to_string())
+    same_site.then(|| match resolved.query() {
+        Some(query) if !query.is_empty() => format!("{}?{query}", resolved.path()),
+        _ => resolved.path().to_string(),
+    })
 }
 
-/// Whether the fallback answers `path` (the query is ignored, as the
-/// edge and S3 website hosting do): the key itself, or a folder's index.
-fn resolves(keys: &std::collections::HashSet<&str>, path: &str) -> bool {
+/// Whether the fallback answers `target` the way the edge does (and S3
+/// with the viewer-request function): its query key (a page of hash mode,
+/// a shortlink's redirect), else the path alone (an asset saved at its
+/// plain path), or a folder's index.
+fn resolves(keys: &std::collections::HashSet<&str>, target: &str) -> bool {
+    fallback_keys(target)
+        .iter()
+        .any(|k| keys.contains(k.as_str()))
+}
+
+/// The keys the fallback tries for a path and query, in order.
+fn fallback_keys(target: &str) -> Vec<String> {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let Some(key) = crate::edge::fallback::key_for(path) else {
-        return false;
+        return Vec::new();
     };
-    keys.contains(key.as_str()) || keys.contains(format!("{key}/index.html").as_str())
+    let mut keys = crate::edge::fallback::query_keys(&key, query);
+    let folder = format!("{key}/index.html");
+    keys.extend([key, folder]);
+    keys
 }
 
 /// The static copy of the dynamic origin exists and is recent enough.

@@ -144,10 +144,9 @@ pub fn expected(loaded: &Loaded) -> Result<Vec<Expected>> {
 /// encoded MD5s (cached by content hash, so a no-op publish is cheap).
 pub(super) fn encode_all(loaded: &Loaded, desired: &mut BTreeMap<String, Desired>) -> Result<()> {
     use rayon::prelude::*;
-    let encoding = loaded.config.publish.compress.as_str();
-    if encoding == "none" {
+    let Some(encoding) = loaded.config.publish.compress.encoding() else {
         return Ok(());
-    }
+    };
     let mut cache = crate::publish::encode::Cache::load(&loaded.root);
     let todo: Vec<(String, PathBuf, String)> = desired
         .values()

@@ -258,7 +258,7 @@ impl Site {
             hosts,
             scope: Scope::new(cfg)?,
             allow_private: globs("allow_private", &cfg.allow_private)?,
-            hashed_query: cfg.query == "hash",
+            hashed_query: cfg.query == crate::config::QueryMode::Hash,
             origin,
         })
     }

@@ -71,6 +71,18 @@ pub fn with_query(key: &str, query: &str) -> String {
     }
 }
 
+/// Whether a key is one [`with_query`] made: its name carries `.q-` and
+/// eight hex digits, before the extension or at the end.
+pub fn is_query_key(key: &str) -> bool {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    name.match_indices(".q-").any(|(at, _)| {
+        let rest = &name[at + 3..];
+        rest.len() >= 8
+            && rest.as_bytes()[..8].iter().all(u8::is_ascii_hexdigit)
+            && (rest.len() == 8 || rest.as_bytes()[8] == b'.')
+    })
+}
+
 /// `path/`, for a folder asked for without its slash, with one leading
 /// slash: `//host/` in a Location is another site to a browser. The edge's
 /// fallback and `tusk serve` both redirect with it.

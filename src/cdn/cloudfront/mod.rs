@@ -7,6 +7,7 @@
 
 pub(crate) mod desired;
 pub(crate) mod distribution;
+pub(crate) mod function;
 mod invalidate;
 pub(crate) mod ops;
 pub(crate) mod route;
