@@ -24,6 +24,55 @@ pub struct JekyllSite {
     pub plugins: Vec<Plugin>,
     /// `plugins:` entries tusk does not provide (a warning each).
     pub unknown_plugins: Vec<String>,
+    /// `sass:`, as jekyll-sass-converter 2 reads it.
+    pub sass: Sass,
+}
+
+/// The `sass:` settings that change the output.
+#[derive(Debug, Clone)]
+pub struct Sass {
+    /// `sass_dir` (`_sass`), relative to the site.
+    pub dir: String,
+    /// `style: compressed`; every other style is written expanded
+    /// (sassc's `nested`/`compact` differ from it in whitespace only).
+    pub compressed: bool,
+    /// Whether each Sass page gets a `.css.map` beside it (`sourcemap:`
+    /// `always`, the default; `development` when JEKYLL_ENV is unset or
+    /// `development`; `never`).
+    pub source_maps: bool,
+}
+
+impl Default for Sass {
+    fn default() -> Sass {
+        Sass {
+            dir: "_sass".into(),
+            compressed: false,
+            source_maps: true,
+        }
+    }
+}
+
+/// `sass:` read leniently, as the converter does: an unknown style is
+/// the default, an unknown `sourcemap` means always.
+fn sass_settings(site: &Map<String, Value>) -> Sass {
+    let sass = site.get("sass").and_then(Value::as_object);
+    let text = |k: &str| {
+        sass.and_then(|m| m.get(k))
+            .and_then(Value::as_str)
+            .map(|v| v.trim_start_matches(':').to_string())
+            .unwrap_or_default()
+    };
+    let dir = text("sass_dir");
+    let development = std::env::var("JEKYLL_ENV").map_or(true, |e| e == "development");
+    Sass {
+        dir: if dir.is_empty() { "_sass".into() } else { dir },
+        compressed: text("style") == "compressed",
+        source_maps: match text("sourcemap").as_str() {
+            "never" => false,
+            "development" => development,
+            _ => true,
+        },
+    }
 }
 
 /// One entry of `defaults:`: values for the documents in its scope.
@@ -111,6 +160,7 @@ pub fn load(root: &Path) -> Result<Loaded> {
             .into_iter()
             .filter(|p| Plugin::from_gem(p).is_none())
             .collect(),
+        sass: sass_settings(&site),
         config: site,
     };
     let mut config = config;

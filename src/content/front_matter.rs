@@ -92,12 +92,34 @@ fn fences(text: &str) -> Result<Option<Fenced<'_>>, FrontMatterError> {
             message: format!("front matter opened with `{fence}` is never closed"),
         });
     };
+    let (body_start, body_line) = match format {
+        Format::Yaml => after_yaml_fence(text, data_end + fence.len(), line_no),
+        Format::Toml => (body_start, line_no + 1),
+    };
     Ok(Some(Fenced {
         format,
         raw: &text[data_start..data_end],
         body: &text[body_start..],
-        body_line: line_no + 1,
+        body_line,
     }))
+}
+
+/// Where the body starts after a closing `---` that ends at `at` (on line
+/// `line_no`): Jekyll's pattern (`^(---|\.\.\.)\s*$\n?`) takes the blank
+/// lines that follow the fence too, so a body never starts with one.
+fn after_yaml_fence(text: &str, at: usize, line_no: usize) -> (usize, usize) {
+    let rest = &text[at..];
+    let blank = rest.len()
+        - rest
+            .trim_start_matches([' ', '\t', '\r', '\n', '\x0c', '\x0b'])
+            .len();
+    if blank == rest.len() {
+        return (text.len(), line_no + rest.matches('\n').count());
+    }
+    match rest[..blank].rfind('\n') {
+        Some(k) => (at + k + 1, line_no + rest[..=k].matches('\n').count()),
+        None => (at, line_no),
+    }
 }
 
 /// Front matter lines start on line 2 of the file.
@@ -259,6 +281,17 @@ mod tests {
         assert_eq!(s.data["tags"][1], "b");
         assert_eq!(s.body, "Body\n");
         assert_eq!(s.body_line, 5);
+    }
+
+    #[test]
+    fn blank_lines_after_the_closing_fence_are_not_body_as_in_jekyll() {
+        let s = parse("---\nx: 1\n--- \n\n \t\n  @import \"a\";\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.body, "  @import \"a\";\n");
+        assert_eq!(s.body_line, 6);
+        let s = parse("---\nx: 1\n---\n\n").unwrap().unwrap();
+        assert_eq!(s.body, "");
     }
 
     #[test]

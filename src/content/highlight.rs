@@ -34,7 +34,7 @@ pub fn code_block(lang: &str, code: &str, highlight: bool) -> String {
     if lang.is_empty() {
         out.push_str("<pre><code>");
     } else {
-        let lang = escape(lang);
+        let lang = quick_xml::escape::escape(lang);
         out.push_str(&format!(
             "<pre class=\"code\" data-lang=\"{lang}\"><code class=\"language-{lang}\">"
         ));
@@ -147,8 +147,10 @@ fn class_of(scope: Scope, language: &str) -> Option<String> {
     Some(classes.join(" "))
 }
 
+/// Code is element text: only `&`, `<` and `>` need escaping (quotes stay
+/// as written, as Rouge and kramdown leave them).
 fn escape(s: &str) -> String {
-    quick_xml::escape::escape(s).into_owned()
+    quick_xml::escape::partial_escape(s).into_owned()
 }
 
 #[cfg(test)]
@@ -177,10 +179,7 @@ mod tests {
         );
         // The text is all there, in order, once the tags are removed.
         let text = regex::Regex::new("<[^>]*>").unwrap().replace_all(&html, "");
-        assert_eq!(
-            text, "fn main() { let s = &quot;&lt;hi&gt;&quot;; }\n\n",
-            "{html}"
-        );
+        assert_eq!(text, "fn main() { let s = \"&lt;hi&gt;\"; }\n\n", "{html}");
     }
 
     #[test]

@@ -553,7 +553,8 @@ impl ParseContext<'_> {
             Some(_) => return Err(at_key("permalink", "permalink must be a string".into())),
         };
         let mut output_ext = output_ext(permalink.as_deref(), markdown, file.ext);
-        if self.config.jekyll.is_some() && matches!(file.ext, ".scss" | ".sass") {
+        let sass = self.config.jekyll.is_some() && matches!(file.ext, ".scss" | ".sass");
+        if sass {
             // jekyll-sass-converter: the page is compiled to CSS.
             output_ext = ".css".to_string();
         }
@@ -614,8 +615,9 @@ impl ParseContext<'_> {
         )
         .map_err(|e| at_key("layout", e))?;
         // Jekyll applies no layout the front matter (or `defaults:`) did
-        // not name.
-        let layout = layout.filter(|_| layout_explicit || self.config.jekyll.is_none());
+        // not name, and none to a Sass page whatever it names
+        // (`Convertible#place_in_layout?`: asset files are not placed).
+        let layout = layout.filter(|_| (layout_explicit || self.config.jekyll.is_none()) && !sass);
         let excerpt_separator = match front.get("excerpt_separator") {
             Some(Value::String(s)) => s.clone(),
             _ => self.config.build.excerpt_separator.clone(),
@@ -1250,7 +1252,43 @@ fn starts_with_fence(path: &Path) -> bool {
     false
 }
 
-/// `_data/**/*.{yml,yaml,json,toml}` as one nested map.
+/// A CSV (or TSV) data file as Jekyll reads it (`CSV.read` with
+/// `headers: true`): one object per row, keyed by the header row, every
+/// value a string, an empty field nil.
+fn csv_rows(text: &str, delimiter: u8) -> Result<Value, csv::Error> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = reader.headers()?.clone();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record?;
+        let row: Map<String, Value> = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let v = record.get(i).filter(|v| !v.is_empty());
+                (
+                    h.to_string(),
+                    v.map_or(Value::Null, |v| Value::String(v.to_string())),
+                )
+            })
+            .collect();
+        rows.push(Value::Object(row));
+    }
+    Ok(Value::Array(rows))
+}
+
+fn csv_problem(shown: String, e: &csv::Error) -> Diagnostic {
+    let d = Diagnostic::new(shown, format!("invalid CSV: {e}"));
+    match e.position() {
+        Some(p) => d.at(p.line() as usize, None),
+        None => d,
+    }
+}
+
+/// `_data/**/*.{yml,yaml,json,toml,csv,tsv}` as one nested map.
 fn load_data(
     files: &[(String, PathBuf)],
     shown: &dyn Fn(&Path) -> String,
@@ -1300,6 +1338,8 @@ fn load_data(
                         None => d,
                     }
                 }),
+            "csv" => csv_rows(&text, b',').map_err(|e| csv_problem(shown(path), &e)),
+            "tsv" => csv_rows(&text, b'\t').map_err(|e| csv_problem(shown(path), &e)),
             _ => continue,
         };
         match parsed {

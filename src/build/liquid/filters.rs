@@ -177,6 +177,7 @@ pub fn all(
             Ok(Value::scalar(text(v).split_whitespace().count() as i64))
         }),
         Jekyll::new("smartify", |v, _| string(smartify(&text(v)))),
+        Jekyll::new("array_to_sentence_string", array_to_sentence_string),
         Jekyll::new("where_exp", |v, a| where_exp(v, a)),
         Jekyll::new("group_by", |v, a| group_by(v, a)),
         Jekyll::new("sample", |v, _| {
@@ -294,6 +295,26 @@ fn uri_escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// `array_to_sentence_string[: connector]`, as `Jekyll::Filters` has
+/// it: two items are joined by the connector alone (`a and b`), three or
+/// more take commas and a serial comma (`a, b, and c`).
+fn array_to_sentence_string(v: &dyn ValueView, args: &[Value]) -> Result<Value> {
+    let connector = args.first().map_or("and".to_string(), |c| text(c));
+    let Some(items) = v.as_array() else {
+        return Err(liquid_core::Error::with_msg(format!(
+            "array_to_sentence_string: expected a list, got {:?}",
+            text(v)
+        )));
+    };
+    let items: Vec<String> = items.values().map(text).collect();
+    string(match items.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [a, b] => format!("{a} {connector} {b}"),
+        [head @ .., last] => format!("{}, {connector} {last}", head.join(", ")),
+    })
 }
 
 /// kramdown's SmartyPants: curly quotes, dashes, ellipses.
@@ -499,5 +520,21 @@ mod tests {
         );
         assert_eq!(uri_escape("/my page/ü?q=1"), "/my%20page/%C3%BC?q=1");
         assert_eq!(smartify("\"Hi\" -- it's..."), "“Hi” – it’s…");
+    }
+
+    #[test]
+    fn array_to_sentence_string_joins_as_jekyll() {
+        let sentence = |items: &[&str], args: &[Value]| {
+            let list = Value::Array(items.iter().map(|i| Value::scalar(i.to_string())).collect());
+            array_to_sentence_string(&list, args)
+                .unwrap()
+                .to_kstr()
+                .to_string()
+        };
+        assert_eq!(sentence(&[], &[]), "");
+        assert_eq!(sentence(&["tomato"], &[]), "tomato");
+        assert_eq!(sentence(&["tomato", "leek"], &[]), "tomato and leek");
+        assert_eq!(sentence(&["a", "b", "c"], &[]), "a, b, and c");
+        assert_eq!(sentence(&["a", "b"], &[Value::scalar("or")]), "a or b");
     }
 }

@@ -8,6 +8,7 @@
 
 mod filters;
 mod plugins;
+mod sass;
 mod tags;
 
 use std::collections::HashMap;
@@ -42,10 +43,15 @@ pub struct LiquidRenderer {
     /// The theme gem's pages with front matter (minima's `assets/main.scss`)
     /// the site does not override: (key, file).
     theme_pages: Vec<(String, PathBuf)>,
-    sass_paths: Vec<PathBuf>,
+    sass: sass::Compiler,
     plugins: Vec<Plugin>,
     extras: markdown::Extras,
+    /// The excerpts with Liquid in them, rendered (by source path).
+    excerpts: Excerpts,
 }
+
+/// Rendered excerpts by document source path.
+type Excerpts = HashMap<String, String>;
 
 /// The Liquid names under which values are seen.
 fn globals<'a>(pairs: &[(&'static str, &'a dyn ValueView)]) -> HashMap<KString, &'a dyn ValueView> {
@@ -95,14 +101,22 @@ pub fn quote_paths(text: &str) -> std::borrow::Cow<'_, str> {
 fn liquid_problem(shown: &str, first_line: usize, e: &liquid::Error) -> Diagnostic {
     let text = e.to_string();
     let re = regex::Regex::new(r"--> (\d+):(\d+)").expect("a valid pattern");
+    // Kept: the reason and what was asked for; not the source excerpt
+    // (the position says where) nor the list of every name available.
     let reason = text
         .lines()
-        .map(str::trim)
+        .map(|l| {
+            let l = l.trim();
+            let l = l.strip_prefix("liquid:").map_or(l, str::trim);
+            l.strip_prefix("= ").unwrap_or(l).trim_end_matches('.')
+        })
         .filter(|l| {
             !l.is_empty()
                 && !l.starts_with("-->")
                 && !l.starts_with('|')
                 && !l.chars().next().is_some_and(|c| c.is_ascii_digit())
+                && *l != "with:"
+                && !l.starts_with("available ")
         })
         .collect::<Vec<_>>()
         .join("; ");
@@ -197,7 +211,6 @@ impl LiquidRenderer {
                 .filter(liquid_lib::jekyll::Push)
                 .filter(liquid_lib::jekyll::Shift)
                 .filter(liquid_lib::jekyll::Unshift)
-                .filter(liquid_lib::jekyll::ArrayToSentenceString)
                 .tag(liquid_lib::jekyll::IncludeTag)
                 .block(tags::Highlight);
             let md = extras;
@@ -264,30 +277,37 @@ impl LiquidRenderer {
                 }
             }
         }
-        let sass_dir = config
-            .get("sass")
-            .and_then(|s| s.get("sass_dir"))
-            .and_then(Value::as_str)
-            .unwrap_or("_sass");
-        let sass_paths = [Some(root.join(sass_dir)), theme.map(|t| t.join("_sass"))]
-            .into_iter()
-            .flatten()
-            .collect();
-        let site_value = site_value(loaded, site, jekyll);
-        let renderer = LiquidRenderer {
+        let sass_paths = [
+            Some(root.join(&jekyll.sass.dir)),
+            theme.map(|t| t.join("_sass")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let sass = sass::Compiler::new(&root, sass_paths, jekyll.sass.clone());
+        let first_site = site_value(loaded, site, jekyll, &Excerpts::new());
+        let mut renderer = LiquidRenderer {
             parser,
             layouts,
-            site: liquid::model::to_value(&site_value).unwrap_or(LValue::Nil),
+            site: liquid::model::to_value(&first_site).unwrap_or(LValue::Nil),
             jekyll: liquid::model::to_value(&json!({
                 "version": plugins::JEKYLL_VERSION,
                 "environment": std::env::var("JEKYLL_ENV").ok().filter(|e| e == "production").unwrap_or_else(|| "development".into()),
             }))
             .unwrap_or(LValue::Nil),
             theme_pages,
-            sass_paths,
+            sass,
             plugins: jekyll.plugins.clone(),
             extras,
+            excerpts: Excerpts::new(),
         };
+        let excerpts = renderer.liquid_excerpts(loaded, site);
+        if excerpts.is_empty() {
+            return (renderer, problems);
+        }
+        let with_excerpts = site_value(loaded, site, jekyll, &excerpts);
+        renderer.site = liquid::model::to_value(&with_excerpts).unwrap_or(LValue::Nil);
+        renderer.excerpts = excerpts;
         (renderer, problems)
     }
 
@@ -317,22 +337,28 @@ impl LiquidRenderer {
         } else {
             doc.body.clone()
         };
-        let mut page = page_value(loaded, doc);
+        let mut page = page_value(&self.excerpts, doc);
         page.insert(
             "previous".into(),
-            previous.map_or(Value::Null, |d| Value::Object(page_value(loaded, d))),
+            previous.map_or(Value::Null, |d| {
+                Value::Object(page_value(&self.excerpts, d))
+            }),
         );
         page.insert(
             "next".into(),
-            next.map_or(Value::Null, |d| Value::Object(page_value(loaded, d))),
+            next.map_or(Value::Null, |d| {
+                Value::Object(page_value(&self.excerpts, d))
+            }),
         );
         let page = liquid::model::to_value(&Value::Object(page)).unwrap_or(LValue::Nil);
         let body = self.render_text(&text, &shown, doc.body_line, &page)?;
         let converted = if doc.markdown {
             markdown::render(&body, self.extras).html
-        } else if doc.source.ends_with(".scss") || doc.source.ends_with(".sass") {
-            self.sass(&body, doc.source.ends_with(".sass"))
+        } else if is_sass(&doc.source) {
+            self.sass
+                .compile(&body, file_name(&doc.source))
                 .map_err(|e| Diagnostic::new(shown.clone(), e))?
+                .css
         } else {
             body
         };
@@ -408,17 +434,6 @@ impl LiquidRenderer {
         Ok(content)
     }
 
-    fn sass(&self, source: &str, indented: bool) -> Result<String, String> {
-        let mut opts = grass::Options::default().style(grass::OutputStyle::Expanded);
-        if indented {
-            opts = opts.input_syntax(grass::InputSyntax::Sass);
-        }
-        for p in &self.sass_paths {
-            opts = opts.load_path(p);
-        }
-        grass::from_string(source.to_string(), &opts).map_err(|e| format!("Sass: {e}"))
-    }
-
     /// The files the plugins and the theme's pages make (feed.xml,
     /// sitemap.xml, robots.txt, assets/main.css), unless the site has them.
     pub fn generated(
@@ -441,14 +456,20 @@ impl LiquidRenderer {
             let page = liquid::model::to_value(&json!({"url": format!("/{key}"), "path": key}))
                 .unwrap_or(LValue::Nil);
             let body = self.render_text(body, &shown, 1, &page)?;
-            let css = if path.extension().is_some_and(|e| e == "scss" || e == "sass") {
-                self.sass(&body, path.extension().is_some_and(|e| e == "sass"))
-                    .map_err(|e| Diagnostic::new(&shown, e))?
-            } else {
-                body
-            };
-            out.push((key.clone(), css.into_bytes()));
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            match name.filter(|n| is_sass(n)) {
+                Some(name) => {
+                    let compiled = self
+                        .sass
+                        .compile(&body, &name)
+                        .map_err(|e| Diagnostic::new(&shown, e))?;
+                    out.push((key.clone(), compiled.css.into_bytes()));
+                    out.extend(map_of(key, compiled.map, taken));
+                }
+                None => out.push((key.clone(), body.into_bytes())),
+            }
         }
+        out.extend(self.source_maps(loaded, site, taken)?);
         if self.plugins.contains(&Plugin::Feed) && !taken("feed.xml") {
             let page = liquid::model::to_value(&json!({"url": "/feed.xml", "collection": "posts"}))
                 .unwrap_or(LValue::Nil);
@@ -461,7 +482,7 @@ impl LiquidRenderer {
                     .filter(|d| d.kind == Kind::Post && d.output.is_some())
                     .take(loaded.config.build.feed.limit.max(10))
                     .map(|d| {
-                        let mut v = page_value(loaded, d);
+                        let mut v = page_value(&self.excerpts, d);
                         let content = self.render_document_content(loaded, d).unwrap_or_default();
                         v.insert("content".into(), Value::String(content));
                         liquid::model::to_value(&Value::Object(v)).unwrap_or(LValue::Nil)
@@ -505,11 +526,70 @@ impl LiquidRenderer {
         Ok(out)
     }
 
+    /// The `.css.map` beside each of the site's Sass pages (compiled again:
+    /// a site has one or two).
+    fn source_maps(
+        &self,
+        loaded: &Loaded,
+        site: &Site,
+        taken: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<(String, Vec<u8>)>, Diagnostic> {
+        let mut out = Vec::new();
+        for doc in site.documents.iter().filter(|d| is_sass(&d.source)) {
+            let Some(key) = &doc.output else { continue };
+            let shown = content::shown_source(loaded, doc);
+            let page = liquid::model::to_value(&Value::Object(page_value(&self.excerpts, doc)))
+                .unwrap_or(LValue::Nil);
+            let body = self.render_text(&doc.body, &shown, doc.body_line, &page)?;
+            let compiled = self
+                .sass
+                .compile(&body, file_name(&doc.source))
+                .map_err(|e| Diagnostic::new(&shown, e))?;
+            out.extend(map_of(key, compiled.map, taken));
+        }
+        Ok(out)
+    }
+
+    /// The excerpts whose source has Liquid, rendered as Jekyll renders
+    /// them: Liquid on the excerpt's text, then Markdown. An excerpt cut
+    /// inside a block tag is taken from the rendered body instead; a body
+    /// that does not render is reported when its page is.
+    fn liquid_excerpts(&self, loaded: &Loaded, site: &Site) -> Excerpts {
+        use rayon::prelude::*;
+        site.documents
+            .par_iter()
+            .filter(|d| d.kind != Kind::Page && d.markdown)
+            .filter_map(|doc| Some((doc.source.clone(), self.liquid_excerpt(loaded, doc)?)))
+            .collect()
+    }
+
+    fn liquid_excerpt(&self, loaded: &Loaded, doc: &Document) -> Option<String> {
+        let shown = content::shown_source(loaded, doc);
+        let body = doc.markdown_body(&shown).ok()?;
+        let separator = match doc.front.get("excerpt_separator") {
+            Some(Value::String(s)) => s.as_str(),
+            _ => loaded.config.build.excerpt_separator.as_str(),
+        };
+        let source = markdown::excerpt_source(&body, separator);
+        if !source.contains("{{") && !source.contains("{%") {
+            return None;
+        }
+        let page = liquid::model::to_value(&Value::Object(page_value(&self.excerpts, doc))).ok()?;
+        let text = self
+            .render_text(source, &shown, doc.body_line, &page)
+            .or_else(|_| {
+                self.render_text(&body, &shown, doc.body_line, &page)
+                    .map(|all| markdown::excerpt_source(&all, separator).to_string())
+            })
+            .ok()?;
+        Some(markdown::render_fragment(&text, self.extras.flavor))
+    }
+
     /// A post's body as its layout sees it (`post.content` in the feed).
     fn render_document_content(&self, loaded: &Loaded, doc: &Document) -> Option<String> {
         let shown = content::shown_source(loaded, doc);
         let text = doc.markdown_body(&shown).ok()?;
-        let page = liquid::model::to_value(&Value::Object(page_value(loaded, doc))).ok()?;
+        let page = liquid::model::to_value(&Value::Object(page_value(&self.excerpts, doc))).ok()?;
         let body = self.render_text(&text, &shown, doc.body_line, &page).ok()?;
         Some(markdown::render(&body, self.extras).html)
     }
@@ -536,6 +616,24 @@ impl LiquidRenderer {
             .render(&g)
             .map_err(|e| liquid_problem(shown, 1, &e))
     }
+}
+
+fn is_sass(name: &str) -> bool {
+    name.ends_with(".scss") || name.ends_with(".sass")
+}
+
+fn file_name(source: &str) -> &str {
+    source.rsplit('/').next().unwrap_or(source)
+}
+
+/// `css_key.map` with the map's text, unless the site has that file.
+fn map_of(
+    css_key: &str,
+    map: Option<String>,
+    taken: &dyn Fn(&str) -> bool,
+) -> Option<(String, Vec<u8>)> {
+    let key = format!("{css_key}.map");
+    map.filter(|_| !taken(&key)).map(|m| (key, m.into_bytes()))
 }
 
 fn has_front_matter(path: &Path) -> bool {
@@ -575,8 +673,7 @@ fn date_text(doc: &Document) -> Value {
 
 /// `page` (and the entries of `site.posts`, `site.pages`): front matter
 /// at the top level, with Jekyll's computed fields.
-fn page_value(loaded: &Loaded, doc: &Document) -> Map<String, Value> {
-    let _ = loaded;
+fn page_value(excerpts: &Excerpts, doc: &Document) -> Map<String, Value> {
     let mut m = doc.front.clone();
     let name = doc
         .source
@@ -597,7 +694,8 @@ fn page_value(loaded: &Loaded, doc: &Document) -> Map<String, Value> {
             "id".into(),
             json!(doc.url.trim_end_matches(".html").trim_end_matches('/')),
         );
-        m.insert("excerpt".into(), json!(doc.excerpt));
+        let excerpt = excerpts.get(&doc.source).unwrap_or(&doc.excerpt);
+        m.insert("excerpt".into(), json!(excerpt));
         m.insert("categories".into(), json!(doc.categories));
         m.insert("tags".into(), json!(doc.tags));
         m.insert("draft".into(), json!(doc.draft));
@@ -613,14 +711,14 @@ fn page_value(loaded: &Loaded, doc: &Document) -> Map<String, Value> {
 }
 
 /// `site`: `_config.yml` at the top level, then the lists.
-fn site_value(loaded: &Loaded, site: &Site, jekyll: &JekyllSite) -> Value {
+fn site_value(loaded: &Loaded, site: &Site, jekyll: &JekyllSite, excerpts: &Excerpts) -> Value {
     let mut v = jekyll.config.clone();
     v.remove("tusk");
     let entries = |keep: &dyn Fn(&Document) -> bool| -> Vec<Value> {
         site.documents
             .iter()
             .filter(|d| keep(d))
-            .map(|d| Value::Object(page_value(loaded, d)))
+            .map(|d| Value::Object(page_value(excerpts, d)))
             .collect()
     };
     let posts = entries(&|d| d.kind == Kind::Post);
@@ -638,7 +736,7 @@ fn site_value(loaded: &Loaded, site: &Site, jekyll: &JekyllSite) -> Value {
     let mut tags: Map<String, Value> = Map::new();
     let mut categories: Map<String, Value> = Map::new();
     for d in site.documents.iter().filter(|d| d.kind == Kind::Post) {
-        let e = Value::Object(page_value(loaded, d));
+        let e = Value::Object(page_value(excerpts, d));
         for t in &d.tags {
             tags.entry(t.clone())
                 .or_insert_with(|| json!([]))

@@ -262,8 +262,17 @@ fn jekyll_figure(lang: &str, block: &str) -> String {
         .unwrap_or(block);
     format!(
         "<figure class=\"highlight\"><pre><code class=\"language-{lang}\" data-lang=\"{lang}\">{}</code></pre></figure>",
-        inner.trim_end_matches('\n')
+        without_last_newline(inner)
     )
+}
+
+/// Jekyll strips the code's final line break before Rouge sees it; the
+/// highlighter needs it, and may have put it inside the last token's
+/// spans (a line comment's): it is taken out from there.
+fn without_last_newline(html: &str) -> String {
+    let closing = html.trim_end_matches("</span>");
+    let spans = &html[closing.len()..];
+    format!("{}{spans}", closing.trim_end_matches('\n'))
 }
 
 #[derive(Debug)]

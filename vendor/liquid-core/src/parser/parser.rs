@@ -187,7 +187,9 @@ fn parse_filter(filter: Pair, options: &Language) -> Result<Box<dyn Filter>> {
 
     let filter_str = filter.as_str();
     let mut filter = filter.into_inner();
-    let name = filter.next().expect("A filter always has a name.").as_str();
+    let name_pair = filter.next().expect("A filter always has a name.");
+    let position = name_pair.as_span();
+    let name = name_pair.as_str();
 
     let mut keyword_args = Vec::new();
     let mut positional_args = Vec::new();
@@ -219,7 +221,15 @@ fn parse_filter(filter: Pair, options: &Language) -> Result<Box<dyn Filter>> {
         let mut available: Vec<_> = options.filters.plugin_names().collect();
         available.sort_unstable();
         let available = itertools::join(available, ", ");
-        Error::with_msg("Unknown filter")
+        // tusk: the error names the filter's line and column, as an
+        // unknown tag's does.
+        let pest_error = ::pest::error::Error::new_from_span(
+            ::pest::error::ErrorVariant::CustomError {
+                message: "Unknown filter.".to_string(),
+            },
+            position,
+        );
+        convert_pest_error(pest_error)
             .context("requested filter", name.to_owned())
             .context("available filters", available)
     })?;
