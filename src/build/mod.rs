@@ -373,13 +373,15 @@ fn write_all(plan: &Plan, sink: &Sink, diags: &Collector) -> Written {
         .redirects
         .iter()
         .filter_map(|r| {
-            write_redirect(
-                sink,
-                &r.key,
-                &redirects::page(&r.to, language),
-                &r.to,
-                diags,
-            )
+            let body = match &prepared.renderer {
+                // jekyll-redirect-from's page, from its `redirect` layout.
+                Renderer::Liquid(liquid) => liquid
+                    .redirect_page(&r.from, &r.to)
+                    .map_err(|d| diags.push(d))
+                    .ok()?,
+                Renderer::Tera(_) => redirects::page(&r.to, language),
+            };
+            write_redirect(sink, &r.key, &body, &r.to, diags)
         })
         .collect();
     let taken: HashSet<String> = plan.keys.iter().map(|(k, _)| k.clone()).collect();
@@ -679,9 +681,32 @@ impl Prepared {
             Job::Doc { doc, pager } => {
                 let doc_index = *doc;
                 let doc = &site.documents[doc_index];
-                if let Some(to) = redirects::target(doc) {
-                    let body = redirects::page(to, &loaded.config.site.language);
-                    return write_redirect(sink, key, &body, to, diags).map(|o| (o, None));
+                // In a Jekyll site only with jekyll-redirect-from.
+                let redirect_to =
+                    redirects::target(doc).filter(|_| {
+                        loaded.config.jekyll.as_deref().is_none_or(|j| {
+                            j.plugins.contains(&crate::jekyll::Plugin::RedirectFrom)
+                        })
+                    });
+                if let Some(to) = redirect_to {
+                    let (body, to) = match renderer {
+                        Renderer::Liquid(liquid) if loaded.config.jekyll.is_some() => {
+                            let to = redirects::absolute_url(loaded, to);
+                            let body = liquid.render_document(loaded, doc, None, None, None);
+                            match body {
+                                Ok(body) => (body, to),
+                                Err(d) => {
+                                    diags.push(d);
+                                    return None;
+                                }
+                            }
+                        }
+                        _ => (
+                            redirects::page(to, &loaded.config.site.language),
+                            to.to_string(),
+                        ),
+                    };
+                    return write_redirect(sink, key, &body, &to, diags).map(|o| (o, None));
                 }
                 let (prev, next) = self
                     .neighbours
@@ -696,6 +721,7 @@ impl Prepared {
                             doc,
                             prev.map(|p| &docs[p]),
                             next.map(|n| &docs[n]),
+                            pager.as_ref().map(|p| (p, planned.url.as_str())),
                         )
                         .map_err(Some);
                     return self.finish(key, &planned.url, &planned.shown, html, None, sink, diags);

@@ -1,4 +1,5 @@
-//! The common Jekyll plugins built in. jekyll-feed and jekyll-sitemap are
+//! The common Jekyll plugins built in. jekyll-feed, jekyll-sitemap and
+//! jekyll-redirect-from's layout are
 //! Liquid templates (copied from the gems, MIT licensed: `feed.xml`,
 //! `sitemap.xml` here) rendered by the site's own engine; jekyll-seo-tag's
 //! `{% seo %}` is computed here, following its `Drop` field by field.
@@ -11,6 +12,8 @@ use super::tags::lookup;
 
 pub const FEED_TEMPLATE: &str = include_str!("feed.xml");
 pub const SITEMAP_TEMPLATE: &str = include_str!("sitemap.xml");
+/// jekyll-redirect-from 0.16's `redirect.html` layout (MIT licensed).
+pub const REDIRECT_TEMPLATE: &str = include_str!("redirect.html");
 pub const ROBOTS_TEMPLATE: &str = "Sitemap: {{ \"sitemap.xml\" | absolute_url }}\n";
 
 /// The versions the generated markup names, as the gems Debian ships.
