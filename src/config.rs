@@ -145,6 +145,22 @@ pub struct BuildConfig {
     pub check_links: bool,
     /// Largest Markdown/HTML document read (MiB); bigger ones are errors.
     pub max_document_mb: u64,
+    /// `jekyll`: the source folder is a Jekyll site, read through its own
+    /// `_config.yml` (what `tusk init --from-jekyll` makes).
+    pub engine: Engine,
+}
+
+/// How the source folder is read (`build.engine`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// tusk's own: this file's settings, Tera themes.
+    #[default]
+    Tusk,
+    /// A Jekyll site: `<source>/_config.yml` gives the site's settings
+    /// (Liquid, layouts, defaults, plugins); this file where tusk reads,
+    /// writes and publishes.
+    Jekyll,
 }
 
 /// One taxonomy: `[build.taxonomies.tags]`.
@@ -206,6 +222,7 @@ impl Default for BuildConfig {
                 .collect(),
             check_links: true,
             max_document_mb: 8,
+            engine: Engine::Tusk,
         }
     }
 }
@@ -777,6 +794,11 @@ pub fn load(root: &Path, env: Option<&str>) -> Result<Loaded> {
     let mut config: Config = toml::Value::Table(merged)
         .try_into()
         .context("invalid merged configuration")?;
+    if config.build.engine == Engine::Jekyll {
+        let loaded = crate::jekyll::load_project(root, config)?;
+        validate(&loaded.config, files.last().expect("at least one file"))?;
+        return Ok(loaded);
+    }
     if !base_url_set {
         // `base_url = ""` is unset too: the local default.
         config.site.base_url = SiteConfig::default().base_url;

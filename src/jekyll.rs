@@ -129,23 +129,49 @@ const DEFAULT_EXCLUDE: [&str; 10] = [
 
 /// Read `root/_config.yml` into a tusk configuration in Jekyll mode.
 pub fn load(root: &Path) -> Result<Loaded> {
-    let file = root.join("_config.yml");
+    let site = read_config(&root.join("_config.yml"))?;
+    from_site(root, site, None)
+}
+
+/// A tusk project whose `config/tusk.toml` says `build.engine = "jekyll"`:
+/// the Jekyll settings come from `<source>/_config.yml`, while where tusk
+/// reads and writes (`build.source`, `build.output`) and tusk's own
+/// settings (publish, CDN, edge...) stay those of `tusk`.
+pub fn load_project(root: &Path, tusk: Config) -> Result<Loaded> {
+    let file = root.join(&tusk.build.source).join("_config.yml");
+    let site = read_config(&file)?;
+    if site.contains_key("tusk") {
+        tracing::warn!(
+            "{}: the `tusk:` settings there are ignored: config/tusk.toml holds tusk's settings in this project",
+            file.display()
+        );
+    }
+    from_site(root, site, Some(tusk))
+}
+
+/// `_config.yml` as a map of settings.
+pub fn read_config(file: &Path) -> Result<Map<String, Value>> {
     let text =
-        fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let yaml: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| {
         let at = e
             .location()
             .map(|l| format!(":{}:{}", l.line(), l.column()))
             .unwrap_or_default();
-        anyhow::anyhow!("_config.yml{at}: {e}")
+        anyhow::anyhow!("{}{at}: {e}", file.display())
     })?;
-    let mut site = match serde_json::to_value(yaml)? {
-        Value::Object(m) => m,
-        Value::Null => Map::new(),
-        _ => bail!("_config.yml: expected a mapping of settings"),
-    };
+    match serde_json::to_value(yaml)? {
+        Value::Object(m) => Ok(m),
+        Value::Null => Ok(Map::new()),
+        _ => bail!("{}: expected a mapping of settings", file.display()),
+    }
+}
+
+/// The configuration of a Jekyll site whose settings are `site`; `tusk`
+/// given, a project's own settings and folders are kept.
+fn from_site(root: &Path, mut site: Map<String, Value>, tusk: Option<Config>) -> Result<Loaded> {
     fill_defaults(&mut site);
-    let config = tusk_config(&site)?;
+    let config = tusk_config(&site, tusk)?;
     // Jekyll's `url` is the production address; a site without one is
     // treated like a tusk project without `site.base_url`.
     let base_url_set = !str_of(&site, "url").is_empty();
@@ -216,13 +242,18 @@ fn list_of(site: &Map<String, Value>, key: &str) -> Vec<String> {
 /// settings): URLs, folders and collections from
 /// `_config.yml`; tusk's own extras (taxonomy pages, generated feed,
 /// sitemap, robots.txt, heading anchors) off, since Jekyll makes none.
-fn tusk_config(site: &Map<String, Value>) -> Result<Config> {
+fn tusk_config(site: &Map<String, Value>, project: Option<Config>) -> Result<Config> {
     // tusk's own settings (publish target, CDN, edge) may live under
-    // `tusk:`, in the shape of config/tusk.toml.
-    let mut config: Config = match site.get("tusk") {
-        Some(v) => serde_json::from_value(v.clone())
+    // `tusk:`, in the shape of config/tusk.toml, or in a project's file.
+    let folders = project
+        .as_ref()
+        .map(|c| (c.build.source.clone(), c.build.output.clone()));
+    let project_mode = folders.is_some();
+    let mut config: Config = match (project, site.get("tusk")) {
+        (Some(c), _) => c,
+        (None, Some(v)) => serde_json::from_value(v.clone())
             .map_err(|e| anyhow::anyhow!("_config.yml: tusk: {e}"))?,
-        None => Config::default(),
+        (None, None) => Config::default(),
     };
     config.site.title = str_of(site, "title");
     config.site.description = str_of(site, "description");
@@ -254,13 +285,26 @@ fn tusk_config(site: &Map<String, Value>) -> Result<Config> {
     if str_of(site, "markdown").eq_ignore_ascii_case("kramdown") {
         build.markdown = crate::content::markdown::Flavor::Kramdown;
     }
-    build.source = PathBuf::from(str_of(site, "source"));
-    build.output = PathBuf::from(str_of(site, "destination"));
+    (build.source, build.output) = folders.unwrap_or_else(|| {
+        (
+            PathBuf::from(str_of(site, "source")),
+            PathBuf::from(str_of(site, "destination")),
+        )
+    });
     build.permalink = str_of(site, "permalink");
     build.excerpt_separator = str_of(site, "excerpt_separator");
     build.drafts = site.get("show_drafts") == Some(&Value::Bool(true));
     build.future = site.get("future") == Some(&Value::Bool(true));
-    let output = build.output.to_string_lossy().trim_matches('/').to_string();
+    // The output folder, when it lies inside the source, is never read.
+    let plain = |p: &Path| -> PathBuf {
+        p.components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect()
+    };
+    let output = plain(&build.output)
+        .strip_prefix(plain(&build.source))
+        .map(|o| o.to_string_lossy().trim_matches('/').to_string())
+        .unwrap_or_default();
     build.exclude = DEFAULT_EXCLUDE
         .iter()
         .map(|s| s.to_string())
@@ -269,7 +313,16 @@ fn tusk_config(site: &Map<String, Value>) -> Result<Config> {
                 .into_iter()
                 .map(|e| e.trim_matches('/').to_string()),
         )
-        .chain([output, "config".to_string()])
+        // Beside `_config.yml`, `config/` is tusk's (not so in a project,
+        // whose config/ lies outside the source).
+        .chain([
+            output,
+            if project_mode {
+                String::new()
+            } else {
+                "config".to_string()
+            },
+        ])
         .filter(|e| !e.is_empty())
         .collect();
     build.include = list_of(site, "include");

@@ -336,9 +336,12 @@ impl Built {
                             doc: d,
                             pager: Some(pager),
                         } => {
-                            neighbour(*d) || {
-                                let list = p.site.documents[*d].front["paginate"]
-                                    .as_str()
+                            // jekyll-paginate's pages list every post.
+                            pager.rooted || neighbour(*d) || {
+                                let list = p.site.documents[*d]
+                                    .front
+                                    .get("paginate")
+                                    .and_then(serde_json::Value::as_str)
                                     .unwrap_or_default();
                                 crate::build::list_at(p.site_value(), list).is_some_and(|items| {
                                     items[pager.range()].iter().any(|e| {

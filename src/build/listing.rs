@@ -53,6 +53,9 @@ pub struct Pager {
     pub base_url: String,
     /// `page/:num/`
     pub path: String,
+    /// jekyll-paginate's pages: `path` is from the site's root
+    /// (`/page:num`), and the paths it names are the gem's (`/page2`).
+    pub rooted: bool,
 }
 
 impl Pager {
@@ -68,13 +71,41 @@ impl Pager {
                 total,
                 base_url: base_url.to_string(),
                 path: path.to_string(),
+                rooted: false,
             })
             .collect()
+    }
+
+    /// jekyll-paginate's pages of `total` posts: none without posts (the
+    /// template page then has no paginator); page 1 at `first_url`.
+    pub fn jekyll(total: usize, per_page: usize, first_url: &str, path: &str) -> Vec<Pager> {
+        if total == 0 {
+            return Vec::new();
+        }
+        Pager::all(total, per_page, first_url, path)
+            .into_iter()
+            .map(|p| Pager { rooted: true, ..p })
+            .collect()
+    }
+
+    /// The URL page `number` is served at (a folder for the gem's pages:
+    /// `/page2` is `/page2/`).
+    pub fn page_url(&self, number: usize) -> String {
+        let url = self.url_of(number);
+        if self.rooted && number > 1 && !url.ends_with('/') {
+            format!("{url}/")
+        } else {
+            url
+        }
     }
 
     pub fn url_of(&self, number: usize) -> String {
         if number <= 1 {
             self.base_url.clone()
+        } else if self.rooted {
+            // The gem's `Pager.paginate_path`: the first `:num` replaced.
+            let path = self.path.replacen(":num", &number.to_string(), 1);
+            format!("/{}", path.trim_start_matches('/'))
         } else {
             let dir = if self.base_url.ends_with('/') {
                 self.base_url.clone()
@@ -273,10 +304,41 @@ pub fn plan(
     let build = &loaded.config.build;
     let ext = ".html";
     let mut out = Vec::new();
+    let jekyll_pages = crate::build::liquid::paginate::plan(loaded, site).unwrap_or_else(|d| {
+        diags.push(d);
+        None
+    });
     for (i, doc) in site.documents.iter().enumerate() {
         let Some(key) = &doc.output else { continue };
         let shown = crate::content::shown_source(loaded, doc);
-        let Some(list) = doc.front.get("paginate") else {
+        if let Some(p) = jekyll_pages.as_ref().filter(|p| p.doc == i) {
+            for pager in &p.pagers {
+                let url = pager.page_url(pager.number);
+                let key = if pager.number == 1 {
+                    key.clone()
+                } else {
+                    output_path(&url, ext)
+                };
+                out.push(Planned {
+                    key,
+                    url,
+                    job: Job::Doc {
+                        doc: i,
+                        pager: Some(pager.clone()),
+                    },
+                    shown: shown.clone(),
+                });
+            }
+            if !p.pagers.is_empty() {
+                continue;
+            }
+        }
+        // In a Jekyll site `paginate:` is just front matter.
+        let front_paginate = doc
+            .front
+            .get("paginate")
+            .filter(|_| loaded.config.jekyll.is_none());
+        let Some(list) = front_paginate else {
             out.push(Planned {
                 key: key.clone(),
                 url: doc.url.clone(),
@@ -432,5 +494,19 @@ mod tests {
         assert_eq!(flat.len(), 1);
         assert_eq!(flat[0].url_of(2), "/page/2/");
         assert_eq!(flat[0].range(), 0..0);
+    }
+
+    #[test]
+    fn jekyll_pager_paths_are_from_the_root() {
+        let pages = Pager::jekyll(5, 2, "/blog/", "/blog/page:num");
+        assert_eq!(pages.len(), 3);
+        assert_eq!(pages[0].url_of(1), "/blog/");
+        assert_eq!(pages[0].url_of(2), "/blog/page2");
+        assert_eq!(pages[0].page_url(2), "/blog/page2/");
+        assert_eq!(
+            Pager::jekyll(1, 2, "/", "page-:num/")[0].url_of(3),
+            "/page-3/"
+        );
+        assert!(Pager::jekyll(0, 2, "/", "/page:num").is_empty());
     }
 }

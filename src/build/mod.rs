@@ -381,7 +381,19 @@ fn write_all(plan: &Plan, sink: &Sink, diags: &Collector) -> Written {
     let redirected: Vec<Object> = plan
         .redirects
         .iter()
-        .filter_map(|r| write_redirect(prepared, sink, &r.key, &r.to, diags))
+        .filter_map(|r| {
+            let body = match &prepared.renderer {
+                // jekyll-redirect-from's page, from its `redirect` layout.
+                Renderer::Liquid(liquid) => Some(
+                    liquid
+                        .redirect_page(&r.from, &r.to)
+                        .map_err(|d| diags.push(d))
+                        .ok()?,
+                ),
+                Renderer::Tera(_) => None,
+            };
+            write_redirect(prepared, sink, &r.key, &r.to, body, diags)
+        })
         .collect();
     let taken: HashSet<String> = plan.keys.iter().map(|(k, _)| k.clone()).collect();
     let generated: Vec<Object> = prepared
@@ -680,8 +692,28 @@ impl Prepared {
             Job::Doc { doc, pager } => {
                 let doc_index = *doc;
                 let doc = &site.documents[doc_index];
-                if let Some(to) = redirects::target(doc) {
-                    return write_redirect(self, sink, key, to, diags).map(|o| (o, None));
+                // In a Jekyll site only with jekyll-redirect-from.
+                let redirect_to =
+                    redirects::target(doc).filter(|_| {
+                        loaded.config.jekyll.as_deref().is_none_or(|j| {
+                            j.plugins.contains(&crate::jekyll::Plugin::RedirectFrom)
+                        })
+                    });
+                if let Some(to) = redirect_to {
+                    let (body, to) = match renderer {
+                        Renderer::Liquid(liquid) if loaded.config.jekyll.is_some() => {
+                            let to = redirects::absolute_url(loaded, to);
+                            match liquid.render_document(loaded, doc, None, None, None) {
+                                Ok(body) => (Some(body), to),
+                                Err(d) => {
+                                    diags.push(d);
+                                    return None;
+                                }
+                            }
+                        }
+                        _ => (None, to.to_string()),
+                    };
+                    return write_redirect(self, sink, key, &to, body, diags).map(|o| (o, None));
                 }
                 let (prev, next) = self
                     .neighbours
@@ -696,6 +728,7 @@ impl Prepared {
                             doc,
                             prev.map(|p| &docs[p]),
                             next.map(|n| &docs[n]),
+                            pager.as_ref().map(|p| (p, planned.url.as_str())),
                         )
                         .map_err(Some);
                     return self.finish(key, &planned.url, &planned.shown, html, None, sink, diags);
@@ -1017,16 +1050,19 @@ fn plan_keys(
 }
 
 /// Write a redirect page and mark it as a redirect in the tree.
-/// A redirect page to `to` (root-relative targets below the site's path).
+/// A redirect to `to` (root-relative targets below the site's path), with
+/// `body` as its page, else tusk's own.
 fn write_redirect(
     prepared: &Prepared,
     sink: &Sink,
     key: &str,
     to: &str,
+    body: Option<String>,
     diags: &Collector,
 ) -> Option<Object> {
     let to = base_path::prefix_url(to, &prepared.base_path);
-    let body = redirects::page(&to, &prepared.loaded.config.site.language);
+    let body =
+        body.unwrap_or_else(|| redirects::page(&to, &prepared.loaded.config.site.language));
     match sink.write(key, body.as_bytes()) {
         Ok(mut object) => {
             object.cache_class = CacheClass::Redirect;

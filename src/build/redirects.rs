@@ -10,8 +10,9 @@ use serde_json::Value;
 
 use crate::config::Loaded;
 use crate::content::permalink::output_path;
-use crate::content::Site;
+use crate::content::{Document, Kind, Site};
 use crate::diag::{Collector, Diagnostic};
+use crate::jekyll::Plugin;
 use crate::tree::key::safe_output_key;
 
 /// A redirect from an old URL to a document.
@@ -27,8 +28,15 @@ pub struct Redirect {
 /// Every `redirect_from` of every rendered document. Two documents with
 /// the same old URL: the later one wins, as with jekyll-redirect-from
 /// (whose pages overwrite each other), with a warning naming both.
+///
+/// In a Jekyll site they exist only with jekyll-redirect-from in
+/// `plugins:`, and point at the absolute URL as the gem's pages do.
 pub fn from_front_matter(loaded: &Loaded, site: &Site, diags: &Collector) -> Vec<Redirect> {
     let mut out: Vec<Redirect> = Vec::new();
+    let jekyll = loaded.config.jekyll.as_deref();
+    if jekyll.is_some_and(|j| !j.plugins.contains(&Plugin::RedirectFrom)) {
+        return out;
+    }
     let mut by_key: std::collections::HashMap<String, usize> = Default::default();
     for doc in &site.documents {
         if doc.output.is_none() {
@@ -52,7 +60,11 @@ pub fn from_front_matter(loaded: &Loaded, site: &Site, diags: &Collector) -> Vec
             }
         };
         for from in list {
-            let from = from.trim().to_string();
+            let mut from = from.trim().to_string();
+            // The gem adds the leading slash itself.
+            if jekyll.is_some() && !from.starts_with('/') {
+                from.insert(0, '/');
+            }
             let key = output_path(&from, ".html");
             if !from.starts_with('/')
                 || !safe_output_key(&key)
@@ -69,7 +81,10 @@ pub fn from_front_matter(loaded: &Loaded, site: &Site, diags: &Collector) -> Vec
             let redirect = Redirect {
                 key: key.clone(),
                 from,
-                to: doc.url.clone(),
+                to: match jekyll {
+                    Some(_) => absolute_url(loaded, &doc.url),
+                    None => doc.url.clone(),
+                },
                 shown: shown.clone(),
             };
             match by_key.get(&key) {
@@ -93,13 +108,96 @@ pub fn from_front_matter(loaded: &Loaded, site: &Site, diags: &Collector) -> Vec
     out
 }
 
-/// `redirect_to` of a document, when it has one.
+/// `redirect_to` of a document, when it has one (the first of a list, as
+/// jekyll-redirect-from reads it).
 pub fn target(doc: &crate::content::Document) -> Option<&str> {
-    doc.front
-        .get("redirect_to")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+    let to = match doc.front.get("redirect_to")? {
+        Value::Array(list) => list.iter().find(|v| !v.is_null())?,
+        v => v,
+    };
+    to.as_str().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// jekyll-redirect-from's `absolute_url`: `url` + `baseurl` + the path
+/// (only `baseurl` when `url` is unset); http(s) URLs stay as they are.
+pub fn absolute_url(loaded: &Loaded, to: &str) -> String {
+    if to.starts_with("http://") || to.starts_with("https://") {
+        return to.to_string();
+    }
+    format!(
+        "{}/{}",
+        loaded.config.site.base_url.trim_end_matches('/'),
+        to.trim_start_matches('/')
+    )
+}
+
+/// One entry of jekyll-redirect-from's `redirects.json`.
+#[derive(Debug, Clone)]
+pub struct JekyllRedirect {
+    pub from: String,
+    /// Absolute, as the gem writes it.
+    pub to: String,
+    /// A `redirect_from` (a page of its own), not a `redirect_to`.
+    pub own_page: bool,
+}
+
+/// Every redirect of a Jekyll site, in the order the gem
+/// meets them (`redirects.json`): the documents of output collections
+/// (posts oldest first, then the others by collection and path), then the
+/// pages by file name; for each its `redirect_from` entries, then its
+/// `redirect_to`. Empty without the plugin.
+pub fn jekyll_order(loaded: &Loaded, site: &Site) -> Vec<JekyllRedirect> {
+    let on = loaded
+        .config
+        .jekyll
+        .as_deref()
+        .is_some_and(|j| j.plugins.contains(&Plugin::RedirectFrom));
+    if !on {
+        return Vec::new();
+    }
+    let mut docs: Vec<&Document> = site
+        .documents
+        .iter()
+        .filter(|d| d.output.is_some())
+        .collect();
+    let name = |d: &Document| d.source.rsplit('/').next().unwrap_or_default().to_string();
+    docs.sort_by_cached_key(|d| match d.kind {
+        Kind::Post => (0, String::new(), d.date, d.source.clone()),
+        Kind::Document => (
+            1,
+            d.collection.clone().unwrap_or_default(),
+            None,
+            d.source.clone(),
+        ),
+        Kind::Page => (2, name(d), None, d.source.clone()),
+    });
+    let mut out = Vec::new();
+    for d in docs {
+        let list = match d.front.get("redirect_from") {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for from in list {
+            let from = from.trim();
+            out.push(JekyllRedirect {
+                from: format!("/{}", from.trim_start_matches('/')),
+                to: absolute_url(loaded, &d.url),
+                own_page: true,
+            });
+        }
+        if let Some(to) = target(d) {
+            out.push(JekyllRedirect {
+                from: d.url.clone(),
+                to: absolute_url(loaded, to),
+                own_page: false,
+            });
+        }
+    }
+    out
 }
 
 /// The HTML body of a redirect: meta refresh plus a plain link.

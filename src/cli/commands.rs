@@ -50,6 +50,15 @@ impl ContentArgs {
 /// `tusk init [DIR]`: the starter project, then the next steps.
 pub(super) fn init(root: &Path, args: &InitArgs, out: Output, quiet: bool) -> Result<()> {
     let dir = args.dir.as_deref().unwrap_or(root);
+    if args.from_jekyll {
+        let done = crate::content::from_jekyll::convert(dir)?;
+        if args.json {
+            report::print_envelope(out, Some(&done), &[]);
+        } else if !quiet {
+            report::print_converted(&done);
+        }
+        return Ok(());
+    }
     let today = chrono::Local::now().date_naive();
     let made = crate::content::new::init(dir, args.force, today)?;
     if args.json {

@@ -185,8 +185,13 @@ pub struct InitArgs {
     /// The project folder (created when missing; default: --root, the current folder).
     pub dir: Option<PathBuf>,
     /// Add the starter files to a folder that is not empty (existing files are kept).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "from_jekyll")]
     pub force: bool,
+    /// Turn the Jekyll site in the folder into a tusk project: its sources
+    /// (with _config.yml) move into site/, config/tusk.toml reads them as
+    /// Jekyll does.
+    #[arg(long)]
+    pub from_jekyll: bool,
     /// Machine-readable output on stdout.
     #[arg(long)]
     pub json: bool,

@@ -201,6 +201,29 @@ pub(super) fn print_init(made: &crate::content::new::Initialized) {
     say!("Before publishing to production, set site.base_url in config/tusk.toml.");
 }
 
+/// `tusk init --from-jekyll`: what moved, what stayed, what was written.
+pub(super) fn print_converted(done: &crate::content::from_jekyll::Converted) {
+    let dir = done.dir.display();
+    say!(
+        "Made {dir} a tusk project: {} entr{} moved into site/, config/tusk.toml written",
+        done.moved.len(),
+        if done.moved.len() == 1 { "y" } else { "ies" }
+    );
+    for name in &done.moved {
+        say!("  site/{name}");
+    }
+    for name in &done.kept {
+        say!("  {name} (not read by Jekyll, left in place)");
+    }
+    say!("\nsite/_config.yml keeps every Jekyll setting; `jekyll build -s site` builds the same site.");
+    say!("Next:");
+    if done.dir != std::path::Path::new(".") {
+        say!("  cd {dir}");
+    }
+    say!("  tusk serve                 # preview on http://127.0.0.1:1111/");
+    say!("  tusk build                 # the site into public/");
+}
+
 /// Bytes as they are (a completion script).
 pub(super) fn print_raw(bytes: &[u8]) {
     say!("{}", String::from_utf8_lossy(bytes).trim_end());

@@ -4,6 +4,7 @@
 //! Loading is two steps: a sequential walk that classifies paths (cheap,
 //! and deterministic), then a parallel read + parse of every document.
 
+pub mod from_jekyll;
 pub mod front_matter;
 pub mod highlight;
 mod kramdown;

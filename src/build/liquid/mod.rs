@@ -7,9 +7,11 @@
 //! parsed once; rendering shares one `site` value across threads.
 
 mod filters;
+pub(crate) mod paginate;
 mod plugins;
 mod sass;
 mod tags;
+mod where_exp;
 
 use std::collections::HashMap;
 use std::fs;
@@ -17,9 +19,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use liquid::model::Value as LValue;
-use liquid_core::model::{KString, ValueView};
+use liquid_core::model::{KString, ObjectView, ValueView};
 use serde_json::{json, Map, Value};
 
+use crate::build::listing::Pager;
+use crate::build::redirects;
 use crate::config::Loaded;
 use crate::content::{self, front_matter, markdown, Document, Kind, Site};
 use crate::diag::Diagnostic;
@@ -48,6 +52,10 @@ pub struct LiquidRenderer {
     extras: markdown::Extras,
     /// The excerpts with Liquid in them, rendered (by source path).
     excerpts: Excerpts,
+    /// `site.posts` (newest first): `related_posts` come from it.
+    posts: Vec<LValue>,
+    /// The posts jekyll-paginate lists (`hidden: true` left out).
+    listed: Vec<LValue>,
 }
 
 /// Rendered excerpts by document source path.
@@ -211,6 +219,7 @@ impl LiquidRenderer {
                 .filter(liquid_lib::jekyll::Push)
                 .filter(liquid_lib::jekyll::Shift)
                 .filter(liquid_lib::jekyll::Unshift)
+                .filter(where_exp::WhereExp)
                 .tag(liquid_lib::jekyll::IncludeTag)
                 .block(tags::Highlight);
             let md = extras;
@@ -263,6 +272,27 @@ impl LiquidRenderer {
                 }
             }
         }
+        // jekyll-redirect-from's own layout, unless the site has one.
+        if jekyll.plugins.contains(&Plugin::RedirectFrom) && !layouts.contains_key("redirect") {
+            match parser.parse(plugins::REDIRECT_TEMPLATE) {
+                Ok(template) => {
+                    layouts.insert(
+                        "redirect".to_string(),
+                        Layout {
+                            template,
+                            parent: None,
+                            front: LValue::Object(Default::default()),
+                            shown: "(jekyll-redirect-from) redirect.html".to_string(),
+                        },
+                    );
+                }
+                Err(e) => problems.push(liquid_problem(
+                    "(jekyll-redirect-from) redirect.html",
+                    1,
+                    &e,
+                )),
+            }
+        }
         let mut theme_pages = Vec::new();
         if let Some(theme) = theme {
             for (rel, path) in files(&theme.join("assets")) {
@@ -300,8 +330,11 @@ impl LiquidRenderer {
             plugins: jekyll.plugins.clone(),
             extras,
             excerpts: Excerpts::new(),
+            posts: Vec::new(),
+            listed: Vec::new(),
         };
         let excerpts = renderer.liquid_excerpts(loaded, site);
+        (renderer.posts, renderer.listed) = post_values(loaded, site, &excerpts);
         if excerpts.is_empty() {
             return (renderer, problems);
         }
@@ -324,34 +357,55 @@ impl LiquidRenderer {
 
     /// Render `doc` (already read): Liquid, then its converter, then its
     /// layouts.
+    /// `paging`: jekyll-paginate's page of the template page, and its URL.
     pub fn render_document(
         &self,
         loaded: &Loaded,
         doc: &Document,
         previous: Option<&Document>,
         next: Option<&Document>,
+        paging: Option<(&Pager, &str)>,
     ) -> Result<String, Diagnostic> {
         let shown = content::shown_source(loaded, doc);
+        let mut page = page_value(loaded, &self.excerpts, doc);
+        if redirecting(loaded) && redirects::target(doc).is_some() {
+            // jekyll-redirect-from: the document becomes its redirect page.
+            let page = liquid::model::to_value(&Value::Object(page)).unwrap_or(LValue::Nil);
+            let site = self.site_for(doc);
+            return self.wrap(
+                String::new(),
+                Some("redirect".into()),
+                &page,
+                &site,
+                &LValue::Nil,
+                &shown,
+            );
+        }
         let text = if doc.markdown {
             doc.markdown_body(&shown)?
         } else {
             doc.body.clone()
         };
-        let mut page = page_value(&self.excerpts, doc);
+        if let Some((_, url)) = paging {
+            page.insert("url".into(), json!(url));
+            page.insert("dir".into(), json!(url));
+        }
+        let paginator = paging.map_or(LValue::Nil, |(p, _)| paginate::paginator(p, &self.listed));
         page.insert(
             "previous".into(),
             previous.map_or(Value::Null, |d| {
-                Value::Object(page_value(&self.excerpts, d))
+                Value::Object(page_value(loaded, &self.excerpts, d))
             }),
         );
         page.insert(
             "next".into(),
             next.map_or(Value::Null, |d| {
-                Value::Object(page_value(&self.excerpts, d))
+                Value::Object(page_value(loaded, &self.excerpts, d))
             }),
         );
         let page = liquid::model::to_value(&Value::Object(page)).unwrap_or(LValue::Nil);
-        let body = self.render_text(&text, &shown, doc.body_line, &page)?;
+        let site = self.site_for(doc);
+        let body = self.render_in(&text, &shown, doc.body_line, &page, &site, &paginator)?;
         let converted = if doc.markdown {
             markdown::render(&body, self.extras).html
         } else if is_sass(&doc.source) {
@@ -366,7 +420,17 @@ impl LiquidRenderer {
             .layout
             .as_deref()
             .map(|l| l.trim_end_matches(".html").to_string());
-        self.wrap(converted, layout, &page, &shown)
+        self.wrap(converted, layout, &page, &site, &paginator, &shown)
+    }
+
+    /// `site` as document `doc` sees it: with `related_posts` for the
+    /// documents of a collection (posts included), as `SiteDrop` has them.
+    fn site_for(&self, doc: &Document) -> SiteFor<'_> {
+        let related = (doc.kind != Kind::Page).then(|| related_posts(&self.posts, &doc.source));
+        SiteFor {
+            base: &self.site,
+            related,
+        }
     }
 
     fn render_text(
@@ -376,20 +440,55 @@ impl LiquidRenderer {
         first_line: usize,
         page: &LValue,
     ) -> Result<String, Diagnostic> {
+        self.render_in(text, shown, first_line, page, &self.site, &LValue::Nil)
+    }
+
+    fn render_in(
+        &self,
+        text: &str,
+        shown: &str,
+        first_line: usize,
+        page: &LValue,
+        site: &dyn ValueView,
+        paginator: &LValue,
+    ) -> Result<String, Diagnostic> {
         let template = self
             .parser
             .parse(&quote_paths(text))
             .map_err(|e| liquid_problem(shown, first_line, &e))?;
-        let nil = LValue::Nil;
         let g = globals(&[
-            ("site", &self.site),
+            ("site", site),
             ("page", page),
             ("jekyll", &self.jekyll),
-            ("paginator", &nil),
+            ("paginator", paginator),
         ]);
         template
             .render(&g)
             .map_err(|e| liquid_problem(shown, first_line, &e))
+    }
+
+    /// A jekyll-redirect-from page: the `redirect` layout (the site's, or
+    /// the gem's) with `page.redirect`.
+    pub fn redirect_page(&self, from: &str, to: &str) -> Result<String, Diagnostic> {
+        let page = liquid::model::to_value(&json!({
+            "url": from,
+            "permalink": from,
+            "name": "redirect.html",
+            "path": "redirect.html",
+            "layout": "redirect",
+            "sitemap": false,
+            "redirect": {"from": from, "to": to},
+        }))
+        .unwrap_or(LValue::Nil);
+        let shown = format!("redirect_from {from}");
+        self.wrap(
+            String::new(),
+            Some("redirect".into()),
+            &page,
+            &self.site,
+            &LValue::Nil,
+            &shown,
+        )
     }
 
     /// The layout chain around `content`.
@@ -398,6 +497,8 @@ impl LiquidRenderer {
         mut content: String,
         mut layout: Option<String>,
         page: &LValue,
+        site: &dyn ValueView,
+        paginator: &LValue,
         shown: &str,
     ) -> Result<String, Diagnostic> {
         let mut depth = 0;
@@ -416,14 +517,13 @@ impl LiquidRenderer {
                 ));
             }
             let c = LValue::scalar(content);
-            let nil = LValue::Nil;
             let g = globals(&[
-                ("site", &self.site),
+                ("site", site),
                 ("page", page),
                 ("jekyll", &self.jekyll),
                 ("layout", &l.front),
                 ("content", &c),
-                ("paginator", &nil),
+                ("paginator", paginator),
             ]);
             content = l.template.render(&g).map_err(|e| {
                 let d = liquid_problem(&l.shown, 1, &e);
@@ -482,7 +582,7 @@ impl LiquidRenderer {
                     .filter(|d| d.kind == Kind::Post && d.output.is_some())
                     .take(loaded.config.build.feed.limit.max(10))
                     .map(|d| {
-                        let mut v = page_value(&self.excerpts, d);
+                        let mut v = page_value(loaded, &self.excerpts, d);
                         let content = self.render_document_content(loaded, d).unwrap_or_default();
                         v.insert("content".into(), Value::String(content));
                         liquid::model::to_value(&Value::Object(v)).unwrap_or(LValue::Nil)
@@ -497,6 +597,26 @@ impl LiquidRenderer {
                 &page,
             )?;
             out.push(("feed.xml".into(), xml.into_bytes()));
+        }
+        let json_on = self.config_flag(&["redirect_from", "json"]) != Some(false);
+        if self.plugins.contains(&Plugin::RedirectFrom) && json_on && !taken("redirects.json") {
+            // The gem's `redirects.to_json`: one object, first place kept
+            // and last target winning when an old URL repeats.
+            let mut order: Vec<String> = Vec::new();
+            let mut to: HashMap<String, String> = HashMap::new();
+            for r in redirects::jekyll_order(loaded, site) {
+                if to.insert(r.from.clone(), r.to).is_none() {
+                    order.push(r.from);
+                }
+            }
+            let fields: Vec<String> = order
+                .iter()
+                .map(|f| format!("{}:{}", json!(f), json!(to[f])))
+                .collect();
+            out.push((
+                "redirects.json".into(),
+                format!("{{{}}}", fields.join(",")).into_bytes(),
+            ));
         }
         if self.plugins.contains(&Plugin::Sitemap) {
             if !taken("sitemap.xml") {
@@ -538,7 +658,7 @@ impl LiquidRenderer {
         for doc in site.documents.iter().filter(|d| is_sass(&d.source)) {
             let Some(key) = &doc.output else { continue };
             let shown = content::shown_source(loaded, doc);
-            let page = liquid::model::to_value(&Value::Object(page_value(&self.excerpts, doc)))
+            let page = liquid::model::to_value(&Value::Object(page_value(loaded, &self.excerpts, doc)))
                 .unwrap_or(LValue::Nil);
             let body = self.render_text(&doc.body, &shown, doc.body_line, &page)?;
             let compiled = self
@@ -574,7 +694,7 @@ impl LiquidRenderer {
         if !source.contains("{{") && !source.contains("{%") {
             return None;
         }
-        let page = liquid::model::to_value(&Value::Object(page_value(&self.excerpts, doc))).ok()?;
+        let page = liquid::model::to_value(&Value::Object(page_value(loaded, &self.excerpts, doc))).ok()?;
         let text = self
             .render_text(source, &shown, doc.body_line, &page)
             .or_else(|_| {
@@ -589,9 +709,18 @@ impl LiquidRenderer {
     fn render_document_content(&self, loaded: &Loaded, doc: &Document) -> Option<String> {
         let shown = content::shown_source(loaded, doc);
         let text = doc.markdown_body(&shown).ok()?;
-        let page = liquid::model::to_value(&Value::Object(page_value(&self.excerpts, doc))).ok()?;
+        let page = liquid::model::to_value(&Value::Object(page_value(loaded, &self.excerpts, doc))).ok()?;
         let body = self.render_text(&text, &shown, doc.body_line, &page).ok()?;
         Some(markdown::render(&body, self.extras).html)
+    }
+
+    /// A boolean setting of `_config.yml` at `path`, when set.
+    fn config_flag(&self, path: &[&str]) -> Option<bool> {
+        let mut v: &dyn ValueView = &self.site;
+        for p in path {
+            v = v.as_object()?.get(p)?;
+        }
+        v.as_scalar()?.to_bool()
     }
 
     fn render_with_site(
@@ -666,14 +795,28 @@ fn read_layout(parser: &liquid::Parser, path: &Path, shown: &str) -> Result<Layo
 
 /// A date as Jekyll prints a Ruby `Time` (`2024-01-05 10:00:00 +0000`).
 fn date_text(doc: &Document) -> Value {
-    doc.date.map_or(Value::Null, |d| {
-        json!(d.format("%Y-%m-%d %H:%M:%S %z").to_string())
+    match doc.date {
+        Some(d) => json!(d.format("%Y-%m-%d %H:%M:%S %z").to_string()),
+        // A collection document without a date has the build's
+        // (`site.time`), as in Jekyll.
+        None if doc.kind == Kind::Document => json!(site_time()),
+        None => Value::Null,
+    }
+}
+
+/// `site.time`: when the build started, one value for the whole build.
+fn site_time() -> &'static str {
+    static TIME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TIME.get_or_init(|| {
+        chrono::Local::now()
+            .format("%Y-%m-%d %H:%M:%S %z")
+            .to_string()
     })
 }
 
 /// `page` (and the entries of `site.posts`, `site.pages`): front matter
 /// at the top level, with Jekyll's computed fields.
-fn page_value(excerpts: &Excerpts, doc: &Document) -> Map<String, Value> {
+fn page_value(loaded: &Loaded, excerpts: &Excerpts, doc: &Document) -> Map<String, Value> {
     let mut m = doc.front.clone();
     let name = doc
         .source
@@ -707,7 +850,175 @@ fn page_value(excerpts: &Excerpts, doc: &Document) -> Map<String, Value> {
         let dir = doc.url.rsplit_once('/').map_or("/", |(d, _)| d);
         m.insert("dir".into(), json!(format!("{dir}/")));
     }
+    if let Some(to) = redirects::target(doc).filter(|_| redirecting(loaded)) {
+        // The gem merges its redirect page's data into the document's.
+        let to = redirects::absolute_url(loaded, to);
+        m.insert("permalink".into(), json!(doc.url));
+        m.insert("redirect".into(), json!({"from": doc.url, "to": to}));
+        m.insert("sitemap".into(), json!(false));
+        m.insert("layout".into(), json!("redirect"));
+    }
     m
+}
+
+/// `site.posts` as Liquid values (newest first), for `related_posts`, and
+/// the ones jekyll-paginate lists (`hidden: true` left out).
+fn post_values(loaded: &Loaded, site: &Site, excerpts: &Excerpts) -> (Vec<LValue>, Vec<LValue>) {
+    let posts: Vec<(&Document, LValue)> = site
+        .documents
+        .iter()
+        .filter(|d| d.kind == Kind::Post)
+        .map(|d| {
+            let v = Value::Object(page_value(loaded, excerpts, d));
+            (d, liquid::model::to_value(&v).unwrap_or(LValue::Nil))
+        })
+        .collect();
+    let listed = posts
+        .iter()
+        .filter(|(d, _)| paginate::listed(d))
+        .map(|(_, v)| v.clone())
+        .collect();
+    (posts.into_iter().map(|(_, v)| v).collect(), listed)
+}
+
+/// Whether jekyll-redirect-from is on.
+fn redirecting(loaded: &Loaded) -> bool {
+    loaded
+        .config
+        .jekyll
+        .as_deref()
+        .is_some_and(|j| j.plugins.contains(&Plugin::RedirectFrom))
+}
+
+/// The pages the gems add to `site.pages` after reading the site, in the
+/// order their generators run: jekyll-redirect-from's redirect pages,
+/// then jekyll-paginate's pages 2 and on.
+fn generated_pages(loaded: &Loaded, site: &Site) -> Vec<Value> {
+    let mut out = Vec::new();
+    for r in redirects::jekyll_order(loaded, site) {
+        if r.own_page {
+            out.push(json!({
+                "url": r.from, "permalink": r.from, "name": "redirect.html", "path": "redirect.html",
+                "dir": r.from.rsplit_once('/').map_or("/".to_string(), |(d, _)| format!("{d}/")),
+                "layout": "redirect", "sitemap": false, "redirect": {"from": r.from, "to": r.to},
+            }));
+        }
+    }
+    if let Ok(Some(p)) = paginate::plan(loaded, site) {
+        let template = page_value(loaded, &Excerpts::new(), &site.documents[p.doc]);
+        for pager in p.pagers.iter().skip(1) {
+            let mut page = template.clone();
+            let url = pager.page_url(pager.number);
+            page.insert("url".into(), json!(url));
+            page.insert("dir".into(), json!(url));
+            out.push(Value::Object(page));
+        }
+    }
+    out
+}
+
+/// Jekyll's related posts without LSI: the ten most recent posts other
+/// than this one (`RelatedPosts#most_recent_posts`); none when the site
+/// has a single post.
+fn related_posts(posts: &[LValue], source: &str) -> LValue {
+    if posts.len() <= 1 {
+        return LValue::Array(Vec::new());
+    }
+    let own = |p: &&LValue| {
+        p.as_object()
+            .and_then(|o| o.get("path"))
+            .is_some_and(|v| v.to_kstr() == source)
+    };
+    LValue::Array(
+        posts
+            .iter()
+            .take(11)
+            .filter(|p| !own(p))
+            .take(10)
+            .cloned()
+            .collect(),
+    )
+}
+
+/// The shared `site` value with one document's `related_posts` on top
+/// (`site` itself is built once and never copied per page).
+#[derive(Debug)]
+struct SiteFor<'a> {
+    base: &'a LValue,
+    related: Option<LValue>,
+}
+
+impl ValueView for SiteFor<'_> {
+    fn as_debug(&self) -> &dyn std::fmt::Debug {
+        self
+    }
+    fn render(&self) -> liquid_core::model::DisplayCow<'_> {
+        self.base.render()
+    }
+    fn source(&self) -> liquid_core::model::DisplayCow<'_> {
+        self.base.source()
+    }
+    fn type_name(&self) -> &'static str {
+        self.base.type_name()
+    }
+    fn query_state(&self, state: liquid_core::model::State) -> bool {
+        self.base.query_state(state)
+    }
+    fn to_kstr(&self) -> liquid_core::model::KStringCow<'_> {
+        self.base.to_kstr()
+    }
+    fn to_value(&self) -> LValue {
+        let mut v = self.base.to_value();
+        if let (Some(o), Some(r)) = (v.as_object_mut(), &self.related) {
+            o.insert("related_posts".into(), r.clone());
+        }
+        v
+    }
+    fn as_object(&self) -> Option<&dyn ObjectView> {
+        Some(self)
+    }
+}
+
+impl ObjectView for SiteFor<'_> {
+    fn as_value(&self) -> &dyn ValueView {
+        self
+    }
+    fn size(&self) -> i64 {
+        self.keys().count() as i64
+    }
+    fn keys<'k>(&'k self) -> Box<dyn Iterator<Item = liquid_core::model::KStringCow<'k>> + 'k> {
+        Box::new(self.iter().map(|(k, _)| k))
+    }
+    fn values<'k>(&'k self) -> Box<dyn Iterator<Item = &'k dyn ValueView> + 'k> {
+        Box::new(self.iter().map(|(_, v)| v))
+    }
+    fn iter<'k>(
+        &'k self,
+    ) -> Box<dyn Iterator<Item = (liquid_core::model::KStringCow<'k>, &'k dyn ValueView)> + 'k>
+    {
+        let base = self
+            .base
+            .as_object()
+            .into_iter()
+            .flat_map(|o| o.iter())
+            .filter(|(k, _)| self.related.is_none() || k.as_str() != "related_posts");
+        let extra = self.related.iter().map(|r| {
+            (
+                liquid_core::model::KStringCow::from_static("related_posts"),
+                r as &dyn ValueView,
+            )
+        });
+        Box::new(base.chain(extra))
+    }
+    fn contains_key(&self, index: &str) -> bool {
+        self.get(index).is_some()
+    }
+    fn get<'s>(&'s self, index: &str) -> Option<&'s dyn ValueView> {
+        match (&self.related, index) {
+            (Some(r), "related_posts") => Some(r),
+            _ => self.base.as_object()?.get(index),
+        }
+    }
 }
 
 /// `site`: `_config.yml` at the top level, then the lists.
@@ -718,15 +1029,20 @@ fn site_value(loaded: &Loaded, site: &Site, jekyll: &JekyllSite, excerpts: &Exce
         site.documents
             .iter()
             .filter(|d| keep(d))
-            .map(|d| Value::Object(page_value(excerpts, d)))
+            .map(|d| Value::Object(page_value(loaded, excerpts, d)))
             .collect()
     };
     let posts = entries(&|d| d.kind == Kind::Post);
-    let pages = entries(&|d| d.kind == Kind::Page);
-    let html_pages =
+    let mut pages = entries(&|d| d.kind == Kind::Page);
+    let mut html_pages =
         entries(&|d| d.kind == Kind::Page && (d.url.ends_with(".html") || d.url.ends_with('/')));
+    let more = generated_pages(loaded, site);
+    pages.extend(more.iter().cloned());
+    html_pages.extend(more);
+    // A collection's `docs` run oldest first; `site.posts` is reversed.
+    let oldest_first: Vec<Value> = posts.iter().rev().cloned().collect();
     let mut collections = vec![
-        json!({"label": "posts", "docs": posts, "output": true, "relative_directory": "_posts"}),
+        json!({"label": "posts", "docs": oldest_first, "output": true, "relative_directory": "_posts"}),
     ];
     for (label, c) in &loaded.config.build.collections {
         let docs = entries(&|d| d.kind == Kind::Document && d.collection.as_deref() == Some(label));
@@ -736,7 +1052,7 @@ fn site_value(loaded: &Loaded, site: &Site, jekyll: &JekyllSite, excerpts: &Exce
     let mut tags: Map<String, Value> = Map::new();
     let mut categories: Map<String, Value> = Map::new();
     for d in site.documents.iter().filter(|d| d.kind == Kind::Post) {
-        let e = Value::Object(page_value(excerpts, d));
+        let e = Value::Object(page_value(loaded, excerpts, d));
         for t in &d.tags {
             tags.entry(t.clone())
                 .or_insert_with(|| json!([]))
@@ -761,12 +1077,7 @@ fn site_value(loaded: &Loaded, site: &Site, jekyll: &JekyllSite, excerpts: &Exce
             json!({"path": format!("/{}", f.key), "name": name, "extname": name.rsplit_once('.').map(|(_, e)| format!(".{e}")).unwrap_or_default()})
         })
         .collect();
-    v.insert(
-        "time".into(),
-        json!(chrono::Local::now()
-            .format("%Y-%m-%d %H:%M:%S %z")
-            .to_string()),
-    );
+    v.insert("time".into(), json!(site_time()));
     v.insert("posts".into(), json!(posts));
     v.insert("pages".into(), json!(pages));
     v.insert("html_pages".into(), json!(html_pages));

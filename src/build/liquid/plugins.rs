@@ -1,4 +1,5 @@
-//! The common Jekyll plugins built in. jekyll-feed and jekyll-sitemap are
+//! The common Jekyll plugins built in. jekyll-feed, jekyll-sitemap and
+//! jekyll-redirect-from's layout are
 //! Liquid templates (copied from the gems, MIT licensed: `feed.xml`,
 //! `sitemap.xml` here) rendered by the site's own engine; jekyll-seo-tag's
 //! `{% seo %}` is computed here, following its `Drop` field by field.
@@ -11,6 +12,8 @@ use super::tags::lookup;
 
 pub const FEED_TEMPLATE: &str = include_str!("feed.xml");
 pub const SITEMAP_TEMPLATE: &str = include_str!("sitemap.xml");
+/// jekyll-redirect-from 0.16's `redirect.html` layout (MIT licensed).
+pub const REDIRECT_TEMPLATE: &str = include_str!("redirect.html");
 pub const ROBOTS_TEMPLATE: &str = "Sitemap: {{ \"sitemap.xml\" | absolute_url }}\n";
 
 /// The versions the generated markup names, as the gems Debian ships.
@@ -69,6 +72,20 @@ pub fn seo(args: &str, runtime: &dyn Runtime) -> Result<String> {
     let author = get("page.author").or_else(|| get("site.author"));
 
     let mut out = format!("<!-- Begin Jekyll SEO tag v{SEO_VERSION} -->\n");
+    // The gem's `page_number`: "Page 2 of 5 for " on paginated pages.
+    let number = lookup(runtime, "paginator.page").and_then(|n| n.parse::<i64>().ok());
+    let title = match (title, number) {
+        (Some(t), Some(n)) if n > 1 => {
+            let message = get("site.seo_paginator_message")
+                .unwrap_or_else(|| "Page %<current>s of %<total>s for ".to_string());
+            let total = lookup(runtime, "paginator.total_pages").unwrap_or_default();
+            let prefix = message
+                .replace("%<current>s", &n.to_string())
+                .replace("%<total>s", &total);
+            Some(format!("{prefix}{t}"))
+        }
+        (t, _) => t,
+    };
     if show_title {
         if let Some(t) = &title {
             out += &format!("<title>{}</title>\n", attr(t));
@@ -108,6 +125,17 @@ pub fn seo(args: &str, runtime: &dyn Runtime) -> Result<String> {
             out += &format!("<meta property=\"article:published_time\" content=\"{d}\" />\n");
         }
         None => out += "<meta property=\"og:type\" content=\"website\" />\n",
+    }
+    // The gem's prev/next links on paginated pages.
+    for (rel, path) in [("prev", "previous_page_path"), ("next", "next_page_path")] {
+        if let Some(p) = lookup(runtime, &format!("paginator.{path}")) {
+            let href = format!(
+                "{}{}{p}",
+                site_url.clone().unwrap_or_default().trim_end_matches('/'),
+                baseurl.trim_end_matches('/')
+            );
+            out += &format!("<link rel=\"{rel}\" href=\"{href}\" />\n");
+        }
     }
     out += "<meta name=\"twitter:card\" content=\"summary\" />\n";
     if let Some(t) = &page_title {
