@@ -11,6 +11,7 @@ use quick_xml::escape::escape;
 
 use crate::build::listing::Taxonomy;
 use crate::config::Loaded;
+use crate::content::refs::absolute_in_feed;
 use crate::content::{Document, Kind, Site};
 
 /// `(key, body)` for every generated file whose key the site does not
@@ -193,7 +194,7 @@ fn atom(
         if !post.excerpt.is_empty() {
             xml.push_str(&format!(
                 "    <summary type=\"html\">{}</summary>\n",
-                escape(&post.excerpt)
+                escape(&*absolute_in_feed(&post.excerpt, base))
             ));
         }
         xml.push_str("  </entry>\n");
@@ -236,7 +237,7 @@ fn rss(loaded: &Loaded, base: &str, key: &str, site: &Site, posts: &[&Document])
         if !post.excerpt.is_empty() {
             xml.push_str(&format!(
                 "    <description>{}</description>\n",
-                escape(&post.excerpt)
+                escape(&*absolute_in_feed(&post.excerpt, base))
             ));
         }
         xml.push_str("  </item>\n");

@@ -75,7 +75,10 @@ impl Built {
             let old = &self.prepared.site.documents[i];
             let shown = content::shown_source(&self.prepared.loaded, old);
             match content::reload_document(&self.prepared.loaded, &opts, &old.source) {
-                Ok(Some(doc)) => {
+                Ok(Some(mut doc)) => {
+                    if let Some(refs) = &self.prepared.refs {
+                        refs.fix_excerpt(&mut doc);
+                    }
                     if let Some(what) = self.moved(old, &doc) {
                         return Ok(Outcome::FullBuild(format!("{shown}: {what} changed")));
                     }
@@ -451,7 +454,7 @@ impl Built {
                 keys,
                 &p.loaded.config.site.base_url,
             );
-            crate::build::report_broken(&report, &diags);
+            crate::build::report_broken(&report, p, &diags);
             if !diags.is_empty() {
                 return Err(Problems(diags.into_sorted()).into());
             }

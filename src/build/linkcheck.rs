@@ -25,6 +25,8 @@ pub struct Page {
 /// A link that leads nowhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Broken {
+    /// The page the link is on.
+    pub key: String,
     pub shown: String,
     pub url: String,
     pub link: String,
@@ -197,6 +199,7 @@ fn plain<'a>(link: &'a str, here: &'a str) -> Option<(&'a str, Option<&'a str>)>
 
 fn broken(page: &Page, link: &str, reason: &str) -> Broken {
     Broken {
+        key: page.key.clone(),
         shown: page.shown.clone(),
         url: page.url.clone(),
         link: link.to_string(),

@@ -5,6 +5,7 @@
 
 pub(crate) mod assets;
 mod base_path;
+mod broken;
 pub(crate) mod generate;
 pub(crate) mod incremental;
 pub(crate) mod linkcheck;
@@ -117,6 +118,8 @@ pub(crate) struct Prepared {
     /// (`""` at a host's root, and in Jekyll mode, whose templates add
     /// `baseurl` themselves through `relative_url`).
     base_path: String,
+    /// Links by source path (tusk's own sites; None for Jekyll sites).
+    pub(crate) refs: Option<content::refs::Resolver>,
 }
 
 /// [`build`], keeping the decisions for incremental rebuilds. A list of
@@ -154,7 +157,7 @@ pub fn build_and_keep(loaded: &Loaded, opts: &BuildOptions) -> Result<(Report, B
         (prepared.check_links && diags.is_empty()).then(|| {
             let base_url = &loaded.config.site.base_url;
             let report = linkcheck::check(pages.values(), &|k| pages.get(k), &keys, base_url);
-            report_broken(&report, &diags);
+            broken::report(&report, &prepared, &diags);
             report
         })
     });
@@ -229,6 +232,16 @@ fn plan(loaded: &Loaded, mut site: Site, opts: &BuildOptions, diags: &Collector)
             return Err(Problems(diags.take_sorted()).into());
         }
     };
+    let refs = loaded
+        .config
+        .jekyll
+        .is_none()
+        .then(|| content::refs::Resolver::new(loaded, &site));
+    if let Some(refs) = &refs {
+        site.documents
+            .par_iter_mut()
+            .for_each(|d| refs.fix_excerpt(d));
+    }
     let taxonomies = listing::taxonomies(loaded, &site, diags);
     let site_value = site_value(loaded, &site, &taxonomies);
     let list_len = |path: &str| list_at(&site_value, path).map(Vec::len);
@@ -277,6 +290,7 @@ fn plan(loaded: &Loaded, mut site: Site, opts: &BuildOptions, diags: &Collector)
         },
         assets,
         base_path,
+        refs,
     };
     Ok(Plan {
         prepared,
@@ -327,6 +341,7 @@ fn add_default_home(loaded: &Loaded, site: &mut Site, theme: &Theme) {
             url: "/".to_string(),
             output: Some(home.to_string()),
             draft: false,
+            bundle: None,
         },
     );
 }
@@ -531,14 +546,9 @@ fn new_renderer(
     .map(|(tera, problems)| (Renderer::Tera(Box::new(tera)), problems))
 }
 
-/// Broken links as build problems.
-pub(crate) fn report_broken(report: &linkcheck::Report, diags: &Collector) {
-    for b in &report.broken {
-        diags.push(Diagnostic::new(
-            b.shown.clone(),
-            format!("broken link {} on {}: {}", b.link, b.url, b.reason),
-        ));
-    }
+/// Broken links as build problems (see `self::broken`).
+pub(crate) fn report_broken(report: &linkcheck::Report, prepared: &Prepared, diags: &Collector) {
+    broken::report(report, prepared, diags);
 }
 
 impl Prepared {
@@ -742,10 +752,13 @@ impl Prepared {
                     p.value(items[p.range()].to_vec())
                 });
                 put(ctx, "paginator", paginator.unwrap_or(Value::Null));
-                render_document(loaded, renderer, ctx, doc, page, self.extras).map(|r| {
-                    body = r.body;
-                    r.html
-                })
+                let refs = self.refs.as_ref();
+                render_document(loaded, renderer, ctx, doc, page, self.extras, refs, diags).map(
+                    |r| {
+                        body = r.body;
+                        r.html
+                    },
+                )
             }
             Job::TaxonomyList { taxonomy } => {
                 let t = &self.taxonomies[*taxonomy];
@@ -1145,6 +1158,7 @@ struct RenderedDoc {
 }
 
 /// Render one document: its body (Markdown or template), then its layout.
+#[allow(clippy::too_many_arguments)]
 fn render_document(
     loaded: &Loaded,
     renderer: &Renderer,
@@ -1152,11 +1166,17 @@ fn render_document(
     doc: &Document,
     mut page: Value,
     extras: markdown::Extras,
+    refs: Option<&content::refs::Resolver>,
+    diags: &Collector,
 ) -> Result<RenderedDoc, Option<Diagnostic>> {
     let shown = content::shown_source(loaded, doc);
     let mut links = None;
     let body = if doc.markdown {
-        let r = markdown::render(&doc.markdown_body(&shown).map_err(Some)?, extras);
+        let source = doc.markdown_body(&shown).map_err(Some)?;
+        let mut r = markdown::render(&source, extras);
+        if let Some(refs) = refs {
+            resolve_sources(refs, &source, &mut r, doc, &shown, diags)?;
+        }
         let toc: Vec<Value> = r
             .headings
             .iter()
@@ -1209,6 +1229,36 @@ fn render_document(
         html,
         body: links.map(|l| (body, l)),
     })
+}
+
+/// Links by source path in a rendered body, rewritten to their URLs; one
+/// naming a missing source is a problem at its line.
+fn resolve_sources(
+    refs: &content::refs::Resolver,
+    source: &str,
+    rendered: &mut markdown::Rendered,
+    doc: &Document,
+    shown: &str,
+    diags: &Collector,
+) -> Result<(), Option<Diagnostic>> {
+    let fixed = refs.fix_body(source, &rendered.html, doc);
+    if !fixed.missing.is_empty() {
+        for (link, message) in fixed.missing {
+            let d = Diagnostic::new(shown, message);
+            diags.push(match content::refs::locate(source, &link) {
+                Some((line, column)) => d.at(doc.body_line + line - 1, Some(column)),
+                None => d,
+            });
+        }
+        return Err(None);
+    }
+    if let Some(html) = fixed.html {
+        if rendered.links.is_some() {
+            rendered.links = Some(linkcheck::extract(html.as_bytes()));
+        }
+        rendered.html = html;
+    }
+    Ok(())
 }
 
 /// The fields every list entry has: enough to link to a document.

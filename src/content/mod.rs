@@ -12,6 +12,7 @@ pub mod links;
 pub mod markdown;
 pub mod new;
 pub mod permalink;
+pub mod refs;
 
 use crate::tree::key::{reserved_key, safe_output_key};
 
@@ -76,12 +77,18 @@ pub struct Document {
     /// (collections with `output = false`).
     pub output: Option<String>,
     pub draft: bool,
+    /// For the index document of a bundle (a folder holding the document
+    /// and its images, as Hugo's page bundles): the folder, relative to
+    /// the content root. Its other files are published next to the output.
+    pub bundle: Option<String>,
 }
 
 /// A file copied to the output unchanged.
 #[derive(Debug, Clone)]
 pub struct StaticFile {
     pub path: PathBuf,
+    /// Path relative to the content root, `/`-separated.
+    pub source: String,
     /// Output key relative to the output folder.
     pub key: String,
 }
@@ -116,6 +123,8 @@ enum Entry {
     CollectionDoc {
         collection: String,
     },
+    /// A file of a post bundle other than its index: copied next to the post.
+    Asset,
     Data,
 }
 
@@ -132,7 +141,12 @@ pub fn load(loaded: &Loaded, opts: &LoadOptions, diags: &Collector) -> Site {
         ));
         return Site::default();
     }
-    let entries = walk(&root, config, diags, &shown);
+    let mut entries = walk(&root, config, diags, &shown);
+    // Jekyll has no bundles: a Jekyll site's files keep Jekyll's meaning.
+    let bundles = match config.jekyll {
+        None => bundle_folders(&mut entries),
+        Some(_) => Vec::new(),
+    };
 
     let ctx = ParseContext {
         config,
@@ -152,21 +166,22 @@ pub fn load(loaded: &Loaded, opts: &LoadOptions, diags: &Collector) -> Site {
         }
     }
 
-    let parsed: Vec<(Result<Parsed, Diagnostic>, PathBuf)> = candidates
+    let parsed: Vec<(Result<Parsed, Diagnostic>, PathBuf, String)> = candidates
         .into_par_iter()
-        .map(|(rel, path, entry)| (ctx.document(&rel, &path, entry), path))
+        .map(|(rel, path, entry)| (ctx.document(&rel, &path, entry), path, rel))
         .collect();
 
     let mut documents = Vec::new();
-    for (result, path) in parsed {
+    for (result, path, source) in parsed {
         match result {
             Ok(Parsed::Document(Some(doc))) if ctx.publishable(&doc) => documents.push(*doc),
             Ok(Parsed::Document(_)) => {}
             // No front matter: a static file after all.
-            Ok(Parsed::Static(key)) => static_files.push(StaticFile { path, key }),
+            Ok(Parsed::Static(key)) => static_files.push(StaticFile { path, source, key }),
             Err(d) => diags.push(d),
         }
     }
+    let mut static_files = place_bundle_files(&documents, static_files, &bundles, &shown, diags);
     sort_documents(&mut documents);
     static_files.sort_by(|a, b| a.key.cmp(&b.key));
 
@@ -413,6 +428,120 @@ fn walk(
     out
 }
 
+/// The folder of `rel` when it is a bundle's index: `index.md` (any
+/// Markdown extension; for posts also `index.html`) in a folder of its own,
+/// not the content root nor `_posts/` itself.
+fn bundle_index_dir(rel: &str, post: bool) -> Option<&str> {
+    let (dir, name) = rel.rsplit_once('/')?;
+    let (stem, ext) = name.rsplit_once('.')?;
+    let ext = ext.to_ascii_lowercase();
+    let document = MARKDOWN_EXTS.contains(&ext.as_str()) || (post && ext == "html");
+    let last = dir.rsplit('/').next().unwrap_or(dir);
+    let in_posts = dir.split('/').any(|d| d == "_posts" || d == "_drafts");
+    let placed = match post {
+        true => in_posts && last != "_posts" && last != "_drafts",
+        false => !in_posts,
+    };
+    (stem == "index" && document && placed).then_some(dir)
+}
+
+/// The bundle folders among `entries` (deepest first), marking the other
+/// files of post bundles as their assets. Pages' files stay pages: one
+/// without front matter is a static file, placed by [`place_bundle_files`].
+fn bundle_folders(entries: &mut [(String, PathBuf, Entry)]) -> Vec<String> {
+    let mut folders: Vec<String> = entries
+        .iter()
+        .filter_map(|(rel, _, entry)| match entry {
+            Entry::Post { .. } => bundle_index_dir(rel, true),
+            Entry::Page => bundle_index_dir(rel, false),
+            _ => None,
+        })
+        .map(str::to_string)
+        .collect();
+    folders.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    for (rel, _, entry) in entries.iter_mut() {
+        let Entry::Post { .. } = entry else { continue };
+        let folder = innermost_bundle(&folders, rel);
+        if folder.is_some() && folder != bundle_index_dir(rel, true) {
+            *entry = Entry::Asset;
+        }
+    }
+    folders
+}
+
+/// The deepest bundle folder holding `rel`.
+fn innermost_bundle<'f>(folders: &'f [String], rel: &str) -> Option<&'f str> {
+    folders
+        .iter()
+        .find(|f| {
+            rel.strip_prefix(f.as_str())
+                .is_some_and(|r| r.starts_with('/'))
+        })
+        .map(String::as_str)
+}
+
+/// Give every file of a bundle its key next to the bundle document's
+/// output (`/2026/12/01/launch.html` -> `2026/12/01/launch/pic.svg`). A
+/// post bundle that is not published (a draft, a future post) publishes
+/// none of its files; a page folder's files stay where they are.
+fn place_bundle_files(
+    documents: &[Document],
+    files: Vec<StaticFile>,
+    folders: &[String],
+    shown: &dyn Fn(&Path) -> String,
+    diags: &Collector,
+) -> Vec<StaticFile> {
+    if folders.is_empty() {
+        return files;
+    }
+    let owners: std::collections::HashMap<&str, &Document> = documents
+        .iter()
+        .filter_map(|d| d.bundle.as_deref().map(|b| (b, d)))
+        .collect();
+    let mut placed = Vec::with_capacity(files.len());
+    for mut file in files {
+        let Some(folder) = innermost_bundle(folders, &file.source) else {
+            placed.push(file);
+            continue;
+        };
+        let post = folder.split('/').any(|d| d == "_posts" || d == "_drafts");
+        let Some(doc) = owners.get(folder).filter(|d| d.output.is_some()) else {
+            if !post {
+                placed.push(file);
+            }
+            continue;
+        };
+        let inner = &file.source[folder.len() + 1..];
+        let key = format!("{}{inner}", bundle_dir_key(&doc.url));
+        if !safe_output_key(&key) || reserved_key(&key) {
+            diags.push(Diagnostic::new(
+                shown(&file.path),
+                format!("would be published as {key}, outside the output folder or in tusk's reserved files"),
+            ));
+            continue;
+        }
+        file.key = key;
+        placed.push(file);
+    }
+    placed
+}
+
+/// The folder (as a key prefix, ending in `/` unless empty) a bundle's
+/// files go to: the document's URL as a folder (`/a/b.html` -> `a/b/`).
+pub fn bundle_dir_key(url: &str) -> String {
+    let path = crate::tree::key::unescape_path(url);
+    let path = path.trim_start_matches('/');
+    if path.is_empty() || path.ends_with('/') {
+        return path.to_string();
+    }
+    let (dir, last) = path.rsplit_once('/').map_or(("", path), |(d, l)| (d, l));
+    let stem = last.rsplit_once('.').map_or(last, |(s, _)| s);
+    match dir {
+        "" => format!("{stem}/"),
+        _ => format!("{dir}/{stem}/"),
+    }
+}
+
 /// Folders starting with `_` that hold content.
 fn special_dir(rel: &str, name: &str, config: &Config) -> bool {
     let top = !rel.contains('/');
@@ -522,10 +651,29 @@ impl ParseContext<'_> {
         if matches!(entry, Entry::Page | Entry::CollectionDoc { .. }) && !starts_with_fence(path) {
             return Ok(self.without_front_matter(rel, &entry));
         }
+        if matches!(entry, Entry::Asset) {
+            return Ok(Parsed::Static(rel.to_string()));
+        }
         if matches!(entry, Entry::Post { draft: true, .. }) && !self.opts.drafts {
             return Ok(Parsed::Document(None));
         }
         let shown = self.shown(path);
+        if self.not_a_post(rel, path, &entry) {
+            self.diags.warn(Diagnostic::new(
+                shown,
+                "not a post (no front matter), skipped: to publish a file with a post, make the post a folder, _posts/YYYY-MM-DD-slug/index.md, with the file beside it",
+            ));
+            return Ok(Parsed::Document(None));
+        }
+        let bundle = self.bundle_of(rel, &entry);
+        // A bundled post is named by its folder: `2026-12-01-launch/index.md`
+        // is dated and slugged as `2026-12-01-launch.md` would be.
+        let named = match (&bundle, &entry) {
+            (Some(dir), Entry::Post { .. }) => {
+                format!("{dir}.{}", rel.rsplit('.').next().unwrap_or("md"))
+            }
+            _ => rel.to_string(),
+        };
         let text = self.read_text(path, &shown)?;
         let front_matter::Split {
             data: front,
@@ -540,7 +688,7 @@ impl ParseContext<'_> {
                 None => d,
             }
         };
-        let file = FileName::new(rel, &shown)?;
+        let file = FileName::new(&named, &shown)?;
         let markdown = MARKDOWN_EXTS.contains(
             &file
                 .ext
@@ -590,7 +738,7 @@ impl ParseContext<'_> {
                 let inputs = DocumentUrl {
                     collection: label,
                     basename_without_ext: file.stem,
-                    cleaned_relative_path: &cleaned_path(rel, &file, kind, draft, label),
+                    cleaned_relative_path: &cleaned_path(&named, &file, kind, draft, label),
                     output_ext: &output_ext,
                     slug: &slug,
                     categories: &categories,
@@ -654,7 +802,31 @@ impl ParseContext<'_> {
             url,
             output,
             draft,
+            bundle,
         }))))
+    }
+
+    /// A file in `_posts/` without front matter that Markdown would not
+    /// make a post of (an image beside a post): tusk's own sites only.
+    fn not_a_post(&self, rel: &str, path: &Path, entry: &Entry) -> bool {
+        let ext = rel.rsplit_once('.').map_or("", |(_, e)| e);
+        matches!(entry, Entry::Post { .. })
+            && self.config.jekyll.is_none()
+            && !MARKDOWN_EXTS.contains(&ext.to_ascii_lowercase().as_str())
+            && !starts_with_fence(path)
+    }
+
+    /// The bundle folder when `rel` is a bundle's index document.
+    fn bundle_of(&self, rel: &str, entry: &Entry) -> Option<String> {
+        if self.config.jekyll.is_some() {
+            return None;
+        }
+        let post = match entry {
+            Entry::Post { .. } => true,
+            Entry::Page => false,
+            _ => return None,
+        };
+        bundle_index_dir(rel, post).map(str::to_string)
     }
 
     /// A page or collection file without front matter: a static file
@@ -685,7 +857,7 @@ impl ParseContext<'_> {
             return front;
         };
         let kind = match entry {
-            Entry::Page | Entry::Data => "pages",
+            Entry::Page | Entry::Data | Entry::Asset => "pages",
             Entry::Post { draft: true, .. } => "drafts",
             Entry::Post { .. } => "posts",
             Entry::CollectionDoc { collection } => collection.as_str(),
@@ -1126,7 +1298,7 @@ fn kind_of(
         Entry::CollectionDoc { collection } => {
             (Kind::Document, Some(collection.clone()), Vec::new(), false)
         }
-        Entry::Data => unreachable!("not a document"),
+        Entry::Data | Entry::Asset => unreachable!("not a document"),
     })
 }
 
