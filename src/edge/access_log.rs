@@ -23,20 +23,61 @@ use anyhow::{Context, Result};
 
 pub const FIELDS: &str = "date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id time-taken x-edge-detailed-result-type sc-content-type x-tusk-cache-control x-tusk-drill";
 
-/// One request as logged.
-pub struct Line<'a> {
+/// What the log keeps of a request, taken before it is answered: its
+/// fields already escaped, one after the other in a single buffer (one
+/// allocation per request; the line is put together on the writer's
+/// thread).
+pub struct Asked {
+    text: String,
+}
+
+/// The request fields in [`Asked`], in this order, each ended by a tab.
+const ASKED: usize = 7;
+
+impl Asked {
+    pub fn of<B>(req: &hyper::Request<B>) -> Asked {
+        use hyper::header;
+        let text = |name: header::HeaderName| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+        };
+        let cookie = match req.headers().contains_key(header::COOKIE) {
+            true => "present",
+            false => "-",
+        };
+        let fields = [
+            req.method().as_str(),
+            text(header::HOST),
+            req.uri().path(),
+            text(header::REFERER),
+            text(header::USER_AGENT),
+            req.uri().query().unwrap_or(""),
+        ];
+        let mut asked = Asked {
+            text: String::with_capacity(fields.iter().map(|f| f.len() + 1).sum::<usize>() + 96),
+        };
+        for value in fields {
+            asked.push(value);
+        }
+        asked.push(cookie);
+        asked
+    }
+
+    fn push(&mut self, value: &str) {
+        push_field(&mut self.text, value);
+        self.text.push('\t');
+    }
+}
+
+/// How a request was answered, as logged.
+pub struct Answer<'a> {
     pub client: std::net::IpAddr,
-    pub method: &'a str,
-    pub host: &'a str,
-    pub path: &'a str,
-    pub query: &'a str,
     pub status: u16,
     pub bytes: u64,
-    pub referer: &'a str,
-    pub user_agent: &'a str,
-    pub cookie: bool,
     /// The edge's label: Hit, RefreshHit, Miss, Stale, Fallback, Pass.
-    pub how: &'a str,
+    pub how: &'static str,
     pub seconds: f64,
     pub content_type: &'a str,
     pub cache_control: &'a str,
@@ -44,11 +85,25 @@ pub struct Line<'a> {
     pub drill: bool,
 }
 
+/// A line on its way to the writer.
+struct Record {
+    at: std::time::SystemTime,
+    n: u64,
+    client: std::net::IpAddr,
+    status: u16,
+    bytes: u64,
+    how: &'static str,
+    seconds: f64,
+    drill: bool,
+    /// The [`Asked`] fields, then the content type and cache control.
+    text: String,
+}
+
 /// The request header `tusk drill` marks its requests with.
 pub const DRILL_HEADER: &str = "x-tusk-drill";
 
 pub struct AccessLog {
-    tx: SyncSender<String>,
+    tx: SyncSender<Record>,
     dropped: AtomicU64,
     counter: AtomicU64,
     pub path: PathBuf,
@@ -71,17 +126,18 @@ impl AccessLog {
             writeln!(out, "#Version: 1.0\n#Fields: {FIELDS}")?;
             out.flush()?;
         }
-        let (tx, rx) = sync_channel::<String>(65_536);
+        let (tx, rx) = sync_channel::<Record>(65_536);
         let shown = path.display().to_string();
         std::thread::Builder::new()
             .name("edge-access-log".into())
             .spawn(move || {
-                while let Ok(line) = rx.recv() {
-                    let mut result = out.write_all(line.as_bytes());
+                let mut writer = Writer::default();
+                while let Ok(record) = rx.recv() {
+                    let mut result = out.write_all(writer.line(&record).as_bytes());
                     // Flush whenever the queue is empty: lines reach the
                     // file within one request's time, batched under load.
                     while let (Ok(()), Ok(next)) = (&result, rx.try_recv()) {
-                        result = out.write_all(next.as_bytes());
+                        result = out.write_all(writer.line(&next).as_bytes());
                     }
                     if let Err(e) = result.and_then(|_| out.flush()) {
                         tracing::error!("edge: cannot write the access log {shown}: {e}");
@@ -100,33 +156,66 @@ impl AccessLog {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    pub fn write(&self, l: &Line<'_>) {
-        let now = chrono::Utc::now();
-        let (result, detailed) = result_type(l.how, l.status);
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let line = format!(
-            "{}\t{}\ttusk\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{result}\ttusk-{}-{n}\t{:.3}\t{detailed}\t{}\t{}\t{}\n",
-            now.format("%Y-%m-%d"),
-            now.format("%H:%M:%S"),
-            l.bytes,
-            l.client,
-            field(l.method),
-            field(l.host),
-            field(l.path),
-            l.status,
-            field(l.referer),
-            field(l.user_agent),
-            field(l.query),
-            if l.cookie { "present" } else { "-" },
-            std::process::id(),
-            l.seconds,
-            field(l.content_type),
-            field(l.cache_control),
-            if l.drill { "1" } else { "-" },
-        );
-        if let Err(TrySendError::Full(_)) = self.tx.try_send(line) {
+    /// Queue the line of a request; a full queue drops it (counted).
+    pub fn write(&self, asked: Asked, a: &Answer<'_>) {
+        let mut text = asked.text;
+        push_field(&mut text, a.content_type);
+        text.push('\t');
+        push_field(&mut text, a.cache_control);
+        let record = Record {
+            at: std::time::SystemTime::now(),
+            n: self.counter.fetch_add(1, Ordering::Relaxed),
+            client: a.client,
+            status: a.status,
+            bytes: a.bytes,
+            how: a.how,
+            seconds: a.seconds,
+            drill: a.drill,
+            text,
+        };
+        if let Err(TrySendError::Full(_)) = self.tx.try_send(record) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
+    }
+}
+
+/// Puts lines together on the writer's thread, the date and time
+/// formatted once a second.
+#[derive(Default)]
+struct Writer {
+    second: Option<i64>,
+    date_time: String,
+    line: String,
+}
+
+impl Writer {
+    fn line(&mut self, r: &Record) -> &str {
+        use std::fmt::Write as _;
+        let at = chrono::DateTime::<chrono::Utc>::from(r.at);
+        if self.second != Some(at.timestamp()) {
+            self.second = Some(at.timestamp());
+            self.date_time = at.format("%Y-%m-%d\t%H:%M:%S").to_string();
+        }
+        let mut asked = r.text.split('\t');
+        let mut next = || asked.next().unwrap_or("-");
+        let [method, host, path, referer, user_agent, query, cookie] = [(); ASKED].map(|_| next());
+        let (content_type, cache_control) = (next(), next());
+        let (result, detailed) = result_type(r.how, r.status);
+        self.line.clear();
+        // Writing into a String cannot fail.
+        let _ = writeln!(
+            self.line,
+            "{}\ttusk\t{}\t{}\t{method}\t{host}\t{path}\t{}\t{referer}\t{user_agent}\t{query}\t{cookie}\t{result}\ttusk-{}-{}\t{:.3}\t{detailed}\t{content_type}\t{cache_control}\t{}",
+            self.date_time,
+            r.bytes,
+            r.client,
+            r.status,
+            std::process::id(),
+            r.n,
+            r.seconds,
+            if r.drill { "1" } else { "-" },
+        );
+        &self.line
     }
 }
 
@@ -161,24 +250,32 @@ pub fn sent_to_origin(result: &str, detailed: &str, status: u16) -> bool {
     }
 }
 
-/// A value as a log field: `-` when empty; tabs, spaces and newlines
+/// `value` as a log field: `-` when empty; tabs, spaces and newlines
 /// percent-encoded like CloudFront does, so every line keeps its columns.
-fn field(value: &str) -> std::borrow::Cow<'_, str> {
+fn push_field(out: &mut String, value: &str) {
     if value.is_empty() {
-        return "-".into();
+        out.push('-');
+        return;
     }
     if !value.bytes().any(|b| b <= b' ' || b == 0x7f) {
-        return value.into();
+        out.push_str(value);
+        return;
     }
-    let mut out = String::with_capacity(value.len() + 8);
     for c in value.chars() {
         if c <= ' ' || c == '\x7f' {
-            out.push_str(&format!("%{:02X}", c as u32));
+            use std::fmt::Write as _;
+            let _ = write!(out, "%{:02X}", c as u32);
         } else {
             out.push(c);
         }
     }
-    out.into()
+}
+
+#[cfg(test)]
+fn field(value: &str) -> String {
+    let mut out = String::new();
+    push_field(&mut out, value);
+    out
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ use hyper::header::{self, HeaderMap};
 use crate::config::TtlConfig;
 use crate::tree::CacheClass;
 
+use super::stored::{self, allocated};
+
 /// A stored response.
 #[derive(Debug)]
 pub struct Entry {
@@ -32,6 +34,15 @@ pub struct Freshness {
     pub if_error: Duration,
 }
 
+impl Freshness {
+    /// Not to be served again: an answer only for the request that asked.
+    pub const NONE: Freshness = Freshness {
+        ttl: Duration::ZERO,
+        while_revalidate: Duration::ZERO,
+        if_error: Duration::ZERO,
+    };
+}
+
 impl Entry {
     pub fn age(&self, now: Instant) -> Duration {
         now.saturating_duration_since(self.stored)
@@ -49,8 +60,8 @@ impl Entry {
     pub fn can_serve_on_error(&self, now: Instant) -> bool {
         self.age(now) < self.freshness.ttl.saturating_add(self.freshness.if_error)
     }
-    /// The bytes this entry really keeps allocated: its body as the
-    /// allocator rounds it, each header (a value of its own, and its slot
+    /// The bytes this entry really keeps allocated: its body as it is
+    /// stored (see [`stored::held`]), each header (a value of its own, and its slot
     /// in the map), the key twice (LRU and map), the entry and its node.
     fn weight(&self, key: &str) -> usize {
         let headers: usize = self
@@ -58,20 +69,8 @@ impl Entry {
             .iter()
             .map(|(k, v)| allocated(k.as_str().len() + v.len()) + 64)
             .sum();
-        2 * allocated(key.len()) + headers + allocated(self.body.len()) + 512
+        2 * allocated(key.len()) + headers + stored::held(self.body.len()) + 512
     }
-}
-
-/// `n` bytes as an allocator like mimalloc hands them out: up to 64 KiB in
-/// size classes an eighth of a power of two apart, above that in 64 KiB
-/// spans.
-fn allocated(n: usize) -> usize {
-    const SPAN: usize = 64 * 1024;
-    if n > SPAN {
-        return n.div_ceil(SPAN) * SPAN;
-    }
-    let step = (n.next_power_of_two() / 8).max(8);
-    n.div_ceil(step) * step
 }
 
 /// Why a response is not stored, or for how long it is.

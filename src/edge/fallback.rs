@@ -120,16 +120,16 @@ async fn fetch(
     if info.size > max {
         return Ok(Some((info, Payload::Stream(opened))));
     }
-    // Sized to the content: the cache counts what it really holds.
-    let mut body = Vec::with_capacity(info.size as usize);
+    // Stored as the cache keeps it: the cache counts what it really holds.
+    let mut body = super::stored::Filling::new(Some(info.size));
     let mut chunks = opened.body;
     while let Some(chunk) = chunks.try_next().await? {
         if (body.len() + chunk.len()) as u64 > max {
             anyhow::bail!("{key} grew beyond its listed size while read");
         }
-        body.extend_from_slice(&chunk);
+        body.push(&chunk);
     }
-    Ok(Some((info, Payload::Bytes(Bytes::from(body)))))
+    Ok(Some((info, Payload::Bytes(body.finish()))))
 }
 
 fn object((info, body): (Info, Payload)) -> Answer {

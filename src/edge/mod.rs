@@ -25,6 +25,7 @@ pub mod fallback;
 mod history;
 mod metrics;
 mod page;
+mod stored;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -98,7 +99,7 @@ pub struct EdgeOptions {
 #[derive(Clone)]
 enum Fetched {
     /// Stored in the cache; the label says how (`Miss`, `RefreshHit`).
-    Stored(Arc<Entry>, &'static str),
+    Stored(Arc<Entry>, How),
     /// Not cacheable: only the request that asked may see it.
     Passed(Arc<Entry>),
     /// Too large to cache, or not cacheable: streamed to the request that
@@ -128,7 +129,7 @@ impl Handoff {
 
     /// The response for `request`; `None` when another client took the
     /// body already.
-    fn respond(&self, how: &str, head: bool, request: &HeaderMap) -> Option<Response<Body>> {
+    fn respond(&self, how: How, head: bool, request: &HeaderMap) -> Option<Response<Body>> {
         let mut response = Response::new(Body::default());
         *response.status_mut() = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
         *response.headers_mut() = self.headers.clone();
@@ -158,6 +159,8 @@ pub struct State {
     cache: Cache,
     inflight: Mutex<HashMap<String, Shared<BoxFuture<'static, Fetched>>>>,
     routing: Mutex<Routing>,
+    /// What [`State::route`] answers, set by [`State::reroute`].
+    fallback_now: std::sync::atomic::AtomicBool,
     metrics: Metrics,
     token: String,
     started: Instant,
@@ -405,7 +408,7 @@ impl State {
             "" => None,
             path => Some(access_log::AccessLog::open(&loaded.root.join(path))?),
         };
-        Ok(State {
+        let state = State {
             cache: Cache::new((cfg.cache_mb as usize).saturating_mul(1024 * 1024)),
             cfg,
             health_cfg: config.health.clone(),
@@ -433,7 +436,10 @@ impl State {
                 .join(&config.snapshot.output)
                 .join(crate::tree::MANIFEST_NAME),
             drill_file: drill_file(loaded),
-        })
+            fallback_now: Default::default(),
+        };
+        state.reroute(&state.routing.lock().unwrap());
+        Ok(state)
     }
 
     pub fn origin(&self) -> Option<&str> {
@@ -444,17 +450,27 @@ impl State {
         self.store.describe()
     }
 
-    /// Where requests go now: pinned by an operator, else by health.
+    /// Where requests go now: pinned by an operator, else by health. Read
+    /// on every request, so kept apart from the routing lock.
     pub fn route(&self) -> Route {
-        if self.origin.is_none() {
-            return Route::Fallback;
+        match self.fallback_now.load(std::sync::atomic::Ordering::Relaxed) {
+            true => Route::Fallback,
+            false => Route::Origin,
         }
-        let routing = self.routing.lock().unwrap();
-        match (&routing.pinned, &routing.health) {
-            (Some(pin), _) => pin.to,
-            (None, Some(h)) if !h.is_up() => Route::Fallback,
+    }
+
+    /// Recompute [`State::route`] after `routing` changed (under its lock).
+    fn reroute(&self, routing: &Routing) {
+        let route = match (&self.origin, &routing.pinned, &routing.health) {
+            (None, _, _) => Route::Fallback,
+            (_, Some(pin), _) => pin.to,
+            (_, None, Some(h)) if !h.is_up() => Route::Fallback,
             _ => Route::Origin,
-        }
+        };
+        self.fallback_now.store(
+            route == Route::Fallback,
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     async fn handle(
@@ -473,59 +489,43 @@ impl State {
             && !req.headers().contains_key(header::AUTHORIZATION);
         let drill = req.headers().contains_key(access_log::DRILL_HEADER);
         let started = Instant::now();
-        let text = |name: header::HeaderName| {
-            req.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string()
-        };
-        let (host, referer, user_agent) = (
-            text(header::HOST),
-            text(header::REFERER),
-            text(header::USER_AGENT),
-        );
-        let cookie = req.headers().contains_key(header::COOKIE);
-        let method = req.method().clone();
-        let uri = req.uri().clone();
+        // What the log needs of the request, taken only when there is one.
+        let asked = self
+            .access_log
+            .as_ref()
+            .map(|_| access_log::Asked::of(&req));
         let response = if cacheable {
             self.get(req).await
         } else {
             self.pass(req).await
         };
-        let answered = |name: header::HeaderName| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-        };
-        let how = answered(header::HeaderName::from_static("x-cache"));
-        let how = how.strip_suffix(" from tusk").unwrap_or("Error");
+        let how = How::of(&response).map_or("Error", How::as_str);
         let status = response.status().as_u16();
         self.count(how, status, drill);
-        let Some(log) = &self.access_log else {
-            return response;
-        };
-        log.write(&access_log::Line {
-            client: remote.ip(),
-            method: method.as_str(),
-            host: &host,
-            path: uri.path(),
-            query: uri.query().unwrap_or(""),
-            status,
-            bytes: hyper::body::Body::size_hint(response.body())
-                .exact()
-                .unwrap_or(0),
-            referer: &referer,
-            user_agent: &user_agent,
-            cookie,
-            how,
-            seconds: started.elapsed().as_secs_f64(),
-            content_type: answered(header::CONTENT_TYPE),
-            cache_control: answered(header::CACHE_CONTROL),
-            drill,
-        });
+        if let (Some(log), Some(asked)) = (&self.access_log, asked) {
+            let answered = |name: header::HeaderName| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+            };
+            log.write(
+                asked,
+                &access_log::Answer {
+                    client: remote.ip(),
+                    status,
+                    bytes: hyper::body::Body::size_hint(response.body())
+                        .exact()
+                        .unwrap_or(0),
+                    how,
+                    seconds: started.elapsed().as_secs_f64(),
+                    content_type: answered(header::CONTENT_TYPE),
+                    cache_control: answered(header::CACHE_CONTROL),
+                    drill,
+                },
+            );
+        }
         response
     }
 
@@ -548,52 +548,48 @@ impl State {
 
     async fn get(self: &Arc<Self>, req: Request<Incoming>) -> Response<Body> {
         let head = req.method() == Method::HEAD;
-        let path = req.uri().path().to_string();
-        let key = req
-            .uri()
-            .path_and_query()
-            .map(|pq| pq.as_str().to_string())
-            .unwrap_or_else(|| path.clone());
+        let uri = req.uri();
+        let key = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
         let now = Instant::now();
         let fallback = self.route() == Route::Fallback;
         // In fallback mode `Cache-Control: no-cache` asks for the bucket's
         // copy itself (what `tusk drill` checks), never a cached one.
         let bucket_only = fallback && wants_no_cache(req.headers());
-        let cached = self.cache.get(&key).filter(|_| !bucket_only);
+        let cached = self.cache.get(key).filter(|_| !bucket_only);
         if let Some(entry) = &cached {
             if entry.is_fresh(now) {
                 self.metrics.hits.inc();
-                return respond(entry, "Hit", head, req.headers(), now);
+                return respond(entry, How::Hit, head, req.headers(), now);
             }
         }
         if fallback {
             if let Some(entry) = cached.as_ref().filter(|e| e.can_serve_on_error(now)) {
                 self.metrics.stale.inc();
-                return respond(entry, "Stale", head, req.headers(), now);
+                return respond(entry, How::Stale, head, req.headers(), now);
             }
             return self
-                .serve_bucket(&key, head, req.headers(), !bucket_only)
+                .serve_bucket(key, head, req.headers(), !bucket_only)
                 .await;
         }
         if let Some(entry) = cached
             .as_ref()
             .filter(|e| e.can_serve_while_revalidating(now))
         {
-            let (revalidation, _) = self.fetch(&key, cached.clone());
+            let (revalidation, _) = self.fetch(key, cached.clone());
             tokio::spawn(revalidation);
             self.metrics.stale.inc();
-            return respond(entry, "Stale", head, req.headers(), now);
+            return respond(entry, How::Stale, head, req.headers(), now);
         }
-        let (fetch, leader) = self.fetch(&key, cached.clone());
+        let (fetch, leader) = self.fetch(key, cached.clone());
         let mut fetched = fetch.await;
         if let (Fetched::Passed(_) | Fetched::Streamed(_), false) = (&fetched, leader) {
             // Somebody else's uncacheable answer (it may carry their
             // cookie), or their stream: ask again for this client.
-            fetched = self.fetch_origin(&key, None).await;
+            fetched = self.fetch_origin(key, None).await;
         }
         match fetched {
             Fetched::Stored(entry, label) => {
-                if label == "Miss" {
+                if label == How::Miss {
                     self.metrics.misses.inc();
                 } else {
                     self.metrics.refresh_hits.inc();
@@ -602,21 +598,21 @@ impl State {
             }
             Fetched::Passed(entry) => {
                 self.metrics.misses.inc();
-                respond(&entry, "Miss", head, req.headers(), Instant::now())
+                respond(&entry, How::Miss, head, req.headers(), Instant::now())
             }
             Fetched::Streamed(handoff) => {
                 self.metrics.misses.inc();
                 handoff
-                    .respond("Miss", head, req.headers())
+                    .respond(How::Miss, head, req.headers())
                     .unwrap_or_else(taken)
             }
             Fetched::Failed(reason) => {
                 tracing::debug!("edge: origin failed for {key}: {reason}");
                 if let Some(entry) = cached.as_ref().filter(|e| e.can_serve_on_error(now)) {
                     self.metrics.stale.inc();
-                    return respond(entry, "Stale", head, req.headers(), now);
+                    return respond(entry, How::Stale, head, req.headers(), now);
                 }
-                self.serve_bucket(&key, head, req.headers(), true).await
+                self.serve_bucket(key, head, req.headers(), true).await
             }
         }
     }
@@ -724,15 +720,7 @@ impl State {
                 return Handoff::fetched(status, headers, declared, chunks);
             }
         };
-        let entry = Arc::new(Entry {
-            status,
-            headers,
-            body,
-            stored: Instant::now(),
-            freshness: freshness.expect("checked above"),
-        });
-        self.cache.insert(key, entry.clone());
-        Fetched::Stored(entry, "Miss")
+        self.keep(key, (status, headers, body), freshness, How::Miss)
     }
 
     /// The largest body the cache stores (`edge.max_object_mb`).
@@ -772,24 +760,33 @@ impl State {
             &self.cfg.default_ttl,
             self.cfg.stale_if_error_secs,
         );
+        let stored = (old.status, merged, old.body.clone());
+        self.keep(key, stored, freshness, How::RefreshHit)
+    }
+
+    /// An answer (status, headers, body) kept under `key` for as long as
+    /// `freshness` says, labelled `how`; without one it is for the one
+    /// request that asked, and an older copy under `key` goes.
+    fn keep(
+        &self,
+        key: &str,
+        (status, headers, body): (u16, HeaderMap, Bytes),
+        freshness: Option<cache::Freshness>,
+        how: How,
+    ) -> Fetched {
         let entry = Arc::new(Entry {
-            status: old.status,
-            headers: merged,
-            body: old.body.clone(),
+            status,
+            headers,
+            body,
             stored: Instant::now(),
-            freshness: freshness.unwrap_or(cache::Freshness {
-                ttl: Duration::ZERO,
-                while_revalidate: Duration::ZERO,
-                if_error: Duration::ZERO,
-            }),
+            freshness: freshness.unwrap_or(cache::Freshness::NONE),
         });
-        if freshness.is_some() {
-            self.cache.insert(key, entry.clone());
-            Fetched::Stored(entry, "RefreshHit")
-        } else {
+        if freshness.is_none() {
             self.cache.remove(key);
-            Fetched::Passed(entry)
+            return Fetched::Passed(entry);
         }
+        self.cache.insert(key, entry.clone());
+        Fetched::Stored(entry, how)
     }
 
     fn origin_failed(&self, reason: String) -> Fetched {
@@ -809,14 +806,12 @@ impl State {
         use_cache: bool,
     ) -> Response<Body> {
         self.metrics.fallback.inc();
-        // Bucket copies live beside the origin's under keys no request
-        // path can have (those start with `/`), bounded by the same cache_mb.
-        let key = format!("bucket:{path}");
+        let key = bucket_key(path);
         let now = Instant::now();
         let cached = self.cache.get(&key).filter(|_| use_cache);
         if let Some(entry) = cached.as_ref().filter(|e| e.is_fresh(now)) {
             self.metrics.bucket_hits.inc();
-            return respond(entry, "Fallback", head, request, now);
+            return respond(entry, How::Fallback, head, request, now);
         }
         if head {
             return self.head_bucket(path).await;
@@ -831,7 +826,7 @@ impl State {
         }
         match fetched {
             Fetched::Stored(entry, _) | Fetched::Passed(entry) => {
-                respond(&entry, "Fallback", false, request, Instant::now())
+                respond(&entry, How::Fallback, false, request, Instant::now())
             }
             Fetched::Streamed(handoff) => self
                 .stream_bucket(path, &handoff, request)
@@ -840,7 +835,7 @@ impl State {
             Fetched::Failed(_) => {
                 // An expired copy beats an error (stale-if-error).
                 if let Some(entry) = cached.filter(|e| e.can_serve_on_error(now)) {
-                    return respond(&entry, "Fallback", false, request, now);
+                    return respond(&entry, How::Fallback, false, request, now);
                 }
                 plain(
                     StatusCode::BAD_GATEWAY,
@@ -878,23 +873,8 @@ impl State {
             &self.cfg.default_ttl,
             self.cfg.stale_if_error_secs,
         );
-        let entry = Arc::new(Entry {
-            status: answer.status,
-            headers: answer.headers,
-            body,
-            stored: Instant::now(),
-            freshness: freshness.unwrap_or(cache::Freshness {
-                ttl: Duration::ZERO,
-                while_revalidate: Duration::ZERO,
-                if_error: Duration::ZERO,
-            }),
-        });
-        if freshness.is_some() {
-            self.cache.insert(&format!("bucket:{path}"), entry.clone());
-            Fetched::Stored(entry, "Fallback")
-        } else {
-            Fetched::Passed(entry)
-        }
+        let stored = (answer.status, answer.headers, body);
+        self.keep(&bucket_key(path), stored, freshness, How::Fallback)
     }
 
     /// A large bucket object streamed; a single byte range read from the
@@ -913,7 +893,7 @@ impl State {
             _ => conditional::Ranged::Whole,
         };
         let part = match ranged {
-            conditional::Ranged::Whole => return handoff.respond("Fallback", false, request),
+            conditional::Ranged::Whole => return handoff.respond(How::Fallback, false, request),
             conditional::Ranged::Part(part) => part,
             conditional::Ranged::Unsatisfiable => {
                 let mut response = Response::new(Body::default());
@@ -921,7 +901,7 @@ impl State {
                 response
                     .headers_mut()
                     .insert(header::CONTENT_RANGE, conditional::content_range(None, len));
-                label(&mut response, "Fallback");
+                label(&mut response, How::Fallback);
                 return Some(response);
             }
         };
@@ -931,7 +911,7 @@ impl State {
         let opened = match self.store.open(&key, Some(part.clone())).await {
             Ok(Some(opened)) if opened.info.md5 == handoff_md5(handoff) => opened,
             // Replaced or removed since: the whole current answer instead.
-            _ => return handoff.respond("Fallback", false, request),
+            _ => return handoff.respond(How::Fallback, false, request),
         };
         let mut response = Response::new(Body::stream(Some(part.end - part.start), opened.body));
         *response.status_mut() = StatusCode::PARTIAL_CONTENT;
@@ -940,7 +920,7 @@ impl State {
             header::CONTENT_RANGE,
             conditional::content_range(Some(&part), len),
         );
-        label(&mut response, "Fallback");
+        label(&mut response, How::Fallback);
         Some(response)
     }
 
@@ -960,7 +940,7 @@ impl State {
                 response
                     .headers_mut()
                     .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-                label(&mut response, "Fallback");
+                label(&mut response, How::Fallback);
                 response
             }
             Err(e) => {
@@ -1040,7 +1020,7 @@ impl State {
                 let mut response = Response::new(body);
                 *response.status_mut() = status;
                 *response.headers_mut() = headers;
-                label(&mut response, "Pass");
+                label(&mut response, How::Pass);
                 return response;
             }
             _ => {}
@@ -1069,6 +1049,7 @@ impl State {
             .and_then(|h| h.record(round.ok, Instant::now()));
         let up = routing.health.as_ref().map(|h| h.is_up()).unwrap_or(false);
         self.metrics.origin_up.set(up as i64);
+        self.reroute(&routing);
         if let Some(up) = change {
             let reason = if up {
                 let rise = self.health_cfg.rise;
@@ -1170,6 +1151,7 @@ impl State {
             );
         }
         routing.pinned = switch.clone();
+        self.reroute(&routing);
         let health_up = routing.health.as_ref().map(|h| h.is_up()).unwrap_or(false);
         let now = if health_up {
             Route::Origin
@@ -1336,32 +1318,24 @@ fn class_for(key: &str) -> crate::tree::CacheClass {
 
 /// A body read up to the cacheable limit.
 enum ReadUpTo {
-    /// All of it, in a buffer sized to it.
+    /// All of it, stored as the cache keeps it (see [`stored`]).
     Whole(Bytes),
-    /// More than the limit: the chunks read so far, the rest unread.
+    /// More than the limit: what was read so far, the rest unread.
     Beyond(Vec<Bytes>),
 }
 use ReadUpTo::{Beyond, Whole};
 
 async fn read_up_to(response: &mut reqwest::Response, max: u64) -> reqwest::Result<ReadUpTo> {
-    // Chunks kept as they come: a buffer growing by doubling would copy
-    // and leave freed blocks behind, for bodies that may not fit anyway.
-    let mut chunks = Vec::new();
-    let mut len = 0;
+    // Each chunk is copied out as it comes: chunks are slices of the
+    // connection's read buffers, which keeping them would pin.
+    let mut body = stored::Filling::new(response.content_length().filter(|&n| n <= max));
     while let Some(chunk) = response.chunk().await? {
-        len += chunk.len() as u64;
-        chunks.push(chunk);
-        if len > max {
-            return Ok(Beyond(chunks));
+        if (body.len() + chunk.len()) as u64 > max {
+            return Ok(Beyond(vec![body.finish(), chunk]));
         }
+        body.push(&chunk);
     }
-    // One buffer sized to the body: chunks may be slices of larger read
-    // buffers, and the cache must hold no more than it counts.
-    let mut body = Vec::with_capacity(len as usize);
-    for chunk in &chunks {
-        body.extend_from_slice(chunk);
-    }
-    Ok(Whole(Bytes::from(body)))
+    Ok(Whole(body.finish()))
 }
 
 /// `prefix`, then the rest of `response` chunk by chunk, each within
@@ -1381,6 +1355,13 @@ fn origin_chunks(prefix: Vec<Bytes>, response: reqwest::Response, idle: Duration
         }
     });
     first.chain(rest).boxed()
+}
+
+/// Where the bucket's copy of `path` is cached: beside the origin's,
+/// under a key no request path can have (those start with `/`), bounded
+/// by the same cache_mb.
+fn bucket_key(path: &str) -> String {
+    format!("bucket:{path}")
 }
 
 /// The MD5 in a bucket answer's ETag (`"<md5>"`).
@@ -1450,7 +1431,7 @@ fn owned(headers: &HeaderMap) -> HeaderMap {
 /// own validators with 304 and a byte range with 206 (see [`conditional`]).
 fn respond(
     entry: &Entry,
-    how: &str,
+    how: How,
     head: bool,
     request: &HeaderMap,
     now: Instant,
@@ -1498,9 +1479,38 @@ fn respond(
     }
     response
         .headers_mut()
-        .insert(header::AGE, HeaderValue::from(entry.age(now).as_secs()));
+        .insert(header::AGE, age(entry.age(now).as_secs()));
     label(&mut response, how);
     response
+}
+
+/// `Age: secs`; values up to an hour are built once, so a hit allocates
+/// nothing for its Age.
+fn age(secs: u64) -> HeaderValue {
+    const BUILT: usize = 3600;
+    static AGES: std::sync::OnceLock<Vec<HeaderValue>> = std::sync::OnceLock::new();
+    let ages = AGES.get_or_init(|| {
+        // One string for all of them, kept for the life of the process.
+        let mut digits = String::new();
+        let mut ends = Vec::with_capacity(BUILT);
+        for n in 0..BUILT {
+            digits.push_str(&n.to_string());
+            ends.push(digits.len());
+        }
+        let digits: &'static str = Box::leak(digits.into_boxed_str());
+        let mut start = 0;
+        ends.into_iter()
+            .map(|end| {
+                let value = HeaderValue::from_static(&digits[start..end]);
+                start = end;
+                value
+            })
+            .collect()
+    });
+    usize::try_from(secs)
+        .ok()
+        .and_then(|n| ages.get(n).cloned())
+        .unwrap_or_else(|| HeaderValue::from(secs))
 }
 
 /// Whether a request carries a validator, the only case a 304 answers.
@@ -1517,11 +1527,64 @@ fn wants_no_cache(headers: &HeaderMap) -> bool {
         .any(|d| d.trim().eq_ignore_ascii_case("no-cache"))
 }
 
-/// `x-cache` the way CloudFront reports it.
-fn label(response: &mut Response<Body>, how: &str) {
-    if let Ok(value) = HeaderValue::from_str(&format!("{how} from tusk")) {
-        response.headers_mut().insert("x-cache", value);
+/// How a request was answered: the edge's label, in `x-cache`, its
+/// counters and the access log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum How {
+    Hit,
+    RefreshHit,
+    Miss,
+    Stale,
+    Fallback,
+    Pass,
+}
+
+const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+
+impl How {
+    const ALL: [How; 6] = [
+        How::Hit,
+        How::RefreshHit,
+        How::Miss,
+        How::Stale,
+        How::Fallback,
+        How::Pass,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            How::Hit => "Hit",
+            How::RefreshHit => "RefreshHit",
+            How::Miss => "Miss",
+            How::Stale => "Stale",
+            How::Fallback => "Fallback",
+            How::Pass => "Pass",
+        }
     }
+
+    /// `x-cache` the way CloudFront reports it; built once, so a hit
+    /// allocates nothing for it.
+    fn header(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            How::Hit => "Hit from tusk",
+            How::RefreshHit => "RefreshHit from tusk",
+            How::Miss => "Miss from tusk",
+            How::Stale => "Stale from tusk",
+            How::Fallback => "Fallback from tusk",
+            How::Pass => "Pass from tusk",
+        })
+    }
+
+    /// The label a response carries; `None` for the edge's own answers
+    /// (errors, admin).
+    fn of(response: &Response<Body>) -> Option<How> {
+        let value = response.headers().get(X_CACHE)?;
+        How::ALL.into_iter().find(|how| how.header() == value)
+    }
+}
+
+fn label(response: &mut Response<Body>, how: How) {
+    response.headers_mut().insert(X_CACHE, how.header());
 }
 
 fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
