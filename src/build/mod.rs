@@ -1074,8 +1074,7 @@ fn write_redirect(
     diags: &Collector,
 ) -> Option<Object> {
     let to = base_path::prefix_url(to, &prepared.base_path);
-    let body =
-        body.unwrap_or_else(|| redirects::page(&to, &prepared.loaded.config.site.language));
+    let body = body.unwrap_or_else(|| redirects::page(&to, &prepared.loaded.config.site.language));
     match sink.write(key, body.as_bytes()) {
         Ok(mut object) => {
             object.cache_class = CacheClass::Redirect;

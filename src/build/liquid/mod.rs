@@ -658,8 +658,9 @@ impl LiquidRenderer {
         for doc in site.documents.iter().filter(|d| is_sass(&d.source)) {
             let Some(key) = &doc.output else { continue };
             let shown = content::shown_source(loaded, doc);
-            let page = liquid::model::to_value(&Value::Object(page_value(loaded, &self.excerpts, doc)))
-                .unwrap_or(LValue::Nil);
+            let page =
+                liquid::model::to_value(&Value::Object(page_value(loaded, &self.excerpts, doc)))
+                    .unwrap_or(LValue::Nil);
             let body = self.render_text(&doc.body, &shown, doc.body_line, &page)?;
             let compiled = self
                 .sass
@@ -694,7 +695,8 @@ impl LiquidRenderer {
         if !source.contains("{{") && !source.contains("{%") {
             return None;
         }
-        let page = liquid::model::to_value(&Value::Object(page_value(loaded, &self.excerpts, doc))).ok()?;
+        let page = liquid::model::to_value(&Value::Object(page_value(loaded, &self.excerpts, doc)))
+            .ok()?;
         let text = self
             .render_text(source, &shown, doc.body_line, &page)
             .or_else(|_| {
@@ -709,7 +711,8 @@ impl LiquidRenderer {
     fn render_document_content(&self, loaded: &Loaded, doc: &Document) -> Option<String> {
         let shown = content::shown_source(loaded, doc);
         let text = doc.markdown_body(&shown).ok()?;
-        let page = liquid::model::to_value(&Value::Object(page_value(loaded, &self.excerpts, doc))).ok()?;
+        let page = liquid::model::to_value(&Value::Object(page_value(loaded, &self.excerpts, doc)))
+            .ok()?;
         let body = self.render_text(&text, &shown, doc.body_line, &page).ok()?;
         Some(markdown::render(&body, self.extras).html)
     }
