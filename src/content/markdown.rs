@@ -96,6 +96,7 @@ pub fn render(markdown: &str, extras: Extras) -> Rendered {
     }
 
     let links = extras.links.then(|| links_of(&events));
+    let events = with_footnote_backlinks(events);
     let mut out = String::with_capacity(markdown.len() + markdown.len() / 4);
     html::push_html(&mut out, with_extras(events, extras));
     Rendered {
@@ -135,6 +136,77 @@ fn links_of(events: &[Event]) -> PageLinks {
         found.ids.extend(more.ids);
     }
     found
+}
+
+/// Footnotes as pulldown-cmark writes them (numbered by first reference),
+/// plus what readers of current themes expect: the first reference to a
+/// note has an id, and the note ends with a link back to it (`↩`) inside
+/// its last paragraph, so label, text and back-link share one line.
+fn with_footnote_backlinks(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
+    if !events
+        .iter()
+        .any(|e| matches!(e, Event::FootnoteReference(_)))
+    {
+        return events;
+    }
+    let mut numbers: HashMap<String, usize> = HashMap::new();
+    let mut number = |name: &str| {
+        let next = numbers.len() + 1;
+        *numbers.entry(name.to_string()).or_insert(next)
+    };
+    let mut referenced = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(events.len() + 8);
+    // (name, index in `out` of the note's last paragraph end)
+    let mut open: Option<(String, Option<usize>)> = None;
+    for event in events {
+        match event {
+            Event::FootnoteReference(name) => {
+                let n = number(&name);
+                let escaped = quick_xml::escape::escape(name.as_ref()).into_owned();
+                let id = if referenced.insert(name.to_string()) {
+                    format!(" id=\"fnref-{escaped}\"")
+                } else {
+                    String::new()
+                };
+                out.push(Event::InlineHtml(
+                    format!("<sup class=\"footnote-reference\"{id}><a href=\"#{escaped}\">{n}</a></sup>")
+                        .into(),
+                ));
+            }
+            Event::Start(Tag::FootnoteDefinition(name)) => {
+                let n = number(&name);
+                let escaped = quick_xml::escape::escape(name.as_ref()).into_owned();
+                out.push(Event::Html(
+                    format!("<div class=\"footnote-definition\" id=\"{escaped}\"><sup class=\"footnote-definition-label\">{n}</sup>\n")
+                        .into(),
+                ));
+                open = Some((name.to_string(), None));
+            }
+            Event::End(TagEnd::Paragraph) if open.is_some() => {
+                if let Some((_, last)) = open.as_mut() {
+                    *last = Some(out.len());
+                }
+                out.push(Event::End(TagEnd::Paragraph));
+            }
+            Event::End(TagEnd::FootnoteDefinition) => {
+                let (name, last) = open.take().expect("inside a footnote definition");
+                if referenced.contains(&name) {
+                    let escaped = quick_xml::escape::escape(name.as_str()).into_owned();
+                    let back = Event::InlineHtml(
+                        format!(" <a href=\"#fnref-{escaped}\" class=\"footnote-backref\" aria-label=\"Back to the text\">↩</a>")
+                            .into(),
+                    );
+                    match last {
+                        Some(at) => out.insert(at, back),
+                        None => out.push(back),
+                    }
+                }
+                out.push(Event::Html("</div>\n".into()));
+            }
+            event => out.push(event),
+        }
+    }
+    out
 }
 
 /// Replace fenced code with highlighted HTML and add heading anchors.
@@ -378,6 +450,24 @@ mod tests {
         assert!(r.html.contains("<del>x</del>"));
         assert!(r.html.contains("type=\"checkbox\""));
         assert!(r.html.contains("footnote-definition"));
+    }
+
+    #[test]
+    fn a_footnote_links_back_to_its_reference_on_the_same_line() {
+        let md = "Text[^note] and again[^note].\n\n[^note]: The note.\n";
+        let html = render(md, PLAIN).html;
+        assert!(
+            html.contains(
+                r##"<sup class="footnote-reference" id="fnref-note"><a href="#note">1</a></sup>"##
+            ),
+            "{html}"
+        );
+        assert_eq!(html.matches("id=\"fnref-note\"").count(), 1, "{html}");
+        assert!(
+            html.contains(r##"The note. <a href="#fnref-note" class="footnote-backref" aria-label="Back to the text">↩</a></p>"##),
+            "{html}"
+        );
+        assert!(html.contains(r#"<div class="footnote-definition" id="note"><sup class="footnote-definition-label">1</sup>"#), "{html}");
     }
 
     #[test]

@@ -140,6 +140,7 @@ mod tests {
             url: format!("/{source}"),
             output: Some(source.to_string()),
             draft: false,
+            bundle: None,
         }
     }
 
