@@ -9,20 +9,7 @@ use std::path::Path;
 
 /// Every file under `dir` with its bytes, by `/` path.
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .flatten()
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            let rel = e
-                .path()
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
-            (rel, std::fs::read(e.path()).unwrap())
-        })
-        .collect()
+    common::snapshot_dir(dir)
 }
 
 /// The Jekyll fixture, plus what real Jekyll folders hold beside the site.

@@ -26,21 +26,7 @@ fn fixture() -> PathBuf {
 
 /// Every file under `dir`, by `/` path (tusk's own bookkeeping left out).
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .flatten()
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            let rel = e
-                .path()
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
-            (rel, std::fs::read(e.path()).unwrap())
-        })
-        .filter(|(rel, _)| !rel.starts_with(".tusk") && rel != "_tusk_manifest.json")
-        .collect()
+    common::output_files(dir)
 }
 
 fn normalise(bytes: &[u8]) -> String {

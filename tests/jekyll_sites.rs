@@ -36,23 +36,9 @@ fn jekyll_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Every file under `dir`, by `/` path.
+/// Every file under `dir`, by `/` path (tusk's own bookkeeping left out).
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .flatten()
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            let rel = e
-                .path()
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
-            (rel, std::fs::read(e.path()).unwrap())
-        })
-        .filter(|(rel, _)| !rel.starts_with(".tusk") && rel != "_tusk_manifest.json")
-        .collect()
+    common::output_files(dir)
 }
 
 fn copy_dir(from: &Path, to: &Path) {

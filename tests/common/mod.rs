@@ -156,6 +156,15 @@ impl Run {
     }
 }
 
+/// [`snapshot_dir`] of a build's output without tusk's own bookkeeping
+/// (`.tusk*`, the manifest), for comparing it with another generator's.
+pub fn output_files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    snapshot_dir(dir)
+        .into_iter()
+        .filter(|(rel, _)| !rel.starts_with(".tusk") && rel != "_tusk_manifest.json")
+        .collect()
+}
+
 /// Every file under `dir` (relative path -> bytes), for before/after comparisons.
 pub fn snapshot_dir(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     let mut map = std::collections::BTreeMap::new();
