@@ -113,6 +113,10 @@ pub fn render(markdown: &str, extras: Extras) -> Rendered {
 fn links_of(events: &[Event]) -> PageLinks {
     let mut found = PageLinks::default();
     let mut raw = String::new();
+    // Footnotes: the first reference's id, and each referenced note's
+    // back-link (`with_footnote_backlinks`).
+    let mut referenced = std::collections::HashSet::new();
+    let mut defined = Vec::new();
     for event in events {
         match event {
             Event::Start(Tag::Link {
@@ -124,11 +128,22 @@ fn links_of(events: &[Event]) -> PageLinks {
                 found.links.push(dest_url.to_string())
             }
             Event::Start(Tag::Heading { id: Some(id), .. }) => found.ids.push(id.to_string()),
-            Event::Start(Tag::FootnoteDefinition(name)) => found.ids.push(name.to_string()),
-            Event::FootnoteReference(name) => found.links.push(format!("#{name}")),
+            Event::Start(Tag::FootnoteDefinition(name)) => {
+                found.ids.push(name.to_string());
+                defined.push(name.to_string());
+            }
+            Event::FootnoteReference(name) => {
+                found.links.push(format!("#{name}"));
+                if referenced.insert(name.to_string()) {
+                    found.ids.push(format!("fnref-{name}"));
+                }
+            }
             Event::Html(html) | Event::InlineHtml(html) => raw.push_str(html),
             _ => {}
         }
+    }
+    for name in defined.iter().filter(|n| referenced.contains(*n)) {
+        found.links.push(format!("#fnref-{name}"));
     }
     if !raw.is_empty() {
         let more = super::links::extract(raw.as_bytes());

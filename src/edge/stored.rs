@@ -155,6 +155,7 @@ mod tests {
     fn large_bodies_are_counted_in_pages() {
         assert_eq!(held(MAPPED_FROM + 1), MAPPED_FROM + PAGE);
         assert_eq!(held(1000), 1024);
-        assert_eq!(allocated(9), 10);
+        // mimalloc's smallest classes are 8 bytes apart: 9 bytes take 16.
+        assert_eq!(allocated(9), 16);
     }
 }
