@@ -171,6 +171,8 @@ pub fn read_config(file: &Path) -> Result<Map<String, Value>> {
 /// given, a project's own settings and folders are kept.
 fn from_site(root: &Path, mut site: Map<String, Value>, tusk: Option<Config>) -> Result<Loaded> {
     fill_defaults(&mut site);
+    let time = site_time(&site).with_context(|| format!("{}/_config.yml: time", root.display()))?;
+    site.insert("time".into(), Value::String(time));
     let config = tusk_config(&site, tusk)?;
     // Jekyll's `url` is the production address; a site without one is
     // treated like a tusk project without `site.base_url`.
@@ -217,6 +219,34 @@ fn fill_defaults(site: &mut Map<String, Value>) {
             site.insert(key.to_string(), value);
         }
     }
+}
+
+/// `site.time`, as Jekyll prints a Ruby `Time`: `time:` when the site
+/// pins it (reproducible builds), else when the build started.
+fn site_time(site: &Map<String, Value>) -> Result<String> {
+    use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone};
+    const SHOWN: &str = "%Y-%m-%d %H:%M:%S %z";
+    let given = str_of(site, "time");
+    let given = given.trim();
+    if given.is_empty() {
+        return Ok(Local::now().format(SHOWN).to_string());
+    }
+    let local = |n: NaiveDateTime| Local.from_local_datetime(&n).earliest();
+    let at = DateTime::parse_from_rfc3339(given)
+        .or_else(|_| DateTime::parse_from_str(given, "%Y-%m-%d %H:%M:%S %z"))
+        .ok()
+        .map(|d| d.format(SHOWN).to_string())
+        .or_else(|| {
+            let n = NaiveDateTime::parse_from_str(given, "%Y-%m-%d %H:%M:%S")
+                .ok()
+                .or_else(|| {
+                    NaiveDate::parse_from_str(given, "%Y-%m-%d")
+                        .ok()?
+                        .and_hms_opt(0, 0, 0)
+                })?;
+            Some(local(n)?.format(SHOWN).to_string())
+        });
+    at.with_context(|| format!("invalid time {given:?} (expected e.g. 2024-06-01 12:00:00 +0000)"))
 }
 
 fn str_of(site: &Map<String, Value>, key: &str) -> String {
@@ -548,5 +578,25 @@ mod tests {
         assert_eq!(j.defaults_for("docsx/a.md", "pages")["layout"], "default");
         assert_eq!(j.defaults_for("_posts/x.md", "posts")["layout"], "post");
         assert_eq!(j.defaults_for("_posts/x.md", "posts")["a"], 1);
+    }
+
+    #[test]
+    fn time_pins_site_time_and_a_bad_one_is_an_error() {
+        let with = |t: &str| {
+            let mut m = Map::new();
+            m.insert("time".into(), Value::String(t.into()));
+            site_time(&m)
+        };
+        assert_eq!(
+            with("2024-06-01 12:00:00 +0000").unwrap(),
+            "2024-06-01 12:00:00 +0000"
+        );
+        assert_eq!(
+            with("2024-06-01T12:00:00+02:00").unwrap(),
+            "2024-06-01 12:00:00 +0200"
+        );
+        let err = with("next tuesday").unwrap_err().to_string();
+        assert!(err.contains("next tuesday"), "{err}");
+        assert!(site_time(&Map::new()).unwrap().len() == 25);
     }
 }

@@ -21,7 +21,11 @@ fn jekyll_folder(dir: &Path) {
         std::fs::write(dest, bytes).unwrap();
     }
     let mut config = std::fs::read_to_string(dir.join("_config.yml")).unwrap();
-    config.push_str("exclude: [README.md, \"*.sh\"]\ninclude: [.htaccess]\n");
+    // `time:` pins `site.time` (the date of the dateless recipes), so two
+    // builds a second apart write the same sitemap.
+    config.push_str(
+        "exclude: [README.md, \"*.sh\"]\ninclude: [.htaccess]\ntime: 2024-06-01 12:00:00 +0000\n",
+    );
     std::fs::write(dir.join("_config.yml"), config).unwrap();
     for (rel, text) in [
         (".git/HEAD", "ref: refs/heads/main\n"),
@@ -125,6 +129,11 @@ fn a_jekyll_folder_becomes_a_tusk_project_that_builds_the_same_site() {
             "{key} differs"
         );
     }
+    let sitemap = String::from_utf8_lossy(&built["sitemap.xml"]);
+    assert!(
+        sitemap.contains("<lastmod>2024-06-01T12:00:00+00:00</lastmod>"),
+        "the dateless recipes carry the pinned site.time: {sitemap}"
+    );
 }
 
 #[test]

@@ -797,24 +797,24 @@ fn read_layout(parser: &liquid::Parser, path: &Path, shown: &str) -> Result<Layo
 }
 
 /// A date as Jekyll prints a Ruby `Time` (`2024-01-05 10:00:00 +0000`).
-fn date_text(doc: &Document) -> Value {
+fn date_text(loaded: &Loaded, doc: &Document) -> Value {
     match doc.date {
         Some(d) => json!(d.format("%Y-%m-%d %H:%M:%S %z").to_string()),
         // A collection document without a date has the build's
         // (`site.time`), as in Jekyll.
-        None if doc.kind == Kind::Document => json!(site_time()),
+        None if doc.kind == Kind::Document => site_time(loaded),
         None => Value::Null,
     }
 }
 
-/// `site.time`: when the build started, one value for the whole build.
-fn site_time() -> &'static str {
-    static TIME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    TIME.get_or_init(|| {
-        chrono::Local::now()
-            .format("%Y-%m-%d %H:%M:%S %z")
-            .to_string()
-    })
+/// `site.time`: one value for the whole build, set when `_config.yml`
+/// was read (see `jekyll::site_time`).
+fn site_time(loaded: &Loaded) -> Value {
+    let jekyll = loaded.config.jekyll.as_deref();
+    jekyll
+        .and_then(|j| j.config.get("time"))
+        .cloned()
+        .unwrap_or(Value::Null)
 }
 
 /// `page` (and the entries of `site.posts`, `site.pages`): front matter
@@ -834,7 +834,7 @@ fn page_value(loaded: &Loaded, excerpts: &Excerpts, doc: &Document) -> Map<Strin
         m.insert("title".into(), json!(doc.title));
     }
     if doc.kind != Kind::Page {
-        m.insert("date".into(), date_text(doc));
+        m.insert("date".into(), date_text(loaded, doc));
         m.insert("slug".into(), json!(doc.slug));
         m.insert(
             "id".into(),
@@ -1080,7 +1080,6 @@ fn site_value(loaded: &Loaded, site: &Site, jekyll: &JekyllSite, excerpts: &Exce
             json!({"path": format!("/{}", f.key), "name": name, "extname": name.rsplit_once('.').map(|(_, e)| format!(".{e}")).unwrap_or_default()})
         })
         .collect();
-    v.insert("time".into(), json!(site_time()));
     v.insert("posts".into(), json!(posts));
     v.insert("pages".into(), json!(pages));
     v.insert("html_pages".into(), json!(html_pages));
