@@ -318,6 +318,15 @@ pub enum QueryMode {
     Hash,
 }
 
+/// `cdn.origin_protocol`: how CloudFront reaches the dynamic origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OriginProtocol {
+    HttpsOnly,
+    HttpOnly,
+    MatchViewer,
+}
+
 /// Where a published object comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -617,8 +626,7 @@ pub struct CdnConfig {
     pub origin_id: String,
     /// Its domain name; empty: the host of `snapshot.origin`.
     pub origin_domain: String,
-    /// `https-only`, `http-only` or `match-viewer`.
-    pub origin_protocol: String,
+    pub origin_protocol: OriginProtocol,
     /// CloudFront's tries to connect to the origin (1-3) and seconds per
     /// try (1-10). Low, so a dead origin costs seconds before the bucket
     /// answers instead of CloudFront's default 3 x 10 s.
@@ -657,7 +665,7 @@ impl Default for CdnConfig {
             invalidation_attempts: 6,
             origin_id: "tusk-origin".into(),
             origin_domain: String::new(),
-            origin_protocol: "https-only".into(),
+            origin_protocol: OriginProtocol::HttpsOnly,
             connection_attempts: 1,
             connection_timeout_secs: 2,
             bucket_id: "tusk-bucket".into(),
@@ -914,16 +922,6 @@ fn validate(config: &Config, last_file: &Path) -> Result<()> {
         bail!(
             "{}: cdn.connection_attempts must be 1-3 and cdn.connection_timeout_secs 1-10 (CloudFront's limits)",
             last_file.display()
-        );
-    }
-    if !matches!(
-        cdn.origin_protocol.as_str(),
-        "https-only" | "http-only" | "match-viewer"
-    ) {
-        bail!(
-            "{}: cdn.origin_protocol {:?} must be \"https-only\", \"http-only\" or \"match-viewer\"",
-            last_file.display(),
-            cdn.origin_protocol
         );
     }
     // The codes CloudFront accepts in an origin group's failover criteria.

@@ -94,7 +94,7 @@ fn empty_sections_are_accepted() {
 }
 
 #[test]
-fn a_bad_snapshot_query_or_compress_value_names_the_file_the_line_and_the_key() {
+fn a_bad_enum_setting_names_the_file_the_line_and_the_key() {
     let p = project();
     p.write(
         "config/staging.toml",
@@ -114,4 +114,15 @@ fn a_bad_snapshot_query_or_compress_value_names_the_file_the_line_and_the_key() 
         "{err}"
     );
     assert!(err.contains("gzip"), "{err}");
+
+    p.write(
+        "config/staging.toml",
+        "[cdn]\nprovider = \"cloudfront\"\norigin_protocol = \"https\"\n",
+    );
+    let err = p.run(&["--env", "staging", "build"]).stderr();
+    assert!(
+        err.contains("staging.toml:3") && err.contains("cdn.origin_protocol"),
+        "{err}"
+    );
+    assert!(err.contains("match-viewer"), "{err}");
 }

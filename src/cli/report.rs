@@ -611,10 +611,10 @@ pub(super) fn print_offload(r: &crate::gameday::offload::Report) {
         say!("  ({} tusk drill requests not counted)", r.drill_records);
     }
     say!(
-        "  bytes     {:6.2}% not sent to the origin ({:.1} of {:.1} MB came from it)",
+        "  bytes     {:6.2}% not sent to the origin ({} of {} came from it)",
         r.byte_offload * 100.0,
-        r.origin_bytes as f64 / 1e6,
-        r.bytes as f64 / 1e6
+        size(r.origin_bytes),
+        size(r.bytes)
     );
     say!(
         "\n  {:<18} {:>10} {:>7} {:>12}",
@@ -724,14 +724,14 @@ pub(super) fn print_restored_pin(pin: &crate::edge::Switch) {
 
 pub(super) fn print_snapshot(r: &crate::snapshot::Report) {
     say!(
-        "Snapshot of {} in {}: {} pages, {} assets, {} feeds, {} objects ({:.1} MB), {} redirects, {} unchanged, {} removed, {} skipped, {} broken links, {} errors; {} requests in {} ms",
+        "Snapshot of {} in {}: {} pages, {} assets, {} feeds, {} objects ({}), {} redirects, {} unchanged, {} removed, {} skipped, {} broken links, {} errors; {} requests in {} ms",
         r.origin,
         r.output,
         r.pages,
         r.assets,
         r.feeds,
         r.objects,
-        r.bytes as f64 / 1e6,
+        size(r.bytes),
         r.redirects,
         r.unchanged,
         r.removed.len(),

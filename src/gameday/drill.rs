@@ -192,7 +192,7 @@ fn pick(expected: &[Expected], n: usize, seed: u64) -> Vec<&Expected> {
 
 /// Every object is stored with the bytes and headers `publish` gives it.
 async fn check_bucket(store: &dyn Store, expected: &[Expected], concurrency: usize) -> Check {
-    let listing = match crate::publish::stored(store, concurrency).await {
+    let listing = match crate::publish::stored(store, expected, concurrency).await {
         Ok(l) => l,
         Err(e) => return Check::failed("bucket", &store.describe(), &e),
     };

@@ -94,13 +94,24 @@ pub struct Report {
     pub plan_hash: String,
 }
 
-/// One listing of the store with the MD5 of every object's stored bytes
-/// (an ETag of 32 hex digits taken for one: see [`Known`]).
-pub async fn stored(store: &dyn Store, concurrency: usize) -> Result<Vec<Listed>> {
+/// One listing of the store with the MD5 of every object's stored bytes,
+/// for `tusk drill`: an ETag is taken for the MD5 only when it is the
+/// one `expected` has (see [`Known`]), so SSE-KMS ETags cost a HEAD each
+/// instead of reading as changed bytes.
+pub async fn stored(
+    store: &dyn Store,
+    expected: &[Expected],
+    concurrency: usize,
+) -> Result<Vec<Listed>> {
     let listing = store.list().await.context("cannot list the target")?;
     let known = Known {
         recorded: &HashMap::new(),
-        wanted: None,
+        wanted: Some(
+            expected
+                .iter()
+                .map(|e| (e.object.key.as_str(), e.stored_md5.as_str()))
+                .collect(),
+        ),
     };
     resolve_md5s(store, listing, &known, concurrency).await
 }
@@ -166,7 +177,7 @@ async fn steps(
             encode_all(loaded, &mut desired)?;
             let known = Known {
                 recorded: &last.stored,
-                wanted: Some(&desired),
+                wanted: Some(desired.iter().map(|(k, d)| (k.as_str(), d.stored_md5())).collect()),
             };
             let listing = resolve_md5s(store, listed, &known, cfg.concurrency).await?;
             (desired, conflicts, None, listing)
@@ -372,8 +383,9 @@ async fn upload_in_order(
 struct Known<'a> {
     /// The ETag and MD5 the last publish recorded per key.
     recorded: &'a HashMap<String, rollback::Stored>,
-    /// The objects this publish wants, when known.
-    wanted: Option<&'a BTreeMap<String, Desired>>,
+    /// The MD5 of the bytes wanted per key (this publish's objects, what
+    /// the drill expects), when known.
+    wanted: Option<HashMap<&'a str, &'a str>>,
 }
 
 impl Known<'_> {
@@ -382,7 +394,7 @@ impl Known<'_> {
     /// or, 32 hex digits equal to the MD5 of bytes this publish wants or
     /// the last one stored, that MD5 (no other ETag matches a given MD5).
     /// Any other ETag may be no MD5 (SSE-KMS, SSE-C): trusted only
-    /// when nothing is known to compare it with (`tusk drill`).
+    /// when nothing is known to compare it with (a rollback's listing).
     fn md5(&self, l: &Listed) -> Option<String> {
         let recorded = self.recorded.get(&l.key);
         if let Some(r) = recorded.filter(|r| !r.etag.is_empty() && r.etag == l.md5) {
@@ -391,9 +403,9 @@ impl Known<'_> {
         if !crate::store::is_md5(&l.md5) {
             return None;
         }
-        let wanted = match self.wanted {
+        let wanted = match &self.wanted {
             None => return Some(l.md5.clone()),
-            Some(w) => w.get(&l.key).map(|d| d.stored_md5()),
+            Some(w) => w.get(l.key.as_str()).copied(),
         };
         let meant = wanted == Some(l.md5.as_str()) || recorded.is_some_and(|r| r.md5 == l.md5);
         meant.then(|| l.md5.clone())

@@ -16,7 +16,7 @@ use aws_sdk_cloudfront::types::{
 };
 use serde::Serialize;
 
-use crate::config::Loaded;
+use crate::config::{Loaded, OriginProtocol};
 
 /// What `[cdn]` (with `snapshot.origin` and `publish.target`) asks for.
 #[derive(Debug, Clone)]
@@ -99,7 +99,11 @@ impl Desired {
             distribution_id: cdn.distribution_id.clone(),
             origin_id: cdn.origin_id.clone(),
             origin_domain,
-            origin_protocol: OriginProtocolPolicy::from(cdn.origin_protocol.as_str()),
+            origin_protocol: match cdn.origin_protocol {
+                OriginProtocol::HttpsOnly => OriginProtocolPolicy::HttpsOnly,
+                OriginProtocol::HttpOnly => OriginProtocolPolicy::HttpOnly,
+                OriginProtocol::MatchViewer => OriginProtocolPolicy::MatchViewer,
+            },
             http_port,
             https_port,
             connection_attempts: cdn.connection_attempts,
