@@ -24,7 +24,7 @@ pub(crate) use desired::{expected, Conflict, Expected};
 pub(crate) use plan::{Planned, Reason};
 pub(crate) use rollback::{history, Purge, Purged};
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
