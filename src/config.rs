@@ -642,6 +642,9 @@ pub struct CdnConfig {
     /// Cache behaviours routed through the group: `*` is the default
     /// behaviour, others are path patterns of existing behaviours.
     pub behaviors: Vec<String>,
+    /// At most this many cache behaviours route the build's paths to the
+    /// bucket origin (CloudFront's default quota is 25 per distribution).
+    pub max_bucket_behaviors: usize,
     /// Seconds between `tusk watch`'s re-reads of the distribution (to see
     /// an operator's pin or another watcher's switch).
     pub watch_refresh_secs: u64,
@@ -667,6 +670,7 @@ impl Default for CdnConfig {
             group_id: "tusk-failover".into(),
             failover_status_codes: vec![500, 502, 503, 504],
             behaviors: vec!["*".into()],
+            max_bucket_behaviors: 20,
             watch_refresh_secs: 30,
         }
     }
