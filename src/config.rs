@@ -546,6 +546,10 @@ pub struct EdgeConfig {
     /// Access log in CloudFront's standard log format (read by
     /// `tusk offload`), relative to the project root; empty: none.
     pub access_log: String,
+    /// Answer the keys the build owns (the last publish's list) from the
+    /// bucket without asking the origin; `false`: the origin first for
+    /// every path, as for the snapshot's.
+    pub built_from_bucket: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -587,6 +591,7 @@ impl Default for EdgeConfig {
             max_connections: 4096,
             body_timeout_ms: 30_000,
             access_log: ".tusk/edge-access.log".into(),
+            built_from_bucket: true,
         }
     }
 }

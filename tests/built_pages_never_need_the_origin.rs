@@ -158,7 +158,12 @@ fn a_rollback_restores_the_list_of_built_keys() {
     let ids = |p: &Project| {
         let mut ids: Vec<String> = std::fs::read_dir(p.path("bucket-tusk-state/.tusk/publishes"))
             .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().replace(".json", ""))
+            .map(|e| {
+                e.unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .replace(".json", "")
+            })
             .collect();
         ids.sort();
         ids

@@ -274,7 +274,9 @@ pub async fn run(
     if state.origin.is_some() {
         tokio::spawn(health_loop(state.clone()));
     }
-    tokio::spawn(built_loop(state.clone()));
+    if state.cfg.built_from_bucket {
+        tokio::spawn(built_loop(state.clone()));
+    }
     let mut stop = Stop::install()?;
     ready(&state, addr);
     // Each connection holds a permit: at `edge.max_connections` the loop
@@ -400,7 +402,13 @@ impl State {
         };
         let store = crate::store::open(loaded, &target).await?;
         let records = crate::store::open_state(loaded, &target).await.ok();
-        let built = load_built(records.as_deref()).await.unwrap_or_default();
+        let built = match cfg.built_from_bucket {
+            true => load_built(records.as_deref()).await.unwrap_or_else(|e| {
+                tracing::warn!("edge: no list of built keys: {e:#}");
+                Built::default()
+            }),
+            false => Built::default(),
+        };
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_millis(cfg.connect_timeout_ms.max(1)))
@@ -846,7 +854,9 @@ impl State {
         let mut response = self.bucket_response(path, head, request, true).await;
         let status = response.status();
         if status == StatusCode::NOT_FOUND || status.is_server_error() {
-            tracing::debug!("edge: built path {path} not in the bucket ({status}); asking the origin");
+            tracing::debug!(
+                "edge: built path {path} not in the bucket ({status}); asking the origin"
+            );
             return None;
         }
         self.metrics.bucket_primary.inc();

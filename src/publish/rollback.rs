@@ -17,8 +17,8 @@ use super::desired::{
 use super::encode::Encoded;
 use super::{put_json, until_failure, Reason, Report};
 use crate::config::Loaded;
-use crate::store::layout::{is_state_key, ARCHIVE_PREFIX, RECORDS_PREFIX, RESERVED_PREFIX};
 use crate::store::built::Built;
+use crate::store::layout::{is_state_key, ARCHIVE_PREFIX, RECORDS_PREFIX, RESERVED_PREFIX};
 use crate::store::{with_retries, ETag, Listed, Meta, Store};
 use crate::tree::{Object, Tree};
 

@@ -169,7 +169,10 @@ mod tests {
     #[test]
     fn another_version_or_a_bad_key_is_refused() {
         let v2 = br#"{"version":2,"folders":[],"keys":[]}"#;
-        assert!(Built::parse(v2).unwrap_err().to_string().contains("version 2"));
+        assert!(Built::parse(v2)
+            .unwrap_err()
+            .to_string()
+            .contains("version 2"));
         let bad = br#"{"version":1,"folders":[],"keys":["../x"]}"#;
         assert!(Built::parse(bad).is_err());
     }

@@ -110,7 +110,10 @@ pub fn behaviors(
     d: &Desired,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<CacheBehavior>, Vec<Change>)> {
-    let items = live.cache_behaviors().map(|c| c.items()).unwrap_or_default();
+    let items = live
+        .cache_behaviors()
+        .map(|c| c.items())
+        .unwrap_or_default();
     if d.routes.patterns.is_empty() && !items.iter().any(|b| b.target_origin_id() == d.bucket_id) {
         return Ok((items.to_vec(), Vec::new()));
     }
