@@ -60,6 +60,10 @@ fn built_pages_come_from_the_bucket(p: &Project, env: &[(&str, String)]) {
             assert_eq!(answer.body, p.read(built).as_bytes(), "{path}");
         }
     }
+    // A visitor's cookie changes nothing on a built page.
+    let url = format!("{}/about/", edge.url);
+    let with_cookie = edge.http.get(&url, &[("cookie", "session=abc")]);
+    assert_eq!((with_cookie.status, with_cookie.cache()), (200, "Bucket"));
     assert_eq!(origin_asked(&origin), Vec::<String>::new());
 
     // Not the build's: the origin first (its 500 then falls back).
@@ -67,8 +71,15 @@ fn built_pages_come_from_the_bucket(p: &Project, env: &[(&str, String)]) {
     assert_eq!(other.status, 404);
     assert_eq!(origin_asked(&origin), ["/shop/cart"]);
     let status = edge.status();
-    assert_eq!(status["requests"]["bucket_primary"], 6, "{status:#}");
+    assert_eq!(status["requests"]["bucket_primary"], 7, "{status:#}");
     assert_eq!(status["built"]["folders"], 2, "{status:#}");
+    let text = p.run_env(&["status"], env).success().stdout();
+    assert!(
+        text.contains(
+            "Built:    2 folders and 6 keys answered from the bucket, never the origin (7 answers)"
+        ),
+        "{text}"
+    );
 }
 
 #[test]

@@ -1030,6 +1030,13 @@ impl State {
             .path_and_query()
             .map_or("/", |pq| pq.as_str())
             .to_string();
+        if read_only && self.route() == Route::Origin && self.is_built(&path) {
+            // A built page is the same for everyone: cookies change nothing.
+            let head = req.method() == Method::HEAD;
+            if let Some(response) = self.serve_built(&path, head, req.headers()).await {
+                return response;
+            }
+        }
         let origin = match (&self.origin, self.route()) {
             (Some(origin), Route::Origin) => origin.clone(),
             _ if read_only => {

@@ -21,6 +21,9 @@ use crate::store::built::Built;
 /// The longest path pattern CloudFront takes.
 const MAX_PATTERN: usize = 255;
 
+/// CloudFront's default quota of cache behaviours per distribution.
+const QUOTA: usize = 25;
+
 /// Which built paths get a behaviour of their own.
 #[derive(Debug, Clone, Default)]
 pub struct Routes {
@@ -130,10 +133,17 @@ pub fn behaviors(
         items.iter().partition(|b| !tusks(b));
     let mut out: Vec<CacheBehavior> = theirs.iter().map(|b| (*b).clone()).collect();
     let mut changes = Vec::new();
+    let mut routed = Vec::new();
     for pattern in &d.routes.patterns {
         if theirs.iter().any(|b| b.path_pattern() == pattern) {
             notes.push(format!(
                 "built path {pattern:?} has a cache behaviour of its own, not tusk's: left as it is"
+            ));
+            continue;
+        }
+        if out.len() >= QUOTA {
+            notes.push(format!(
+                "built path {pattern:?} stays on the origin group: the distribution has {QUOTA} cache behaviours, CloudFront's default quota"
             ));
             continue;
         }
@@ -152,10 +162,11 @@ pub fn behaviors(
             Some(_) => {}
         }
         out.push(want);
+        routed.push(pattern);
     }
     for gone in ours
         .iter()
-        .filter(|b| !d.routes.patterns.iter().any(|p| p == b.path_pattern()))
+        .filter(|b| !routed.iter().any(|p| *p == b.path_pattern()))
     {
         changes.push(Change {
             what: format!("cache behaviour {:?}", gone.path_pattern()),
