@@ -80,6 +80,22 @@ fn built_pages_come_from_the_bucket(p: &Project, env: &[(&str, String)]) {
         ),
         "{text}"
     );
+    // The access log agrees: `tusk offload` has a row of bucket answers.
+    let bucket_row = |report: &serde_json::Value| {
+        report["by_result"]
+            .as_array()
+            .and_then(|rows| rows.iter().find(|r| r["result_type"] == "Bucket"))
+            .map(|r| r["requests"].clone())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let report = p.run_env(&["offload", "--json"], env).success().result();
+        if bucket_row(&report) == Some(serde_json::json!(7)) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{report:#}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 #[test]

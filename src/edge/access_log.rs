@@ -293,6 +293,7 @@ mod tests {
         assert!(sent_to_origin("Miss", "Miss", 200));
         assert!(sent_to_origin("Miss", "", 200));
         assert!(!sent_to_origin("Miss", "Fallback", 200));
+        assert!(!sent_to_origin("Miss", "Bucket", 200));
         assert!(sent_to_origin("RefreshHit", "RefreshHit", 200));
         assert!(!sent_to_origin("Hit", "Stale", 200));
         assert!(sent_to_origin("Error", "OriginCommError", 502));
