@@ -170,9 +170,10 @@ fn a_built_key_missing_from_the_bucket_is_asked_of_the_origin() {
     assert_eq!(origin_asked(&origin), ["/about/"]);
 }
 
-/// A rollback puts back the list of the publish it restores.
+/// A rollback puts back the list of the publish it restores; a purge
+/// takes the key out of the list in every record.
 #[test]
-fn a_rollback_restores_the_list_of_built_keys() {
+fn a_rollback_restores_the_list_of_built_keys_and_a_purge_leaves_the_key_out_of_every_record() {
     let p = Project::new();
     p.write(
         "config/tusk.toml",
@@ -204,4 +205,14 @@ fn a_rollback_restores_the_list_of_built_keys() {
     assert!(second.contains("shop/"), "{second}");
     p.run(&["publish", "--rollback", &before[0]]).success();
     assert_eq!(p.read("bucket-tusk-state/.tusk/built.json"), first);
+
+    // A purged key leaves every record's list with the body it named.
+    p.run(&["publish", "--purge", "robots.txt"]).success();
+    for id in ids(&p) {
+        let record = p.read(&format!("bucket-tusk-state/.tusk/publishes/{id}.json"));
+        let record: serde_json::Value = serde_json::from_str(&record).unwrap();
+        let keys = record["built"]["keys"].as_array().unwrap();
+        assert!(!keys.contains(&"robots.txt".into()), "{id}: {keys:?}");
+        assert!(keys.contains(&"index.html".into()), "{id}: {keys:?}");
+    }
 }
