@@ -261,3 +261,39 @@ fn over_the_cap_built_paths_stay_on_the_origin_group_and_the_plan_lists_them() {
         "/api/* and 4 routes"
     );
 }
+
+/// Whatever the cap says, apply keeps within CloudFront's default quota
+/// of 25 cache behaviours (which the test server enforces as CloudFront
+/// does, `TooManyCacheBehaviors`).
+#[test]
+fn routes_never_exceed_cloudfronts_quota_of_cache_behaviours() {
+    let cf = CloudFront::start();
+    cf.create(DIST, SEED);
+    let p = Project::new();
+    p.write(
+        "config/tusk.toml",
+        &format!(
+            "[site]\ntitle = \"T\"\n[publish]\ntarget = \"file://bucket\"\n\
+             [snapshot]\norigin = \"http://127.0.0.1:9\"\n{}",
+            cf.cdn_config("max_bucket_behaviors = 40\n")
+        ),
+    );
+    p.write("site/index.md", "---\ntitle: Home\n---\nHome\n");
+    for i in 0..30 {
+        p.write(
+            &format!("site/p{i:02}.md"),
+            &format!("---\npermalink: /p{i:02}/\n---\nPage {i}\n"),
+        );
+    }
+    p.run(&["build"]).success();
+    p.run(&["publish", "--no-invalidate"]).success();
+    let plan = run(&p, &cf, &["cdn", "plan", "--json"]).success().result();
+    let notes = plan["notes"].to_string();
+    assert!(notes.contains("CloudFront's default quota"), "{notes}");
+    run(&p, &cf, &["cdn", "apply"]).success();
+    let config = cf.config(DIST);
+    let doc = roxmltree::Document::parse(&config).unwrap();
+    let behaviours = cache_behaviors(doc.root_element());
+    assert_eq!(behaviours.len(), 25, "{behaviours:?}");
+    assert_eq!(behaviours[0], ("/api/*".to_string(), "web".to_string()));
+}
