@@ -123,58 +123,77 @@ pub fn behaviors(
     let default = live
         .default_cache_behavior()
         .context("the distribution has no default cache behaviour")?;
-    let tusks = |b: &CacheBehavior| {
-        b.target_origin_id() == d.bucket_id
-            && !d.behaviors.iter().any(|p| p == b.path_pattern())
-            && (d.routes.patterns.iter().any(|p| p == b.path_pattern())
-                || copy_of_default(b, default).is_ok_and(|copy| copy == *b))
-    };
     let (theirs, ours): (Vec<&CacheBehavior>, Vec<&CacheBehavior>) =
-        items.iter().partition(|b| !tusks(b));
+        items.iter().partition(|b| !is_tusks(b, d, default));
     let mut out: Vec<CacheBehavior> = theirs.iter().map(|b| (*b).clone()).collect();
     let mut changes = Vec::new();
     let mut routed = Vec::new();
     for pattern in &d.routes.patterns {
-        if theirs.iter().any(|b| b.path_pattern() == pattern) {
-            notes.push(format!(
-                "built path {pattern:?} has a cache behaviour of its own, not tusk's: left as it is"
-            ));
-            continue;
-        }
-        if out.len() >= QUOTA {
-            notes.push(format!(
-                "built path {pattern:?} stays on the origin group: the distribution has {QUOTA} cache behaviours, CloudFront's default quota"
-            ));
+        if let Some(why) = unroutable(pattern, &theirs, out.len()) {
+            notes.push(why);
             continue;
         }
         let want = route(default, pattern, &d.bucket_id)?;
-        match ours.iter().find(|b| b.path_pattern() == pattern) {
-            None => changes.push(Change {
-                what: format!("cache behaviour {pattern:?}"),
-                from: None,
-                to: format!("{} (built by tusk)", d.bucket_id),
-            }),
-            Some(had) if **had != want => changes.push(Change {
-                what: format!("cache behaviour {pattern:?}"),
-                from: Some(format!("{} (edited)", had.target_origin_id())),
-                to: format!("{}, as the default behaviour", d.bucket_id),
-            }),
-            Some(_) => {}
-        }
+        let had = ours.iter().find(|b| b.path_pattern() == pattern).copied();
+        changes.extend(change(pattern, had, &want, &d.bucket_id));
         out.push(want);
-        routed.push(pattern);
+        routed.push(pattern.as_str());
     }
-    for gone in ours
-        .iter()
-        .filter(|b| !routed.iter().any(|p| *p == b.path_pattern()))
-    {
-        changes.push(Change {
-            what: format!("cache behaviour {:?}", gone.path_pattern()),
-            from: Some(gone.target_origin_id().to_string()),
-            to: "removed (no longer built)".into(),
-        });
-    }
+    let gone = ours.iter().filter(|b| !routed.contains(&b.path_pattern()));
+    changes.extend(gone.map(|b| Change {
+        what: format!("cache behaviour {:?}", b.path_pattern()),
+        from: Some(b.target_origin_id().to_string()),
+        to: "removed (no longer built)".into(),
+    }));
     Ok((out, changes))
+}
+
+/// Whether `b` is a route tusk made (see [`behaviors`]).
+fn is_tusks(b: &CacheBehavior, d: &Desired, default: &DefaultCacheBehavior) -> bool {
+    let pattern = b.path_pattern();
+    b.target_origin_id() == d.bucket_id
+        && !d.behaviors.iter().any(|p| p == pattern)
+        && (d.routes.patterns.iter().any(|p| p == pattern)
+            || copy_of_default(b, default).is_ok_and(|copy| copy == *b))
+}
+
+/// Why `pattern` gets no route (the plan's note), if it does not: the
+/// team has a behaviour of its own for it, or the distribution already
+/// has `count` = CloudFront's quota.
+fn unroutable(pattern: &str, theirs: &[&CacheBehavior], count: usize) -> Option<String> {
+    if theirs.iter().any(|b| b.path_pattern() == pattern) {
+        return Some(format!(
+            "built path {pattern:?} has a cache behaviour of its own, not tusk's: left as it is"
+        ));
+    }
+    (count >= QUOTA).then(|| {
+        format!(
+            "built path {pattern:?} stays on the origin group: the distribution has {QUOTA} cache behaviours, CloudFront's default quota"
+        )
+    })
+}
+
+/// The change from the route tusk `had` for `pattern` to `want`, if any.
+fn change(
+    pattern: &str,
+    had: Option<&CacheBehavior>,
+    want: &CacheBehavior,
+    bucket_id: &str,
+) -> Option<Change> {
+    let what = format!("cache behaviour {pattern:?}");
+    match had {
+        None => Some(Change {
+            what,
+            from: None,
+            to: format!("{bucket_id} (built by tusk)"),
+        }),
+        Some(had) if had != want => Some(Change {
+            what,
+            from: Some(format!("{} (edited)", had.target_origin_id())),
+            to: format!("{bucket_id}, as the default behaviour"),
+        }),
+        Some(_) => None,
+    }
 }
 
 /// The default behaviour's settings under `b`'s pattern and target.
