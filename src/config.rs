@@ -555,6 +555,10 @@ pub struct EdgeConfig {
     /// Access log in CloudFront's standard log format (read by
     /// `tusk offload`), relative to the project root; empty: none.
     pub access_log: String,
+    /// Answer the keys the build owns (the last publish's list) from the
+    /// bucket without asking the origin; `false`: the origin first for
+    /// every path, as for the snapshot's.
+    pub built_from_bucket: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -596,6 +600,7 @@ impl Default for EdgeConfig {
             max_connections: 4096,
             body_timeout_ms: 30_000,
             access_log: ".tusk/edge-access.log".into(),
+            built_from_bucket: true,
         }
     }
 }
@@ -650,6 +655,9 @@ pub struct CdnConfig {
     /// Cache behaviours routed through the group: `*` is the default
     /// behaviour, others are path patterns of existing behaviours.
     pub behaviors: Vec<String>,
+    /// At most this many cache behaviours route the build's paths to the
+    /// bucket origin (CloudFront's default quota is 25 per distribution).
+    pub max_bucket_behaviors: usize,
     /// Seconds between `tusk watch`'s re-reads of the distribution (to see
     /// an operator's pin or another watcher's switch).
     pub watch_refresh_secs: u64,
@@ -675,6 +683,7 @@ impl Default for CdnConfig {
             group_id: "tusk-failover".into(),
             failover_status_codes: vec![500, 502, 503, 504],
             behaviors: vec!["*".into()],
+            max_bucket_behaviors: 20,
             watch_refresh_secs: 30,
         }
     }

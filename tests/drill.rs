@@ -76,7 +76,7 @@ fn the_edge_drill_serves_every_object_from_the_bucket_and_restores_the_mode() {
     });
     let p = Project::bare(&format!(
         "[site]\ntitle = \"T\"\n[publish]\ntarget = \"file://bucket\"\n[snapshot]\norigin = \"{}\"\n\
-         [health]\nurls = [\"/healthz\"]\ninterval_ms = 60000\n",
+         [health]\nurls = [\"/healthz\"]\ninterval_ms = 60000\n[edge]\nbuilt_from_bucket = false\n",
         origin.url
     ));
     site(&p);

@@ -59,7 +59,7 @@ fn bucket_answers_on_s3_are_cached_and_concurrent_reads_coalesced() {
     p.write(
         "config/tusk.toml",
         "[site]\ntitle = \"T\"\nbase_url = \"https://example.test\"\n[publish]\ntarget = \"s3://site-bucket\"\n[publish.s3]\npath_style = true\n\
-         [edge]\nmax_object_mb = 1\n[health]\nurls = [\"/healthz\"]\ninterval_ms = 60000\n",
+         [edge]\nmax_object_mb = 1\nbuilt_from_bucket = false\n[health]\nurls = [\"/healthz\"]\ninterval_ms = 60000\n",
     );
     site(&p);
     p.run(&["build"]).success();

@@ -11,12 +11,18 @@ use common::origin::{Origin, Route};
 use common::Project;
 
 /// A built and published site, with a redirect from the snapshot.
+/// These tests stand the built pages in for the origin's: the origin is
+/// asked first for every path (built pages served from the bucket are
+/// tests/built_pages_never_need_the_origin.rs). The last table, so a test
+/// may add `[edge]` keys after it.
+const ORIGIN_FIRST: &str = "[edge]\nbuilt_from_bucket = false\n";
+
 fn published(health: &str) -> Project {
     let p = Project::new();
     p.write(
         "config/tusk.toml",
         &format!(
-            "[site]\ntitle = \"T\"\n[publish]\ntarget = \"file://bucket\"\n[health]\nurls = [\"/healthz\"]\n{health}"
+            "[site]\ntitle = \"T\"\n[publish]\ntarget = \"file://bucket\"\n[health]\nurls = [\"/healthz\"]\n{health}{ORIGIN_FIRST}"
         ),
     );
     p.write("site/index.md", "---\ntitle: Home\n---\nHome page\n");
@@ -97,10 +103,7 @@ fn origin_5xx_and_timeouts_fall_back_per_request() {
     let p = published("interval_ms = 60000\n");
     p.write(
         "config/tusk.toml",
-        &format!(
-            "{}[edge]\norigin_timeout_ms = 300\n",
-            p.read("config/tusk.toml")
-        ),
+        &format!("{}origin_timeout_ms = 300\n", p.read("config/tusk.toml")),
     );
     let origin = healthy_origin();
     origin.set("/about/", Route::new(502, "text/plain", "bad gateway"));
@@ -279,10 +282,11 @@ fn tusk_up_builds_publishes_and_serves_without_an_origin() {
         p.path(".tusk/bucket/index.html").exists(),
         "the embedded default bucket"
     );
+    // Before the switch the built page is the bucket's anyway (`Bucket`).
+    edge.wait_for(10, "the health switch", |s| s["route"] == "fallback");
     let home = edge.get("/");
     assert_eq!((home.status, home.cache()), (200, "Fallback"));
     assert!(home.text().contains("Served from the bucket"));
-    edge.wait_for(10, "the health switch", |s| s["route"] == "fallback");
 }
 
 #[test]

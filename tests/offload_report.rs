@@ -395,7 +395,7 @@ fn status_and_offload_agree_on_the_same_edge() {
     );
     let p = Project::bare(
         "[site]\ntitle = \"T\"\n[publish]\ntarget = \"file://bucket\"\n\
-         [health]\nurls = [\"/healthz\"]\ninterval_ms = 60000\n[edge]\nmax_object_mb = 1\n",
+         [health]\nurls = [\"/healthz\"]\ninterval_ms = 60000\n[edge]\nmax_object_mb = 1\nbuilt_from_bucket = false\n",
     );
     p.write("site/index.md", "---\ntitle: Home\n---\nHome page\n");
     p.write("site/about.md", "---\npermalink: /about/\n---\nAbout\n");

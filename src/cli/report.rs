@@ -514,6 +514,15 @@ pub(super) fn print_status(s: &serde_json::Value) {
         n("fallback"),
         s["offload_ratio"].as_f64().unwrap_or(0.0) * 100.0
     );
+    let built = |name: &str| s["built"][name].as_u64().unwrap_or(0) as usize;
+    if built("folders") + built("keys") > 0 {
+        say!(
+            "Built:    {} and {} answered from the bucket, never the origin ({})",
+            count(built("folders"), "folder", "folders"),
+            count(built("keys"), "key", "keys"),
+            count(n("bucket_primary"), "answer", "answers")
+        );
+    }
     if n("drill") > 0 {
         say!(
             "          {} not counted",

@@ -236,13 +236,13 @@ pub fn result_type(how: &str, status: u16) -> (&'static str, &str) {
 /// Whether the origin answered a request, from its logged result and
 /// detailed types: the one definition of offload (requests not answered
 /// by the origin, over client requests). Misses and revalidations went to
-/// the origin; a bucket answer (`Fallback`) did not, even after the origin
-/// failed: the origin served nothing. An `Error` counts when the detailed
+/// the origin; a bucket answer (`Fallback`, or `Bucket` for a built path)
+/// did not, even after the origin failed: the origin served nothing. An `Error` counts when the detailed
 /// type blames the origin (CloudFront's `OriginError`, ..., the edge's
 /// `Pass`) or, without one, when the status is a 5xx.
 pub fn sent_to_origin(result: &str, detailed: &str, status: u16) -> bool {
     match result {
-        "Miss" => detailed != "Fallback",
+        "Miss" => !matches!(detailed, "Fallback" | "Bucket"),
         "RefreshHit" => true,
         "Error" if !detailed.is_empty() => detailed.starts_with("Origin") || detailed == "Pass",
         "Error" => status >= 500,
@@ -293,6 +293,7 @@ mod tests {
         assert!(sent_to_origin("Miss", "Miss", 200));
         assert!(sent_to_origin("Miss", "", 200));
         assert!(!sent_to_origin("Miss", "Fallback", 200));
+        assert!(!sent_to_origin("Miss", "Bucket", 200));
         assert!(sent_to_origin("RefreshHit", "RefreshHit", 200));
         assert!(!sent_to_origin("Hit", "Stale", 200));
         assert!(sent_to_origin("Error", "OriginCommError", 502));

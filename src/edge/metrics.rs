@@ -27,6 +27,9 @@ pub struct Metrics {
     pub bucket_reads: Counter,
     /// Bucket answers served from their cached copy.
     pub bucket_hits: Counter,
+    /// Build-owned paths answered from the bucket (or its cached copy)
+    /// without asking the origin.
+    pub bucket_primary: Counter,
     /// Requests sent to the origin (cache fills, revalidations, passes).
     pub origin_fetches: Counter,
     /// Origin requests that failed (connect error, timeout, 5xx).
@@ -95,6 +98,11 @@ impl Metrics {
                 "bucket_hits",
                 "Bucket answers served from their cached copy",
                 &self.bucket_hits,
+            ),
+            (
+                "bucket_primary",
+                "Built paths answered from the bucket, the origin not asked",
+                &self.bucket_primary,
             ),
             (
                 "origin_fetches",

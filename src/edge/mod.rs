@@ -12,6 +12,12 @@
 //!    (coalescing); on failure (connect error, timeout, 5xx) a stale copy,
 //!    else the bucket.
 //!
+//! Before 2-4, a path the build owns (the list publish keeps in the state
+//! location, `store::built`, read at start and every [`BUILT_RECHECK`])
+//! is answered from the bucket (`x-cache: Bucket from tusk`), cached and
+//! coalesced like a fallback read, and the origin is not asked; only when
+//! the bucket lacks it (a stale list) does the origin answer, as above.
+//!
 //! Requests with cookies or credentials and methods other than GET/HEAD
 //! pass straight to the origin and are never cached.
 
@@ -45,6 +51,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{EdgeConfig, HealthConfig, Loaded};
 use crate::health::{Checker, Hysteresis, Round};
+use crate::store::built::Built;
 use crate::store::Store;
 use cache::{Cache, Entry};
 use metrics::Metrics;
@@ -177,6 +184,8 @@ pub struct State {
     /// The last publish read from it, and when (listed at most every
     /// [`PUBLISH_RECHECK`], however often `status --watch` asks).
     last_publish: tokio::sync::Mutex<Option<(Instant, serde_json::Value)>>,
+    /// The keys the build owns: answered from the bucket, never the origin.
+    built: std::sync::RwLock<Arc<Built>>,
     /// The snapshot's tree manifest, for its age.
     snapshot_manifest: std::path::PathBuf,
     /// The last drill's result (`tusk drill` writes it).
@@ -264,6 +273,9 @@ pub async fn run(
     write_runtime_file(loaded, &state, addr)?;
     if state.origin.is_some() {
         tokio::spawn(health_loop(state.clone()));
+    }
+    if state.cfg.built_from_bucket {
+        tokio::spawn(built_loop(state.clone()));
     }
     let mut stop = Stop::install()?;
     ready(&state, addr);
@@ -390,6 +402,13 @@ impl State {
         };
         let store = crate::store::open(loaded, &target).await?;
         let records = crate::store::open_state(loaded, &target).await.ok();
+        let built = match cfg.built_from_bucket {
+            true => load_built(records.as_deref()).await.unwrap_or_else(|e| {
+                tracing::warn!("edge: no list of built keys: {e:#}");
+                Built::default()
+            }),
+            false => Built::default(),
+        };
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_millis(cfg.connect_timeout_ms.max(1)))
@@ -430,6 +449,7 @@ impl State {
             upload_slots: tokio::sync::Semaphore::new((cfg_max_connections / 2).max(1)),
             history: history::History::default(),
             records,
+            built: std::sync::RwLock::new(Arc::new(built)),
             last_publish: tokio::sync::Mutex::new(None),
             snapshot_manifest: loaded
                 .root
@@ -570,6 +590,11 @@ impl State {
             return self
                 .serve_bucket(key, head, req.headers(), !bucket_only)
                 .await;
+        }
+        if self.is_built(key) {
+            if let Some(response) = self.serve_built(key, head, req.headers()).await {
+                return response;
+            }
         }
         if let Some(entry) = cached
             .as_ref()
@@ -806,6 +831,47 @@ impl State {
         use_cache: bool,
     ) -> Response<Body> {
         self.metrics.fallback.inc();
+        self.bucket_response(path, head, request, use_cache).await
+    }
+
+    /// Whether the build owns the key of `path` (with its query, if any).
+    fn is_built(&self, path: &str) -> bool {
+        let built = self.built.read().unwrap();
+        !built.is_empty()
+            && fallback::key_for(path.split('?').next().unwrap_or(path))
+                .is_some_and(|key| built.owns(&key))
+    }
+
+    /// A build-owned path from the bucket, through the same cache and
+    /// coalesced reads as the fallback. `None` when the bucket has no such
+    /// object or fails: the list may be stale, and the origin answers.
+    async fn serve_built(
+        self: &Arc<Self>,
+        path: &str,
+        head: bool,
+        request: &HeaderMap,
+    ) -> Option<Response<Body>> {
+        let mut response = self.bucket_response(path, head, request, true).await;
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND || status.is_server_error() {
+            tracing::debug!(
+                "edge: built path {path} not in the bucket ({status}); asking the origin"
+            );
+            return None;
+        }
+        self.metrics.bucket_primary.inc();
+        label(&mut response, How::Bucket);
+        Some(response)
+    }
+
+    /// The bucket's answer for `path`, labelled as a fallback.
+    async fn bucket_response(
+        self: &Arc<Self>,
+        path: &str,
+        head: bool,
+        request: &HeaderMap,
+        use_cache: bool,
+    ) -> Response<Body> {
         let key = bucket_key(path);
         let now = Instant::now();
         let cached = self.cache.get(&key).filter(|_| use_cache);
@@ -964,6 +1030,13 @@ impl State {
             .path_and_query()
             .map_or("/", |pq| pq.as_str())
             .to_string();
+        if read_only && self.route() == Route::Origin && self.is_built(&path) {
+            // A built page is the same for everyone: cookies change nothing.
+            let head = req.method() == Method::HEAD;
+            if let Some(response) = self.serve_built(&path, head, req.headers()).await {
+                return response;
+            }
+        }
         let origin = match (&self.origin, self.route()) {
             (Some(origin), Route::Origin) => origin.clone(),
             _ if read_only => {
@@ -1210,6 +1283,7 @@ impl State {
             "pinned": routing.pinned.is_some(),
             "origin": self.origin,
             "fallback": self.store.describe(),
+            "built": self.built_status(),
             "health": {
                 "configured": self.origin.is_some(),
                 "up": routing.health.as_ref().map(|h| h.is_up()),
@@ -1226,7 +1300,7 @@ impl State {
                 "bucket_hits": m.bucket_hits.get(), "origin_fetches": m.origin_fetches.get(),
                 "origin_requests": m.origin_requests.get(), "drill": m.drill_requests.get(),
                 "origin_errors": m.origin_errors.get(), "coalesced": m.coalesced.get(),
-                "passes": m.passes.get(),
+                "passes": m.passes.get(), "bucket_primary": m.bucket_primary.get(),
             },
             "offload_ratio": m.offload(),
             "access_log": self.access_log.as_ref().map(|l| serde_json::json!({
@@ -1234,6 +1308,12 @@ impl State {
             })),
             "uptime_secs": self.started.elapsed().as_secs(),
         })
+    }
+
+    /// How many folders and keys the edge answers from the bucket.
+    fn built_status(&self) -> serde_json::Value {
+        let built = self.built.read().unwrap();
+        serde_json::json!({"folders": built.folders.len(), "keys": built.keys.len()})
     }
 
     fn metrics_text(&self) -> String {
@@ -1304,6 +1384,29 @@ async fn health_loop(state: Arc<State>) {
         let round = checker.round().await;
         state.record_round(round);
         tokio::time::sleep(interval).await;
+    }
+}
+
+/// How often the list of built keys is read again.
+const BUILT_RECHECK: Duration = Duration::from_secs(30);
+
+/// The list of built keys in the state location (empty without one).
+async fn load_built(records: Option<&dyn Store>) -> Result<Built> {
+    match records {
+        Some(store) if store.exists().await.unwrap_or(false) => Built::load(store).await,
+        _ => Ok(Built::default()),
+    }
+}
+
+/// Read the list again every [`BUILT_RECHECK`]; a failed read keeps the
+/// list the edge has.
+async fn built_loop(state: Arc<State>) {
+    loop {
+        tokio::time::sleep(BUILT_RECHECK).await;
+        match load_built(state.records.as_deref()).await {
+            Ok(built) => *state.built.write().unwrap() = Arc::new(built),
+            Err(e) => tracing::warn!("edge: keeping the list of built keys: {e:#}"),
+        }
     }
 }
 
@@ -1536,18 +1639,21 @@ enum How {
     Miss,
     Stale,
     Fallback,
+    /// A build-owned path answered from the bucket, the origin not asked.
+    Bucket,
     Pass,
 }
 
 const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 
 impl How {
-    const ALL: [How; 6] = [
+    const ALL: [How; 7] = [
         How::Hit,
         How::RefreshHit,
         How::Miss,
         How::Stale,
         How::Fallback,
+        How::Bucket,
         How::Pass,
     ];
 
@@ -1558,6 +1664,7 @@ impl How {
             How::Miss => "Miss",
             How::Stale => "Stale",
             How::Fallback => "Fallback",
+            How::Bucket => "Bucket",
             How::Pass => "Pass",
         }
     }
@@ -1571,6 +1678,7 @@ impl How {
             How::Miss => "Miss from tusk",
             How::Stale => "Stale from tusk",
             How::Fallback => "Fallback from tusk",
+            How::Bucket => "Bucket from tusk",
             How::Pass => "Pass from tusk",
         })
     }

@@ -427,13 +427,13 @@ impl Record<'_> {
     }
 
     /// The row of the result table: the result type, except that the
-    /// edge's bucket answers (logged as CloudFront does, a `Miss`) get a
-    /// row of their own.
+    /// edge's bucket answers (logged as CloudFront does, a `Miss`: a
+    /// fallback, or a built path) get a row of their own.
     fn kind(&self) -> &str {
-        if self.detailed == "Fallback" {
-            "Fallback"
-        } else {
-            self.result
+        match self.detailed {
+            "Fallback" => "Fallback",
+            "Bucket" => "Bucket",
+            _ => self.result,
         }
     }
 }

@@ -7,8 +7,10 @@
 //! it, unless `publish.owner` (per path glob) or `publish.prefer` says
 //! which source serves it: silently replacing the origin's `/about/` with
 //! a built one (or the reverse) is how a fallback stops being faithful.
+//! The keys the build ends up owning are what publish records as
+//! `store::built`, for the edge and the CDN.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -17,6 +19,7 @@ use serde::Serialize;
 
 use super::encode::Encoded;
 use crate::config::{Loaded, PublishConfig, Source};
+use crate::store::built::{Built, Owner};
 use crate::store::layout::RESERVED_PREFIX;
 use crate::store::Meta;
 use crate::tree::{CacheClass, Object, Tree};
@@ -93,6 +96,20 @@ impl Owners {
         })
     }
 
+    /// Where `publish.owner` gives paths to the snapshot: each glob's
+    /// literal start (`/blog/**` -> `blog/`), so no folder holding one
+    /// counts as wholly the build's.
+    fn snapshot_prefixes(&self) -> Vec<String> {
+        self.globs
+            .iter()
+            .filter(|(_, _, source)| *source == Source::Snapshot)
+            .map(|(glob, _, _)| {
+                let literal = glob.split(['*', '?', '[', '{']).next().unwrap_or("");
+                literal.trim_start_matches('/').to_string()
+            })
+            .collect()
+    }
+
     /// The owner of `key` and the setting that says so, if one does. Globs
     /// match the URL path: `/about/index.html` and `/about/` both.
     fn of(&self, key: &str) -> Option<(Source, String)> {
@@ -124,7 +141,7 @@ pub struct Expected {
 /// The desired tree (build + snapshot) as `publish` would store it.
 pub fn expected(loaded: &Loaded) -> Result<Vec<Expected>> {
     let rules = CacheRules::new(&loaded.config.publish)?;
-    let (mut desired, _) = desired_tree(loaded, &rules)?;
+    let (mut desired, _, _) = desired_tree(loaded, &rules)?;
     encode_all(loaded, &mut desired)?;
     Ok(desired
         .into_values()
@@ -200,7 +217,7 @@ pub(super) fn encode_all(loaded: &Loaded, desired: &mut BTreeMap<String, Desired
 pub(super) fn desired_tree(
     loaded: &Loaded,
     rules: &CacheRules,
-) -> Result<(BTreeMap<String, Desired>, Vec<Conflict>)> {
+) -> Result<(BTreeMap<String, Desired>, Vec<Conflict>, Built)> {
     let cfg = &loaded.config.publish;
     let build_dir = loaded.output_dir();
     let snapshot_dir = loaded.root.join(&loaded.config.snapshot.output);
@@ -218,6 +235,7 @@ pub(super) fn desired_tree(
             .with_context(|| format!("cannot read the build in {}", build_dir.display()))?;
         mount(&mut desired, &build, &build_dir, &cfg.build_prefix, rules)?;
     }
+    let mut built_keys: BTreeSet<String> = desired.keys().cloned().collect();
     // `tusk build && tusk publish` needs no snapshot, and the reverse.
     let mut snapshot = BTreeMap::new();
     if has(&snapshot_dir) {
@@ -255,6 +273,7 @@ pub(super) fn desired_tree(
         });
         if owner == Source::Snapshot {
             built.insert(object);
+            built_keys.remove(&key);
         }
     }
     if !unowned.is_empty() {
@@ -267,7 +286,15 @@ pub(super) fn desired_tree(
             unowned[0].strip_suffix("index.html").unwrap_or(&unowned[0]),
         );
     }
-    Ok((desired, conflicts))
+    let owned = desired.keys().map(|k| {
+        let owner = match built_keys.contains(k) {
+            true => Owner::Build,
+            false => Owner::Other,
+        };
+        (k.as_str(), owner)
+    });
+    let built = Built::from_keys(owned, &owners.snapshot_prefixes());
+    Ok((desired, conflicts, built))
 }
 
 /// The first few keys, and how many more.

@@ -9,7 +9,8 @@
 //! 4. delete what is no longer desired, only after every upload succeeded,
 //!    keeping removed fingerprinted assets for a while (cached HTML may
 //!    still point at them), and refusing mass deletions;
-//! 5. write a publish record last (unless nothing changed).
+//! 5. write the list of build-owned keys (`store::built`) when it
+//!    changed, then a publish record last (unless nothing changed).
 //!
 //! All of it under a lock in the state location, one publish at a time.
 
@@ -32,7 +33,8 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
 use crate::config::Loaded;
-use crate::store::layout::{is_state_key, RETAINED_KEY};
+use crate::store::built::Built;
+use crate::store::layout::{is_state_key, BUILT_KEY, RETAINED_KEY};
 use crate::store::{with_retries, ETag, Listed, Meta, Store};
 use crate::tree::CacheClass;
 
@@ -171,16 +173,16 @@ async fn steps(
     let state_listing = state.listing().await?;
     let last = rollback::last_publish(state.store, &state_listing).await?;
     let rules = CacheRules::new(cfg)?;
-    let (desired, conflicts, rollback_of, listing) = match &opts.rollback {
+    let (desired, conflicts, rollback_of, listing, built) = match &opts.rollback {
         None => {
-            let (mut desired, conflicts) = desired_tree(loaded, &rules)?;
+            let (mut desired, conflicts, built) = desired_tree(loaded, &rules)?;
             encode_all(loaded, &mut desired)?;
             let known = Known {
                 recorded: &last.stored,
                 wanted: Some(desired.iter().map(|(k, d)| (k.as_str(), d.stored_md5())).collect()),
             };
             let listing = resolve_md5s(store, listed, &known, cfg.concurrency).await?;
-            (desired, conflicts, None, listing)
+            (desired, conflicts, None, listing, built)
         }
         Some(id) => {
             let known = Known {
@@ -194,8 +196,8 @@ async fn steps(
                 listing: &listing,
                 state_listing: &state_listing,
             };
-            let (id, desired) = rollback::tree(loaded, &stores, id, &rules).await?;
-            (desired, Vec::new(), Some(id), listing)
+            let (id, desired, built) = rollback::tree(loaded, &stores, id, &rules).await?;
+            (desired, Vec::new(), Some(id), listing, built)
         }
     };
     let uploads = plan::uploads(&desired, &listing, opts.force);
@@ -270,6 +272,7 @@ async fn steps(
     if removals.state_changed {
         put_json(state.store, RETAINED_KEY, &removals.state).await?;
     }
+    record_built(state, &built).await?;
     // A no-op publish costs only the listing: the previous record already
     // describes this tree.
     if !changed {
@@ -277,12 +280,34 @@ async fn steps(
         return Ok(report);
     }
     report.pruned = rollback::prune(state.store, &state_listing, now, cfg.rollback_days).await?;
-    report.record =
-        Some(rollback::record(loaded, store, state.store, &desired, &etags, now).await?);
+    let tree = rollback::Published {
+        desired: &desired,
+        etags: &etags,
+        built: &built,
+    };
+    report.record = Some(rollback::record(loaded, store, state.store, &tree, now).await?);
     report.stale = plan::stale_pages(&report, &desired);
     report.plan_hash = plan::plan_hash(&report, &desired);
     report.duration_ms = started.elapsed().as_millis();
     Ok(report)
+}
+
+/// Who owns what, after the objects and before any CDN invalidation:
+/// written when it differs from the list there (also after a no-op
+/// publish, so a target published by an older version gets one).
+async fn record_built(state: &State<'_>, built: &Built) -> Result<()> {
+    let there = match state.ready.load(std::sync::atomic::Ordering::Relaxed) {
+        true => Built::load(state.store).await.unwrap_or_else(|e| {
+            tracing::warn!("{e:#}; writing it again");
+            Built::default()
+        }),
+        false => Built::default(),
+    };
+    if there == *built {
+        return Ok(());
+    }
+    state.ready().await?;
+    put_json(state.store, BUILT_KEY, built).await
 }
 
 /// `--purge`: remove a body from the history (see [`rollback::purge`]),

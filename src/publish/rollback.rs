@@ -17,6 +17,7 @@ use super::desired::{
 use super::encode::Encoded;
 use super::{put_json, until_failure, Reason, Report};
 use crate::config::Loaded;
+use crate::store::built::Built;
 use crate::store::layout::{is_state_key, ARCHIVE_PREFIX, RECORDS_PREFIX, RESERVED_PREFIX};
 use crate::store::{with_retries, ETag, Listed, Meta, Store};
 use crate::tree::{Object, Tree};
@@ -42,6 +43,16 @@ pub struct Record {
     /// whatever the ETag is (under SSE-KMS it is no MD5).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub stored: BTreeMap<String, Stored>,
+    /// The keys the build owned (records of older versions have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub built: Option<Built>,
+}
+
+/// What a publish left in the target, for its record.
+pub(super) struct Published<'a> {
+    pub desired: &'a BTreeMap<String, Desired>,
+    pub etags: &'a HashMap<String, ETag>,
+    pub built: &'a Built,
 }
 
 /// What the store said of an object a publish left in it.
@@ -186,13 +197,15 @@ pub(super) fn expired_archive(
 /// The desired tree of a publish record, with each body found where it
 /// still is: under its own key, under another key with the same stored
 /// bytes (copied server-side), or in the local build or snapshot. Fails
-/// before changing anything when some body is nowhere.
+/// before changing anything when some body is nowhere. Returns the
+/// keys the build owned then (none in records of older versions: every
+/// path is then the origin's until the next publish).
 pub(super) async fn tree(
     loaded: &Loaded,
     stores: &Stores<'_>,
     id: &str,
     rules: &CacheRules,
-) -> Result<(String, BTreeMap<String, Desired>)> {
+) -> Result<(String, BTreeMap<String, Desired>, Built)> {
     let (store, state, listing) = (stores.target, stores.state, stores.listing);
     let ids = record_ids(stores.state_listing);
     let matching: Vec<&String> = ids.iter().filter(|i| i.starts_with(id)).collect();
@@ -297,7 +310,8 @@ pub(super) async fn tree(
             missing.join(", ")
         );
     }
-    Ok((id, desired))
+    let built = record.built.unwrap_or_default();
+    Ok((id, desired, built))
 }
 
 /// A stable id: time plus a hash of the tree, so two publishes of the same
@@ -391,10 +405,10 @@ pub(super) async fn record(
     loaded: &Loaded,
     store: &dyn Store,
     state: &dyn Store,
-    desired: &BTreeMap<String, Desired>,
-    etags: &HashMap<String, ETag>,
+    published: &Published<'_>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<String> {
+    let (desired, etags) = (published.desired, published.etags);
     let objects: Vec<Object> = desired.values().map(|d| d.object.clone()).collect();
     let record = Record {
         id: record_id(&objects),
@@ -420,6 +434,7 @@ pub(super) async fn record(
                 (k.clone(), stored)
             })
             .collect(),
+        built: Some(published.built.clone()),
     };
     let key = format!("{RECORDS_PREFIX}{}.json", record.id);
     put_json(state, &key, &record).await?;
@@ -551,6 +566,9 @@ pub(super) async fn purge(state: &dyn Store, what: &Purge) -> Result<Purged> {
         r.encoded.retain(|k, _| !drop.contains(k));
         r.meta.retain(|k, _| !drop.contains(k));
         r.stored.retain(|k, _| !drop.contains(k));
+        if let Some(built) = &mut r.built {
+            built.keys.retain(|k| !drop.contains(k));
+        }
         put_json(state, &key, &r).await?;
         out.records.push((key, before - r.tree.objects.len()));
     }

@@ -5,6 +5,7 @@
 //!   default (see [`local`]);
 //! - `s3://bucket/prefix`: S3 or any S3-compatible server (see [`s3`]).
 
+pub(crate) mod built;
 pub(crate) mod layout;
 mod local;
 mod retry;

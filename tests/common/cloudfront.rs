@@ -9,7 +9,11 @@
 //! 400 `InconsistentQuantities`; a target that is no origin or origin group
 //! is 404 `NoSuchOrigin`; an origin group needs two member origins and its
 //! behaviours only GET/HEAD/OPTIONS, 400 `InvalidArgument`; connection
-//! attempts 1-3 and timeout 1-10 s). Errors use CloudFront's
+//! attempts 1-3 and timeout 1-10 s; at most 25 cache behaviours, the
+//! default quota, else 400 `TooManyCacheBehaviors`; each `PathPattern`
+//! once, 400 `InvalidArgument`). Cache behaviours are kept exactly as
+//! written (`CacheBehaviors/Quantity/Items/CacheBehavior`, in order, since
+//! the order is their precedence). Errors use CloudFront's
 //! `ErrorResponse` shape; `Throttling` can be injected. A new config is
 //! `InProgress` until `deploy_after` has passed, then `Deployed`.
 
@@ -275,6 +279,9 @@ fn distribution(id: &str, d: &Dist) -> String {
 
 type Invalid = (u16, &'static str, String);
 
+/// CloudFront's default quota of cache behaviours per distribution.
+const MAX_CACHE_BEHAVIORS: usize = 25;
+
 /// The checks the API reference documents for `UpdateDistribution`.
 fn validate(new: &str, old: &str) -> Result<(), Invalid> {
     let bad = |m: String| (400, "InvalidArgument", m);
@@ -353,9 +360,22 @@ fn validate(new: &str, old: &str) -> Result<(), Invalid> {
         }
         group_ids.push(text(*g, "Id"));
     }
+    let ordered = elements(child(root, "CacheBehaviors"), "CacheBehavior");
+    if ordered.len() > MAX_CACHE_BEHAVIORS {
+        return Err((
+            400,
+            "TooManyCacheBehaviors",
+            "You cannot create more cache behaviors for the distribution.".into(),
+        ));
+    }
+    let mut patterns: Vec<String> = ordered.iter().map(|b| text(*b, "PathPattern")).collect();
+    patterns.sort();
+    if let Some(twice) = patterns.windows(2).find(|w| w[0] == w[1]) {
+        return Err(bad(format!("the path pattern {} is used twice", twice[0])));
+    }
     let mut behaviors: Vec<roxmltree::Node<'_, '_>> =
         child(root, "DefaultCacheBehavior").into_iter().collect();
-    behaviors.extend(elements(child(root, "CacheBehaviors"), "CacheBehavior"));
+    behaviors.extend(ordered);
     if behaviors.is_empty() {
         return Err(bad("DefaultCacheBehavior is required".into()));
     }
@@ -556,6 +576,24 @@ pub fn text_at(node: roxmltree::Node<'_, '_>, path: &[&str]) -> String {
         .unwrap_or("")
         .trim()
         .to_string()
+}
+
+/// The path patterns and targets of the ordered cache behaviours.
+pub fn cache_behaviors(root: roxmltree::Node<'_, '_>) -> Vec<(String, String)> {
+    find(root, &["CacheBehaviors", "Items"])
+        .map(|items| {
+            items
+                .children()
+                .filter(|b| b.has_tag_name("CacheBehavior"))
+                .map(|b| {
+                    (
+                        text_at(b, &["PathPattern"]),
+                        text_at(b, &["TargetOriginId"]),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The `Origin` element with this id.

@@ -5,7 +5,9 @@
 //! `cdn.origin_id` (domain, ports, protocol, connection attempts and
 //! timeout), the bucket origin `cdn.bucket_id` (domain, path, S3 access),
 //! the origin group `cdn.group_id`, and the target of the cache behaviours
-//! named in `cdn.behaviors`. Every other field is copied through as read.
+//! named in `cdn.behaviors`, and the behaviours that route the build's
+//! paths to the bucket ([`super::bucket_routes`]). Every other field is
+//! copied through as read.
 
 use anyhow::{bail, Context, Result};
 use aws_sdk_cloudfront::types::{
@@ -16,7 +18,9 @@ use aws_sdk_cloudfront::types::{
 };
 use serde::Serialize;
 
+use super::bucket_routes::{self, Routes};
 use crate::config::{Loaded, OriginProtocol};
+use crate::store::built::Built;
 
 /// What `[cdn]` (with `snapshot.origin` and `publish.target`) asks for.
 #[derive(Debug, Clone)]
@@ -38,9 +42,20 @@ pub struct Desired {
     pub group_id: String,
     pub status_codes: Vec<i32>,
     pub behaviors: Vec<String>,
+    /// The build's paths for the bucket origin (from the last publish's
+    /// list; none until [`Desired::with_routes`]).
+    pub routes: Routes,
 }
 
 impl Desired {
+    /// With the bucket routes of `built` (see [`super::bucket_routes`]).
+    pub fn with_routes(mut self, loaded: &Loaded, built: &Built) -> Desired {
+        let publish = &loaded.config.publish;
+        let cap = loaded.config.cdn.max_bucket_behaviors;
+        self.routes = Routes::new(built, &publish.build_prefix, cap);
+        self
+    }
+
     pub fn from_config(loaded: &Loaded) -> Result<Desired> {
         let config = &loaded.config;
         let cdn = &config.cdn;
@@ -116,6 +131,7 @@ impl Desired {
             group_id: cdn.group_id.clone(),
             status_codes: cdn.failover_status_codes.clone(),
             behaviors: cdn.behaviors.clone(),
+            routes: Routes::default(),
         })
     }
 }
@@ -220,6 +236,9 @@ pub fn plan(live: &DistributionConfig, d: &Desired) -> Result<Plan> {
         }
         targets.push((pattern.clone(), target));
     }
+    let (behaviors, routed) = bucket_routes::behaviors(live, d, &mut notes)?;
+    changes.extend(routed);
+    notes.extend(d.routes.notes());
 
     let config = rebuild(
         live,
@@ -235,6 +254,7 @@ pub fn plan(live: &DistributionConfig, d: &Desired) -> Result<Plan> {
                 .set_items(Some(groups))
                 .build()?,
         ),
+        Some(behaviors),
         &targets,
     )?;
     Ok(Plan {
@@ -426,12 +446,14 @@ fn describe_group(g: &OriginGroup) -> String {
     )
 }
 
-/// `live` with new origins/groups (when given) and the routed behaviours
-/// pointing at their targets; every other field copied as it was.
+/// `live` with new origins/groups/cache behaviours (when given) and the
+/// routed behaviours pointing at their targets; every other field copied
+/// as it was.
 pub(crate) fn rebuild(
     live: &DistributionConfig,
     origins: Option<Origins>,
     groups: Option<OriginGroups>,
+    behaviors: Option<Vec<CacheBehavior>>,
     targets: &[(String, String)],
 ) -> Result<DistributionConfig> {
     let target_of = |pattern: &str| {
@@ -447,10 +469,14 @@ pub(crate) fn rebuild(
         )?),
         None => None,
     };
-    let behaviors = match live.cache_behaviors() {
-        Some(c) => {
-            let items = c
-                .items()
+    let given = behaviors.map(|items| (items.len() as i32, items));
+    let listed = given.or_else(|| {
+        let c = live.cache_behaviors()?;
+        Some((c.quantity(), c.items().to_vec()))
+    });
+    let behaviors = match listed {
+        Some((quantity, items)) => {
+            let items = items
                 .iter()
                 .map(|b| {
                     cache_behavior(
@@ -461,7 +487,7 @@ pub(crate) fn rebuild(
                 .collect::<Result<Vec<_>>>()?;
             Some(
                 CacheBehaviors::builder()
-                    .quantity(c.quantity())
+                    .quantity(quantity)
                     .set_items((!items.is_empty()).then_some(items))
                     .build()?,
             )

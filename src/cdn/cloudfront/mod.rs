@@ -5,6 +5,7 @@
 //! The route and an operator's pin live in the distribution itself, so
 //! the watcher is stateless.
 
+pub(crate) mod bucket_routes;
 pub(crate) mod desired;
 pub(crate) mod distribution;
 pub(crate) mod function;

@@ -10,6 +10,7 @@ use super::distribution::Distribution;
 use super::route::{self, Request, Target};
 use crate::cdn::audit;
 use crate::config::Loaded;
+use crate::store::built::Built;
 
 #[derive(Debug, Serialize)]
 pub struct PlanReport {
@@ -23,7 +24,8 @@ pub struct PlanReport {
 /// Compare the live config with `[cdn]`; with `apply`, write the result
 /// (re-planned on every conflicting write).
 pub async fn plan(loaded: &Loaded, apply: bool) -> Result<PlanReport> {
-    let d = Desired::from_config(loaded)?;
+    let built = built_keys(loaded).await?;
+    let d = Desired::from_config(loaded)?.with_routes(loaded, &built);
     let dist = Distribution::open(&loaded.config.cdn).await?;
     let (applied, plan) = dist
         .update(|live| {
@@ -38,6 +40,15 @@ pub async fn plan(loaded: &Loaded, apply: bool) -> Result<PlanReport> {
         notes: plan.notes,
         applied,
     })
+}
+
+/// The keys the last publish gave the build (none before one).
+async fn built_keys(loaded: &Loaded) -> Result<Built> {
+    let state = crate::store::open_state(loaded, &loaded.config.publish.target).await?;
+    if !state.exists().await? {
+        return Ok(Built::default());
+    }
+    Built::load(state.as_ref()).await
 }
 
 /// Route, pin, deployment, health (probed now, and the watcher's last
@@ -109,7 +120,8 @@ pub async fn switch(loaded: &Loaded, failover: bool, pin: bool, reason: &str) ->
 /// The distribution as the drill sees it: where it drifted from `[cdn]`
 /// and whether the routed behaviours still fall back to the bucket.
 pub async fn inspect(loaded: &Loaded) -> Result<crate::cdn::Inspection> {
-    let d = Desired::from_config(loaded)?;
+    let built = built_keys(loaded).await?;
+    let d = Desired::from_config(loaded)?.with_routes(loaded, &built);
     let live = Distribution::open(&loaded.config.cdn).await?.read().await?;
     let mut problems = Vec::new();
     match desired::plan(&live.config, &d) {

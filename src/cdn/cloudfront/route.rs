@@ -182,7 +182,7 @@ pub fn set(
         .iter()
         .map(|p| (p.clone(), id.clone()))
         .collect();
-    rebuild(config, Some(origins), None, &targets)
+    rebuild(config, Some(origins), None, None, &targets)
 }
 
 /// Who switches and why.
