@@ -11,6 +11,8 @@ use liquid_core::model::{Value, ValueView};
 use liquid_core::parser::{FilterArguments, ParameterReflection};
 use liquid_core::{Expression, Filter, FilterReflection, ParseFilter, Result, Runtime};
 
+use super::math;
+
 /// What a filter function gets: its input and its evaluated arguments.
 type FilterFn = dyn Fn(&dyn ValueView, &[Value]) -> Result<Value> + Send + Sync;
 
@@ -184,7 +186,15 @@ pub fn all(
                 .and_then(|a| a.first().map(|x| x.to_value()))
                 .unwrap_or(Value::Nil))
         }),
-        Jekyll::new("inspect", |v, _| string(v.source().to_string())),
+        // Jekyll's `inspect` escapes what Ruby's `inspect` writes.
+        Jekyll::new("inspect", |v, _| {
+            string(xml_escape(&v.source().to_string()))
+        }),
+        Jekyll::new("plus", |v, a| math::apply(math::Op::Plus, v, a)),
+        Jekyll::new("minus", |v, a| math::apply(math::Op::Minus, v, a)),
+        Jekyll::new("times", |v, a| math::apply(math::Op::Times, v, a)),
+        Jekyll::new("divided_by", |v, a| math::apply(math::Op::DividedBy, v, a)),
+        Jekyll::new("modulo", |v, a| math::apply(math::Op::Modulo, v, a)),
         Jekyll::new("to_integer", |v, _| {
             Ok(Value::scalar(text(v).trim().parse::<i64>().unwrap_or(0)))
         }),

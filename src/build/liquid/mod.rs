@@ -7,6 +7,7 @@
 //! parsed once; rendering shares one `site` value across threads.
 
 mod filters;
+mod math;
 pub(crate) mod paginate;
 mod plugins;
 mod sass;
@@ -121,6 +122,7 @@ fn liquid_problem(shown: &str, first_line: usize, e: &liquid::Error) -> Diagnost
         .filter(|l| {
             !l.is_empty()
                 && !l.starts_with("-->")
+                && !l.starts_with("position=")
                 && !l.starts_with('|')
                 && !l.chars().next().is_some_and(|c| c.is_ascii_digit())
                 && *l != "with:"
