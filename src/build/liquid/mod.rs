@@ -227,10 +227,10 @@ impl LiquidRenderer {
             let md = extras;
             let markdownify: Arc<dyn Fn(&str) -> String + Send + Sync> =
                 Arc::new(move |s: &str| markdown::render(s, md).html);
-            for f in filters::all(&text_of("url"), &text_of("baseurl"), markdownify) {
+            for f in filters::all(&text_of("url"), &text_of("baseurl"), markdownify.clone()) {
                 b = b.filter(f);
             }
-            for t in tags::simple_tags(&lookups) {
+            for t in tags::simple_tags(&lookups, markdownify) {
                 b = b.tag(t);
             }
             let mut source = liquid::partials::InMemorySource::new();
@@ -674,28 +674,36 @@ impl LiquidRenderer {
     }
 
     /// The excerpts whose source has Liquid, rendered as Jekyll renders
-    /// them: Liquid on the excerpt's text, then Markdown. An excerpt cut
-    /// inside a block tag is taken from the rendered body instead; a body
-    /// that does not render is reported when its page is.
+    /// them: Liquid on the excerpt's text, then Markdown; and those of
+    /// documents that are not Markdown (an `.html` post), which Jekyll
+    /// cuts from the body the same way and does not convert. An excerpt
+    /// cut inside a block tag is taken from the rendered body instead; a
+    /// body that does not render is reported when its page is. An
+    /// `excerpt:` in the front matter is kept as it is written.
     fn liquid_excerpts(&self, loaded: &Loaded, site: &Site) -> Excerpts {
         use rayon::prelude::*;
         site.documents
             .par_iter()
-            .filter(|d| d.kind != Kind::Page && d.markdown)
+            .filter(|d| d.kind != Kind::Page && !is_sass(&d.source))
+            .filter(|d| !d.front.contains_key("excerpt"))
             .filter_map(|doc| Some((doc.source.clone(), self.liquid_excerpt(loaded, doc)?)))
             .collect()
     }
 
     fn liquid_excerpt(&self, loaded: &Loaded, doc: &Document) -> Option<String> {
         let shown = content::shown_source(loaded, doc);
-        let body = doc.markdown_body(&shown).ok()?;
+        let body = match doc.markdown {
+            true => doc.markdown_body(&shown).ok()?,
+            false => doc.body.clone(),
+        };
         let separator = match doc.front.get("excerpt_separator") {
             Some(Value::String(s)) => s.as_str(),
             _ => loaded.config.build.excerpt_separator.as_str(),
         };
         let source = markdown::excerpt_source(&body, separator);
         if !source.contains("{{") && !source.contains("{%") {
-            return None;
+            // Markdown excerpts without Liquid were converted when read.
+            return (!doc.markdown).then(|| source.to_string());
         }
         let page = liquid::model::to_value(&Value::Object(page_value(loaded, &self.excerpts, doc)))
             .ok()?;
@@ -706,7 +714,10 @@ impl LiquidRenderer {
                     .map(|all| markdown::excerpt_source(&all, separator).to_string())
             })
             .ok()?;
-        Some(markdown::render_fragment(&text, self.extras.flavor))
+        match doc.markdown {
+            true => Some(markdown::render_fragment(&text, self.extras.flavor)),
+            false => Some(text),
+        }
     }
 
     /// A post's body as its layout sees it (`post.content` in the feed).
@@ -842,8 +853,11 @@ fn page_value(loaded: &Loaded, excerpts: &Excerpts, doc: &Document) -> Map<Strin
             "id".into(),
             json!(doc.url.trim_end_matches(".html").trim_end_matches('/')),
         );
-        let excerpt = excerpts.get(&doc.source).unwrap_or(&doc.excerpt);
-        m.insert("excerpt".into(), json!(excerpt));
+        // An `excerpt:` of the front matter wins, unrendered, as in Jekyll.
+        if !doc.front.contains_key("excerpt") {
+            let excerpt = excerpts.get(&doc.source).unwrap_or(&doc.excerpt);
+            m.insert("excerpt".into(), json!(excerpt));
+        }
         m.insert("categories".into(), json!(doc.categories));
         m.insert("tags".into(), json!(doc.tags));
         m.insert("draft".into(), json!(doc.draft));
