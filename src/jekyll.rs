@@ -40,6 +40,9 @@ pub struct Sass {
     /// `always`, the default; `development` when JEKYLL_ENV is unset or
     /// `development`; `never`).
     pub source_maps: bool,
+    /// `load_paths`, relative to the site (or absolute): searched before
+    /// `sass_dir`, as the converter orders them.
+    pub load_paths: Vec<String>,
 }
 
 impl Default for Sass {
@@ -48,6 +51,7 @@ impl Default for Sass {
             dir: "_sass".into(),
             compressed: false,
             source_maps: true,
+            load_paths: Vec::new(),
         }
     }
 }
@@ -65,7 +69,12 @@ fn sass_settings(site: &Map<String, Value>) -> Sass {
     let dir = text("sass_dir");
     let development = std::env::var("JEKYLL_ENV").map_or(true, |e| e == "development");
     Sass {
-        dir: if dir.is_empty() { "_sass".into() } else { dir },
+        dir: if dir.is_empty() {
+            "_sass".into()
+        } else {
+            inside_site(&dir)
+        },
+        load_paths: sass.map(|m| list_of(m, "load_paths")).unwrap_or_default(),
         compressed: text("style") == "compressed",
         source_maps: match text("sourcemap").as_str() {
             "never" => false,
@@ -73,6 +82,22 @@ fn sass_settings(site: &Map<String, Value>) -> Sass {
             _ => true,
         },
     }
+}
+
+/// `Jekyll.sanitized_path`: a path kept inside the site whatever its
+/// `..` or leading `/` (`../../etc` is `etc` in the site).
+fn inside_site(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
 }
 
 /// One entry of `defaults:`: values for the documents in its scope.

@@ -309,14 +309,15 @@ impl LiquidRenderer {
                 }
             }
         }
-        let sass_paths = [
-            Some(root.join(&jekyll.sass.dir)),
-            theme.map(|t| t.join("_sass")),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        let sass = sass::Compiler::new(&root, sass_paths, jekyll.sass.clone());
+        let sass_paths = jekyll
+            .sass
+            .load_paths
+            .iter()
+            .map(|p| root.join(p))
+            .chain([root.join(&jekyll.sass.dir)])
+            .chain(theme.map(|t| t.join("_sass")))
+            .collect();
+        let sass = sass::Compiler::new(&root, sass_paths, theme, &loaded.root, jekyll.sass.clone());
         let first_site = site_value(loaded, site, jekyll, &Excerpts::new());
         let mut renderer = LiquidRenderer {
             parser,
@@ -412,8 +413,7 @@ impl LiquidRenderer {
             markdown::render(&body, self.extras).html
         } else if is_sass(&doc.source) {
             self.sass
-                .compile(&body, file_name(&doc.source))
-                .map_err(|e| Diagnostic::new(shown.clone(), e))?
+                .compile(&body, file_name(&doc.source), &shown, doc.body_line)?
                 .css
         } else {
             body
@@ -561,10 +561,7 @@ impl LiquidRenderer {
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
             match name.filter(|n| is_sass(n)) {
                 Some(name) => {
-                    let compiled = self
-                        .sass
-                        .compile(&body, &name)
-                        .map_err(|e| Diagnostic::new(&shown, e))?;
+                    let compiled = self.sass.compile(&body, &name, &shown, 1)?;
                     out.push((key.clone(), compiled.css.into_bytes()));
                     out.extend(map_of(key, compiled.map, taken));
                 }
@@ -664,10 +661,9 @@ impl LiquidRenderer {
                 liquid::model::to_value(&Value::Object(page_value(loaded, &self.excerpts, doc)))
                     .unwrap_or(LValue::Nil);
             let body = self.render_text(&doc.body, &shown, doc.body_line, &page)?;
-            let compiled = self
-                .sass
-                .compile(&body, file_name(&doc.source))
-                .map_err(|e| Diagnostic::new(&shown, e))?;
+            let compiled =
+                self.sass
+                    .compile(&body, file_name(&doc.source), &shown, doc.body_line)?;
             out.extend(map_of(key, compiled.map, taken));
         }
         Ok(out)
