@@ -124,7 +124,7 @@ pub fn all(
             if s.is_empty() && base.is_empty() {
                 "/".to_string()
             } else {
-                joined
+                normalize_uri(&joined)
             }
         }
     };
@@ -293,6 +293,57 @@ fn cgi_escape(s: &str) -> String {
     out
 }
 
+/// A site-relative URL as `Addressable::URI#normalize` writes it, as
+/// Jekyll's `relative_url` and `absolute_url` return it: what a URL may
+/// not hold (non-ASCII, spaces, quotes) percent-encoded by its UTF-8
+/// bytes, escapes upper-cased, escaped unreserved characters decoded,
+/// a `%` that escapes nothing written `%25`.
+pub fn normalize_uri(s: &str) -> String {
+    let (rest, fragment) = match s.split_once('#') {
+        Some((r, f)) => (r, Some(f)),
+        None => (s, None),
+    };
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    let mut out = normalize_component(path, b"/");
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(&normalize_component(q, b"/?"));
+    }
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(&normalize_component(f, b"/?"));
+    }
+    out
+}
+
+/// One part of a URL: unreserved characters, sub-delimiters, `:`, `@`
+/// and `extra` as they are, every other byte escaped.
+fn normalize_component(s: &str, extra: &[u8]) -> String {
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || b"-._~".contains(&b);
+    let kept = |b: u8| unreserved(b) || b"!$&'()*+,;=:@".contains(&b) || extra.contains(&b);
+    let bytes = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let escaped = (b == b'%')
+            .then(|| s.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match escaped {
+            Some(v) if unreserved(v) => out.push(v as char),
+            Some(v) => out.push_str(&format!("%{v:02X}")),
+            None if kept(b) => out.push(b as char),
+            None => out.push_str(&format!("%{b:02X}")),
+        }
+        i += if escaped.is_some() { 3 } else { 1 };
+    }
+    out
+}
+
 /// `Addressable::URI.normalize_component`: reserved characters stay.
 fn uri_escape(s: &str) -> String {
     let mut out = String::new();
@@ -402,6 +453,21 @@ mod tests {
         );
         assert_eq!(uri_escape("/my page/ü?q=1"), "/my%20page/%C3%BC?q=1");
         assert_eq!(smartify("\"Hi\" -- it's..."), "“Hi” – it’s…");
+    }
+
+    #[test]
+    fn urls_are_normalised_as_addressable_does() {
+        // What `Addressable::URI.parse(s).normalize.to_s` gives (Ruby).
+        assert_eq!(
+            normalize_uri("/ñ/?q=ä b#frag ü"),
+            "/%C3%B1/?q=%C3%A4%20b#frag%20%C3%BC"
+        );
+        assert_eq!(normalize_uri("/a b/%c3%b1/%41"), "/a%20b/%C3%B1/A");
+        assert_eq!(
+            normalize_uri("/x\"y<z>[1]{2}|^`\\/"),
+            "/x%22y%3Cz%3E%5B1%5D%7B2%7D%7C%5E%60%5C/"
+        );
+        assert_eq!(normalize_uri("/p?a=1&b=%zz"), "/p?a=1&b=%25zz");
     }
 
     #[test]

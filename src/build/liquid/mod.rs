@@ -14,6 +14,8 @@ mod sass;
 mod tags;
 mod where_exp;
 
+pub use filters::normalize_uri;
+
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -110,7 +110,7 @@ pub fn seo(args: &str, runtime: &dyn Runtime, markdownify: &Markdownify) -> Resu
         "{}{}{}",
         site_url.clone().unwrap_or_default().trim_end_matches('/'),
         baseurl.trim_end_matches('/'),
-        url.strip_suffix("index.html").unwrap_or(&url)
+        super::filters::normalize_uri(url.strip_suffix("index.html").unwrap_or(&url))
     );
     let date = get("page.date").and_then(|d| {
         super::filters::as_date(&liquid_core::model::Value::scalar(d))
