@@ -187,9 +187,7 @@ pub fn all(
                 .unwrap_or(Value::Nil))
         }),
         // Jekyll's `inspect` escapes what Ruby's `inspect` writes.
-        Jekyll::new("inspect", |v, _| {
-            string(xml_escape(&v.source().to_string()))
-        }),
+        Jekyll::new("inspect", |v, _| string(xml_escape(&inspect(v)))),
         Jekyll::new("plus", |v, a| math::apply(math::Op::Plus, v, a)),
         Jekyll::new("minus", |v, a| math::apply(math::Op::Minus, v, a)),
         Jekyll::new("times", |v, a| math::apply(math::Op::Times, v, a)),
@@ -199,6 +197,30 @@ pub fn all(
             Ok(Value::scalar(text(v).trim().parse::<i64>().unwrap_or(0)))
         }),
     ]
+}
+
+/// Ruby's `inspect`: a string quoted with `"` and `\\` escaped, as
+/// Ruby writes it; anything else as Liquid writes its source.
+fn inspect(v: &dyn ValueView) -> String {
+    let Some(s) = v
+        .as_scalar()
+        .filter(|s| s.as_view().type_name() == "string")
+    else {
+        return v.source().to_string();
+    };
+    let mut out = String::from("\"");
+    for c in s.to_kstr().chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// A Liquid value as a date: a date-time, or a string in one of the forms
