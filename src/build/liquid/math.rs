@@ -241,3 +241,39 @@ fn float_op(op: Op, x: f64, y: f64) -> f64 {
         Op::Modulo => x - y * (x / y).floor(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(op: Op, a: Value, b: Value) -> String {
+        apply(op, &a, &[b]).unwrap().render().to_string()
+    }
+
+    #[test]
+    fn results_print_as_ruby_liquid_prints_them() {
+        // Each pair as Jekyll 4.3 (Liquid 5.4, Ruby 3.1) renders it.
+        let i = |n: i64| Value::scalar(n);
+        let f = |x: f64| Value::scalar(x);
+        assert_eq!(run(Op::Plus, Value::Nil, i(1)), "1");
+        assert_eq!(run(Op::DividedBy, i(3), i(2)), "1");
+        assert_eq!(run(Op::DividedBy, f(3.0), i(2)), "1.5");
+        assert_eq!(run(Op::DividedBy, i(7), i(-2)), "-4");
+        assert_eq!(run(Op::Modulo, i(7), i(-2)), "-1");
+        assert_eq!(run(Op::Plus, f(0.1), f(0.2)), "0.3");
+        assert_eq!(run(Op::Times, f(2.5), i(2)), "5.0");
+        assert_eq!(run(Op::Plus, Value::scalar("12px"), i(1)), "13");
+        assert_eq!(run(Op::Plus, Value::scalar("1_000"), i(1)), "1001");
+        assert_eq!(run(Op::Minus, Value::scalar(" -3.5 "), i(1)), "-4.5");
+        assert_eq!(run(Op::Plus, f(1e15), i(0)), "1.0e+15");
+        assert_eq!(
+            run(Op::Plus, f(123456789012345.0), i(0)),
+            "123456789012345.0"
+        );
+        assert_eq!(run(Op::Plus, f(0.0001), i(0)), "0.0001");
+        assert_eq!(run(Op::Plus, f(0.00001), i(0)), "1.0e-05");
+        assert_eq!(run(Op::DividedBy, f(3.5), i(0)), "Infinity");
+        assert!(apply(Op::DividedBy, &i(3), &[i(0)]).is_err());
+        assert!(apply(Op::Modulo, &f(3.5), &[i(0)]).is_err());
+    }
+}
