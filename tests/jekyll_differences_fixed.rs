@@ -3,8 +3,8 @@
 //! (`tests/fixtures/jekyll-differences/<case>/expected`, recorded with
 //! `jekyll build -s site -d expected`): Liquid's math filters on nil and
 //! text, jekyll-seo-tag's description from the rendered excerpt,
-//! `csv_reader:`/`tsv_reader:` and quoted empty CSV fields, and non-ASCII
-//! redirect targets. Compared file by file after collapsing whitespace
+//! `csv_reader:`/`tsv_reader:` and quoted empty CSV fields, non-ASCII
+//! redirect targets and two documents sharing a `redirect_from`. Compared file by file after collapsing whitespace
 //! between tags (Liquid's blank lines differ); nothing else may differ.
 //! Where `jekyll` is installed, the last test checks each recording is
 //! still what Jekyll makes.
@@ -69,8 +69,9 @@ fn tusk_build(site: &Path) -> std::process::Output {
         .unwrap()
 }
 
-/// tusk's build of `name`'s site, compared with Jekyll's recording.
-fn assert_builds_as_jekyll(name: &str) {
+/// tusk's build of `name`'s site, compared with Jekyll's recording; what
+/// tusk printed.
+fn assert_builds_as_jekyll(name: &str) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let site = tmp.path().join("site");
     copy_site(&case(name).join("site"), &site);
@@ -83,6 +84,7 @@ fn assert_builds_as_jekyll(name: &str) {
     );
     let problems = differences(&case(name).join("expected"), &site.join("_site"));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]
@@ -103,6 +105,20 @@ fn csv_reader_options_and_quoted_empty_fields_are_read_as_jekyll_reads_them() {
 #[test]
 fn non_ascii_redirect_targets_are_percent_encoded_as_jekyll_redirect_from_writes_them() {
     assert_builds_as_jekyll("redirects");
+}
+
+#[test]
+fn of_two_documents_sharing_a_redirect_from_the_later_wins_as_in_jekyll_with_a_warning() {
+    // The recording has /shared/ pointing at second.html, as Jekyll made it.
+    let printed = assert_builds_as_jekyll("redirects");
+    let warning = printed
+        .lines()
+        .find(|l| l.contains("/shared/"))
+        .unwrap_or_else(|| panic!("no warning about /shared/: {printed}"));
+    assert!(
+        warning.contains("second.md") && warning.contains("first.md"),
+        "{warning}"
+    );
 }
 
 #[test]
@@ -201,4 +217,33 @@ fn the_recordings_are_what_jekyll_makes_today() {
             problems.join("\n")
         );
     }
+}
+
+#[test]
+fn jsonify_writes_an_object_the_same_way_on_every_build() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path();
+    std::fs::write(site.join("_config.yml"), "title: t\n").unwrap();
+    std::fs::create_dir(site.join("_data")).unwrap();
+    std::fs::write(
+        site.join("_data/wide.csv"),
+        "a,b,c,d,e,f,g,h\n1,2,3,4,5,6,7,8\n9,10,11,12,13,14,15,16\n",
+    )
+    .unwrap();
+    std::fs::write(
+        site.join("index.html"),
+        "---\n---\n{{ site.data.wide | jsonify }}\n",
+    )
+    .unwrap();
+    let mut outputs = Vec::new();
+    for _ in 0..3 {
+        let o = tusk_build(site);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        outputs.push(std::fs::read_to_string(site.join("_site/index.html")).unwrap());
+    }
+    assert!(outputs[0].contains("\"h\":\"8\""), "{}", outputs[0]);
+    assert!(
+        outputs.iter().all(|o| *o == outputs[0]),
+        "builds differ: {outputs:?}"
+    );
 }
