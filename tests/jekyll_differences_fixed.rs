@@ -220,7 +220,7 @@ fn the_recordings_are_what_jekyll_makes_today() {
 }
 
 #[test]
-fn jsonify_writes_an_object_the_same_way_on_every_build() {
+fn an_objects_keys_come_out_in_the_same_order_on_every_build() {
     let tmp = tempfile::tempdir().unwrap();
     let site = tmp.path();
     std::fs::write(site.join("_config.yml"), "title: t\n").unwrap();
@@ -232,7 +232,7 @@ fn jsonify_writes_an_object_the_same_way_on_every_build() {
     .unwrap();
     std::fs::write(
         site.join("index.html"),
-        "---\n---\n{{ site.data.wide | jsonify }}\n",
+        "---\n---\n{{ site.data.wide | jsonify }}\n{% for pair in site.data.wide[0] %}{{ pair[0] }}={{ pair[1] }};{% endfor %}\n",
     )
     .unwrap();
     let mut outputs = Vec::new();
@@ -242,6 +242,11 @@ fn jsonify_writes_an_object_the_same_way_on_every_build() {
         outputs.push(std::fs::read_to_string(site.join("_site/index.html")).unwrap());
     }
     assert!(outputs[0].contains("\"h\":\"8\""), "{}", outputs[0]);
+    assert!(
+        outputs[0].contains("a=1;") && outputs[0].contains("h=8;"),
+        "{}",
+        outputs[0]
+    );
     assert!(
         outputs.iter().all(|o| *o == outputs[0]),
         "builds differ: {outputs:?}"

@@ -168,10 +168,7 @@ pub fn all(
         Jekyll::new("uri_escape", |v, _| string(uri_escape(&text(v)))),
         Jekyll::new("markdownify", move |v, _| string(markdownify(&text(v)))),
         Jekyll::new("jsonify", |v, _| {
-            // Through serde_json's map, so an object's keys come out in one
-            // order (sorted) on every build; Liquid's own map has none.
-            let json = serde_json::to_value(v.to_value())
-                .and_then(|j| serde_json::to_string(&j))
+            let json = serde_json::to_string(&v.to_value())
                 .map_err(|e| liquid_core::Error::with_msg(format!("jsonify: {e}")))?;
             string(json)
         }),
