@@ -123,6 +123,12 @@ pub struct BuildConfig {
     /// Globs re-included although they start with `_` or `.`.
     pub include: Vec<String>,
     pub collections: BTreeMap<String, CollectionConfig>,
+    /// How `_data/*.csv` and `*.tsv` are read (Jekyll's `csv_reader:` and
+    /// `tsv_reader:`); not a `tusk.toml` setting.
+    #[serde(skip)]
+    pub csv: DataReader,
+    #[serde(skip)]
+    pub tsv: DataReader,
     /// Generate `sitemap.xml` (unless the site has its own).
     pub sitemap: bool,
     /// Generate `robots.txt` pointing at the sitemap (unless the site has its own).
@@ -195,6 +201,48 @@ impl Default for FeedConfig {
     }
 }
 
+/// Jekyll's `csv_reader:` / `tsv_reader:` (`CSV.read` options).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataReader {
+    /// `csv_converters`, in order, each run on a field until one applies.
+    pub converters: Vec<CsvConverter>,
+    /// `headers: true` (the default): one object per row, keyed by the
+    /// first; `false`: every row a list.
+    pub headers: bool,
+    pub encoding: DataEncoding,
+}
+
+impl Default for DataReader {
+    fn default() -> Self {
+        DataReader {
+            converters: Vec::new(),
+            headers: true,
+            encoding: DataEncoding::Utf8,
+        }
+    }
+}
+
+/// One of Ruby's `CSV::Converters` (`numeric` is integer then float,
+/// `all` date_time then numeric).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsvConverter {
+    Integer,
+    Float,
+    Date,
+    DateTime,
+}
+
+/// The `encoding` a data file is read in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataEncoding {
+    /// `utf-8`: a byte-order mark is part of the first field, as in Ruby.
+    Utf8,
+    /// `bom|utf-8`: a byte-order mark is dropped.
+    Utf8Bom,
+    /// `iso-8859-1` (`latin1`).
+    Latin1,
+}
+
 impl Default for BuildConfig {
     fn default() -> Self {
         BuildConfig {
@@ -208,6 +256,8 @@ impl Default for BuildConfig {
             exclude: Vec::new(),
             include: Vec::new(),
             collections: BTreeMap::new(),
+            csv: DataReader::default(),
+            tsv: DataReader::default(),
             sitemap: true,
             robots: true,
             feed: FeedConfig::default(),

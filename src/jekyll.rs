@@ -40,6 +40,9 @@ pub struct Sass {
     /// `always`, the default; `development` when JEKYLL_ENV is unset or
     /// `development`; `never`).
     pub source_maps: bool,
+    /// `load_paths`, relative to the site (or absolute): searched before
+    /// `sass_dir`, as the converter orders them.
+    pub load_paths: Vec<String>,
 }
 
 impl Default for Sass {
@@ -48,6 +51,7 @@ impl Default for Sass {
             dir: "_sass".into(),
             compressed: false,
             source_maps: true,
+            load_paths: Vec::new(),
         }
     }
 }
@@ -65,7 +69,12 @@ fn sass_settings(site: &Map<String, Value>) -> Sass {
     let dir = text("sass_dir");
     let development = std::env::var("JEKYLL_ENV").map_or(true, |e| e == "development");
     Sass {
-        dir: if dir.is_empty() { "_sass".into() } else { dir },
+        dir: if dir.is_empty() {
+            "_sass".into()
+        } else {
+            inside_site(&dir)
+        },
+        load_paths: sass.map(|m| list_of(m, "load_paths")).unwrap_or_default(),
         compressed: text("style") == "compressed",
         source_maps: match text("sourcemap").as_str() {
             "never" => false,
@@ -73,6 +82,67 @@ fn sass_settings(site: &Map<String, Value>) -> Sass {
             _ => true,
         },
     }
+}
+
+/// `Jekyll.sanitized_path`: a path kept inside the site whatever its
+/// `..` or leading `/` (`../../etc` is `etc` in the site).
+fn inside_site(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+/// `csv_reader:` or `tsv_reader:` as Jekyll 4.3's `DataReader` reads it:
+/// `csv_converters`, `headers` and `encoding` (the top-level `encoding`
+/// when unset). Jekyll reads no other key (`converters:`, which some
+/// guides show, is ignored by Jekyll too, so it is a warning here).
+fn data_reader(site: &Map<String, Value>, key: &str) -> Result<crate::config::DataReader> {
+    use crate::config::{CsvConverter as C, DataEncoding as E};
+    let mut reader = crate::config::DataReader::default();
+    let options = site.get(key).and_then(Value::as_object);
+    if options.is_some_and(|o| o.contains_key("converters")) {
+        tracing::warn!("_config.yml: {key}.converters is not read by Jekyll 4.3 (it reads {key}.csv_converters), so it is ignored");
+    }
+    for name in options
+        .map(|o| list_of(o, "csv_converters"))
+        .unwrap_or_default()
+    {
+        let add: &[C] = match name.trim_start_matches(':') {
+            "integer" => &[C::Integer],
+            "float" => &[C::Float],
+            "numeric" => &[C::Integer, C::Float],
+            "date" => &[C::Date],
+            "date_time" => &[C::DateTime],
+            "all" => &[C::DateTime, C::Integer, C::Float],
+            other => bail!("_config.yml: {key}.csv_converters: {other:?} is not one of Ruby's CSV converters (integer, float, numeric, date, date_time, all)"),
+        };
+        reader.converters.extend_from_slice(add);
+    }
+    match options.and_then(|o| o.get("headers")) {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(b)) => reader.headers = *b,
+        Some(other) => bail!("_config.yml: {key}.headers must be true or false, not {other}"),
+    }
+    let encoding = options
+        .and_then(|o| o.get("encoding"))
+        .or_else(|| site.get("encoding"))
+        .and_then(Value::as_str)
+        .unwrap_or("utf-8");
+    reader.encoding = match encoding.to_ascii_lowercase().replace('_', "-").as_str() {
+        "utf-8" | "utf8" => E::Utf8,
+        "bom|utf-8" | "bom|utf8" => E::Utf8Bom,
+        "iso-8859-1" | "latin1" | "iso8859-1" => E::Latin1,
+        other => bail!("_config.yml: {key}: encoding {other:?} is not one tusk reads (utf-8, bom|utf-8, iso-8859-1)"),
+    };
+    Ok(reader)
 }
 
 /// One entry of `defaults:`: values for the documents in its scope.
@@ -357,6 +427,8 @@ fn tusk_config(site: &Map<String, Value>, project: Option<Config>) -> Result<Con
         .collect();
     build.include = list_of(site, "include");
     build.collections = collections(site)?;
+    build.csv = data_reader(site, "csv_reader")?;
+    build.tsv = data_reader(site, "tsv_reader")?;
     if let Some(p) = site
         .get("collections")
         .and_then(|c| c.get("posts"))

@@ -119,15 +119,17 @@ pub fn target(doc: &crate::content::Document) -> Option<&str> {
 }
 
 /// jekyll-redirect-from's `absolute_url`: `url` + `baseurl` + the path
-/// (only `baseurl` when `url` is unset); http(s) URLs stay as they are.
+/// (only `baseurl` when `url` is unset), the path percent-encoded as
+/// Jekyll's filter normalises it (`/naïve/` is `/na%C3%AFve/`); http(s)
+/// URLs stay exactly as written, as the gem keeps them.
 pub fn absolute_url(loaded: &Loaded, to: &str) -> String {
     if to.starts_with("http://") || to.starts_with("https://") {
         return to.to_string();
     }
+    let path = crate::build::liquid::normalize_uri(&format!("/{}", to.trim_start_matches('/')));
     format!(
-        "{}/{}",
+        "{}{path}",
         loaded.config.site.base_url.trim_end_matches('/'),
-        to.trim_start_matches('/')
     )
 }
 

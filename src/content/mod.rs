@@ -4,6 +4,7 @@
 //! Loading is two steps: a sequential walk that classifies paths (cheap,
 //! and deterministic), then a parallel read + parse of every document.
 
+pub mod data_csv;
 pub mod from_jekyll;
 pub mod front_matter;
 pub mod highlight;
@@ -188,7 +189,7 @@ pub fn load(loaded: &Loaded, opts: &LoadOptions, diags: &Collector) -> Site {
     Site {
         documents,
         static_files,
-        data: load_data(&data_files, &shown, diags),
+        data: load_data(&data_files, &shown, diags, &config.build),
     }
 }
 
@@ -1425,40 +1426,18 @@ fn starts_with_fence(path: &Path) -> bool {
     false
 }
 
-/// A CSV (or TSV) data file as Jekyll reads it (`CSV.read` with
-/// `headers: true`): one object per row, keyed by the header row, every
-/// value a string, an empty field nil.
-fn csv_rows(text: &str, delimiter: u8) -> Result<Value, csv::Error> {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let headers = reader.headers()?.clone();
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record?;
-        let row: Map<String, Value> = headers
-            .iter()
-            .enumerate()
-            .map(|(i, h)| {
-                let v = record.get(i).filter(|v| !v.is_empty());
-                (
-                    h.to_string(),
-                    v.map_or(Value::Null, |v| Value::String(v.to_string())),
-                )
-            })
-            .collect();
-        rows.push(Value::Object(row));
-    }
-    Ok(Value::Array(rows))
-}
-
-fn csv_problem(shown: String, e: &csv::Error) -> Diagnostic {
-    let d = Diagnostic::new(shown, format!("invalid CSV: {e}"));
-    match e.position() {
-        Some(p) => d.at(p.line() as usize, None),
-        None => d,
-    }
+/// A CSV (or TSV) data file read as Jekyll reads it, with its
+/// `csv_reader:` (or `tsv_reader:`) options.
+fn csv_data(
+    path: &Path,
+    separator: char,
+    reader: &crate::config::DataReader,
+    shown: String,
+) -> Result<Value, Diagnostic> {
+    let bytes = fs::read(path)
+        .map_err(|e| Diagnostic::new(shown.clone(), format!("cannot read data file: {e}")))?;
+    data_csv::read(&bytes, separator, reader)
+        .map_err(|m| Diagnostic::new(shown, format!("invalid CSV: {}", m.message)).at(m.line, None))
 }
 
 /// `_data/**/*.{yml,yaml,json,toml,csv,tsv}` as one nested map.
@@ -1466,6 +1445,7 @@ fn load_data(
     files: &[(String, PathBuf)],
     shown: &dyn Fn(&Path) -> String,
     diags: &Collector,
+    build: &crate::config::BuildConfig,
 ) -> Value {
     let mut root = Map::new();
     for (rel, path) in files {
@@ -1474,17 +1454,22 @@ fn load_data(
         let Some((stem, ext)) = file.rsplit_once('.') else {
             continue;
         };
-        let text = match fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => {
-                diags.push(Diagnostic::new(
-                    shown(path),
-                    format!("cannot read data file: {e}"),
-                ));
-                continue;
-            }
+        let ext = ext.to_ascii_lowercase();
+        let text = match ext.as_str() {
+            // Read as bytes, in their configured encoding.
+            "csv" | "tsv" => String::new(),
+            _ => match fs::read_to_string(path) {
+                Ok(t) => t,
+                Err(e) => {
+                    diags.push(Diagnostic::new(
+                        shown(path),
+                        format!("cannot read data file: {e}"),
+                    ));
+                    continue;
+                }
+            },
         };
-        let parsed: Result<Value, Diagnostic> = match ext.to_ascii_lowercase().as_str() {
+        let parsed: Result<Value, Diagnostic> = match ext.as_str() {
             "yml" | "yaml" => serde_yaml::from_str(&text).map_err(|e| {
                 let d = Diagnostic::new(shown(path), format!("invalid YAML: {e}"));
                 match e.location() {
@@ -1511,8 +1496,8 @@ fn load_data(
                         None => d,
                     }
                 }),
-            "csv" => csv_rows(&text, b',').map_err(|e| csv_problem(shown(path), &e)),
-            "tsv" => csv_rows(&text, b'\t').map_err(|e| csv_problem(shown(path), &e)),
+            "csv" => csv_data(path, ',', &build.csv, shown(path)),
+            "tsv" => csv_data(path, '\t', &build.tsv, shown(path)),
             _ => continue,
         };
         match parsed {

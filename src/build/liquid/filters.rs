@@ -11,6 +11,8 @@ use liquid_core::model::{Value, ValueView};
 use liquid_core::parser::{FilterArguments, ParameterReflection};
 use liquid_core::{Expression, Filter, FilterReflection, ParseFilter, Result, Runtime};
 
+use super::math;
+
 /// What a filter function gets: its input and its evaluated arguments.
 type FilterFn = dyn Fn(&dyn ValueView, &[Value]) -> Result<Value> + Send + Sync;
 
@@ -122,7 +124,7 @@ pub fn all(
             if s.is_empty() && base.is_empty() {
                 "/".to_string()
             } else {
-                joined
+                normalize_uri(&joined)
             }
         }
     };
@@ -184,11 +186,41 @@ pub fn all(
                 .and_then(|a| a.first().map(|x| x.to_value()))
                 .unwrap_or(Value::Nil))
         }),
-        Jekyll::new("inspect", |v, _| string(v.source().to_string())),
+        // Jekyll's `inspect` escapes what Ruby's `inspect` writes.
+        Jekyll::new("inspect", |v, _| string(xml_escape(&inspect(v)))),
+        Jekyll::new("plus", |v, a| math::apply(math::Op::Plus, v, a)),
+        Jekyll::new("minus", |v, a| math::apply(math::Op::Minus, v, a)),
+        Jekyll::new("times", |v, a| math::apply(math::Op::Times, v, a)),
+        Jekyll::new("divided_by", |v, a| math::apply(math::Op::DividedBy, v, a)),
+        Jekyll::new("modulo", |v, a| math::apply(math::Op::Modulo, v, a)),
         Jekyll::new("to_integer", |v, _| {
             Ok(Value::scalar(text(v).trim().parse::<i64>().unwrap_or(0)))
         }),
     ]
+}
+
+/// Ruby's `inspect`: a string quoted with `"` and `\\` escaped, as
+/// Ruby writes it; anything else as Liquid writes its source.
+fn inspect(v: &dyn ValueView) -> String {
+    let Some(s) = v
+        .as_scalar()
+        .filter(|s| s.as_view().type_name() == "string")
+    else {
+        return v.source().to_string();
+    };
+    let mut out = String::from("\"");
+    for c in s.to_kstr().chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// A Liquid value as a date: a date-time, or a string in one of the forms
@@ -279,6 +311,57 @@ fn cgi_escape(s: &str) -> String {
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
+    }
+    out
+}
+
+/// A site-relative URL as `Addressable::URI#normalize` writes it, as
+/// Jekyll's `relative_url` and `absolute_url` return it: what a URL may
+/// not hold (non-ASCII, spaces, quotes) percent-encoded by its UTF-8
+/// bytes, escapes upper-cased, escaped unreserved characters decoded,
+/// a `%` that escapes nothing written `%25`.
+pub fn normalize_uri(s: &str) -> String {
+    let (rest, fragment) = match s.split_once('#') {
+        Some((r, f)) => (r, Some(f)),
+        None => (s, None),
+    };
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    let mut out = normalize_component(path, b"/");
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(&normalize_component(q, b"/?"));
+    }
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(&normalize_component(f, b"/?"));
+    }
+    out
+}
+
+/// One part of a URL: unreserved characters, sub-delimiters, `:`, `@`
+/// and `extra` as they are, every other byte escaped.
+fn normalize_component(s: &str, extra: &[u8]) -> String {
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || b"-._~".contains(&b);
+    let kept = |b: u8| unreserved(b) || b"!$&'()*+,;=:@".contains(&b) || extra.contains(&b);
+    let bytes = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let escaped = (b == b'%')
+            .then(|| s.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match escaped {
+            Some(v) if unreserved(v) => out.push(v as char),
+            Some(v) => out.push_str(&format!("%{v:02X}")),
+            None if kept(b) => out.push(b as char),
+            None => out.push_str(&format!("%{b:02X}")),
+        }
+        i += if escaped.is_some() { 3 } else { 1 };
     }
     out
 }
@@ -392,6 +475,21 @@ mod tests {
         );
         assert_eq!(uri_escape("/my page/ü?q=1"), "/my%20page/%C3%BC?q=1");
         assert_eq!(smartify("\"Hi\" -- it's..."), "“Hi” – it’s…");
+    }
+
+    #[test]
+    fn urls_are_normalised_as_addressable_does() {
+        // What `Addressable::URI.parse(s).normalize.to_s` gives (Ruby).
+        assert_eq!(
+            normalize_uri("/ñ/?q=ä b#frag ü"),
+            "/%C3%B1/?q=%C3%A4%20b#frag%20%C3%BC"
+        );
+        assert_eq!(normalize_uri("/a b/%c3%b1/%41"), "/a%20b/%C3%B1/A");
+        assert_eq!(
+            normalize_uri("/x\"y<z>[1]{2}|^`\\/"),
+            "/x%22y%3Cz%3E%5B1%5D%7B2%7D%7C%5E%60%5C/"
+        );
+        assert_eq!(normalize_uri("/p?a=1&b=%zz"), "/p?a=1&b=%25zz");
     }
 
     #[test]

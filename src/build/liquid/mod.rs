@@ -7,11 +7,14 @@
 //! parsed once; rendering shares one `site` value across threads.
 
 mod filters;
+mod math;
 pub(crate) mod paginate;
 mod plugins;
 mod sass;
 mod tags;
 mod where_exp;
+
+pub use filters::normalize_uri;
 
 use std::collections::HashMap;
 use std::fs;
@@ -121,6 +124,7 @@ fn liquid_problem(shown: &str, first_line: usize, e: &liquid::Error) -> Diagnost
         .filter(|l| {
             !l.is_empty()
                 && !l.starts_with("-->")
+                && !l.starts_with("position=")
                 && !l.starts_with('|')
                 && !l.chars().next().is_some_and(|c| c.is_ascii_digit())
                 && *l != "with:"
@@ -225,10 +229,10 @@ impl LiquidRenderer {
             let md = extras;
             let markdownify: Arc<dyn Fn(&str) -> String + Send + Sync> =
                 Arc::new(move |s: &str| markdown::render(s, md).html);
-            for f in filters::all(&text_of("url"), &text_of("baseurl"), markdownify) {
+            for f in filters::all(&text_of("url"), &text_of("baseurl"), markdownify.clone()) {
                 b = b.filter(f);
             }
-            for t in tags::simple_tags(&lookups) {
+            for t in tags::simple_tags(&lookups, markdownify) {
                 b = b.tag(t);
             }
             let mut source = liquid::partials::InMemorySource::new();
@@ -307,14 +311,15 @@ impl LiquidRenderer {
                 }
             }
         }
-        let sass_paths = [
-            Some(root.join(&jekyll.sass.dir)),
-            theme.map(|t| t.join("_sass")),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        let sass = sass::Compiler::new(&root, sass_paths, jekyll.sass.clone());
+        let sass_paths = jekyll
+            .sass
+            .load_paths
+            .iter()
+            .map(|p| root.join(p))
+            .chain([root.join(&jekyll.sass.dir)])
+            .chain(theme.map(|t| t.join("_sass")))
+            .collect();
+        let sass = sass::Compiler::new(&root, sass_paths, theme, &loaded.root, jekyll.sass.clone());
         let first_site = site_value(loaded, site, jekyll, &Excerpts::new());
         let mut renderer = LiquidRenderer {
             parser,
@@ -410,8 +415,7 @@ impl LiquidRenderer {
             markdown::render(&body, self.extras).html
         } else if is_sass(&doc.source) {
             self.sass
-                .compile(&body, file_name(&doc.source))
-                .map_err(|e| Diagnostic::new(shown.clone(), e))?
+                .compile(&body, file_name(&doc.source), &shown, doc.body_line)?
                 .css
         } else {
             body
@@ -559,10 +563,7 @@ impl LiquidRenderer {
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
             match name.filter(|n| is_sass(n)) {
                 Some(name) => {
-                    let compiled = self
-                        .sass
-                        .compile(&body, &name)
-                        .map_err(|e| Diagnostic::new(&shown, e))?;
+                    let compiled = self.sass.compile(&body, &name, &shown, 1)?;
                     out.push((key.clone(), compiled.css.into_bytes()));
                     out.extend(map_of(key, compiled.map, taken));
                 }
@@ -662,38 +663,45 @@ impl LiquidRenderer {
                 liquid::model::to_value(&Value::Object(page_value(loaded, &self.excerpts, doc)))
                     .unwrap_or(LValue::Nil);
             let body = self.render_text(&doc.body, &shown, doc.body_line, &page)?;
-            let compiled = self
-                .sass
-                .compile(&body, file_name(&doc.source))
-                .map_err(|e| Diagnostic::new(&shown, e))?;
+            let compiled =
+                self.sass
+                    .compile(&body, file_name(&doc.source), &shown, doc.body_line)?;
             out.extend(map_of(key, compiled.map, taken));
         }
         Ok(out)
     }
 
     /// The excerpts whose source has Liquid, rendered as Jekyll renders
-    /// them: Liquid on the excerpt's text, then Markdown. An excerpt cut
-    /// inside a block tag is taken from the rendered body instead; a body
-    /// that does not render is reported when its page is.
+    /// them: Liquid on the excerpt's text, then Markdown; and those of
+    /// documents that are not Markdown (an `.html` post), which Jekyll
+    /// cuts from the body the same way and does not convert. An excerpt
+    /// cut inside a block tag is taken from the rendered body instead; a
+    /// body that does not render is reported when its page is. An
+    /// `excerpt:` in the front matter is kept as it is written.
     fn liquid_excerpts(&self, loaded: &Loaded, site: &Site) -> Excerpts {
         use rayon::prelude::*;
         site.documents
             .par_iter()
-            .filter(|d| d.kind != Kind::Page && d.markdown)
+            .filter(|d| d.kind != Kind::Page && !is_sass(&d.source))
+            .filter(|d| !d.front.contains_key("excerpt"))
             .filter_map(|doc| Some((doc.source.clone(), self.liquid_excerpt(loaded, doc)?)))
             .collect()
     }
 
     fn liquid_excerpt(&self, loaded: &Loaded, doc: &Document) -> Option<String> {
         let shown = content::shown_source(loaded, doc);
-        let body = doc.markdown_body(&shown).ok()?;
+        let body = match doc.markdown {
+            true => doc.markdown_body(&shown).ok()?,
+            false => doc.body.clone(),
+        };
         let separator = match doc.front.get("excerpt_separator") {
             Some(Value::String(s)) => s.as_str(),
             _ => loaded.config.build.excerpt_separator.as_str(),
         };
         let source = markdown::excerpt_source(&body, separator);
         if !source.contains("{{") && !source.contains("{%") {
-            return None;
+            // Markdown excerpts without Liquid were converted when read.
+            return (!doc.markdown).then(|| source.to_string());
         }
         let page = liquid::model::to_value(&Value::Object(page_value(loaded, &self.excerpts, doc)))
             .ok()?;
@@ -704,7 +712,10 @@ impl LiquidRenderer {
                     .map(|all| markdown::excerpt_source(&all, separator).to_string())
             })
             .ok()?;
-        Some(markdown::render_fragment(&text, self.extras.flavor))
+        match doc.markdown {
+            true => Some(markdown::render_fragment(&text, self.extras.flavor)),
+            false => Some(text),
+        }
     }
 
     /// A post's body as its layout sees it (`post.content` in the feed).
@@ -840,8 +851,11 @@ fn page_value(loaded: &Loaded, excerpts: &Excerpts, doc: &Document) -> Map<Strin
             "id".into(),
             json!(doc.url.trim_end_matches(".html").trim_end_matches('/')),
         );
-        let excerpt = excerpts.get(&doc.source).unwrap_or(&doc.excerpt);
-        m.insert("excerpt".into(), json!(excerpt));
+        // An `excerpt:` of the front matter wins, unrendered, as in Jekyll.
+        if !doc.front.contains_key("excerpt") {
+            let excerpt = excerpts.get(&doc.source).unwrap_or(&doc.excerpt);
+            m.insert("excerpt".into(), json!(excerpt));
+        }
         m.insert("categories".into(), json!(doc.categories));
         m.insert("tags".into(), json!(doc.tags));
         m.insert("draft".into(), json!(doc.draft));

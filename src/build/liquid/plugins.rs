@@ -20,12 +20,61 @@ pub const ROBOTS_TEMPLATE: &str = "Sitemap: {{ \"sitemap.xml\" | absolute_url }}
 const SEO_VERSION: &str = "2.8.0";
 pub const JEKYLL_VERSION: &str = "4.3.1";
 
-/// `format_string`: HTML stripped, whitespace collapsed, smart quotes.
-fn plain(s: &str) -> String {
-    let stripped = regex::Regex::new(r"(?s)<[^>]*>")
-        .expect("a valid pattern")
-        .replace_all(s, "");
-    stripped.split_whitespace().collect::<Vec<_>>().join(" ")
+/// The build's Markdown converter, as the `markdownify` filter has it.
+pub type Markdownify = dyn Fn(&str) -> String + Send + Sync;
+
+/// The gem's `format_string`: `markdownify`, `strip_html`,
+/// `normalize_whitespace`, `escape_once`, in that order; None when
+/// nothing is left.
+fn format_string(markdownify: &Markdownify, s: &str) -> Option<String> {
+    let html = markdownify(s);
+    let text = strip_html(&html);
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    Some(escape_once(&text)).filter(|t| !t.is_empty())
+}
+
+/// Liquid's `strip_html`: scripts, styles and comments with what they
+/// hold, then every tag.
+fn strip_html(s: &str) -> String {
+    use std::sync::OnceLock;
+    static BLOCKS: OnceLock<regex::Regex> = OnceLock::new();
+    static TAGS: OnceLock<regex::Regex> = OnceLock::new();
+    let blocks = BLOCKS.get_or_init(|| {
+        regex::Regex::new(r"(?s)<script.*?</script>|<!--.*?-->|<style.*?</style>")
+            .expect("a valid pattern")
+    });
+    let tags = TAGS.get_or_init(|| regex::Regex::new(r"(?s)<.*?>").expect("a valid pattern"));
+    tags.replace_all(&blocks.replace_all(s, ""), "")
+        .into_owned()
+}
+
+/// Liquid's `escape_once`: HTML escapes, leaving character references
+/// (`&amp;`, `&#39;`) as they are.
+fn escape_once(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for (i, c) in s.char_indices() {
+        match c {
+            '&' if is_reference(&s[i + 1..]) => out.push('&'),
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Whether `rest` (after a `&`) starts a reference: `name;` or `#123;`.
+fn is_reference(rest: &str) -> bool {
+    let body = rest.strip_prefix('#');
+    let (chars, ok): (&str, fn(u8) -> bool) = match body {
+        Some(b) => (b, |c| c.is_ascii_digit()),
+        None => (rest, |c| c.is_ascii_alphabetic()),
+    };
+    let n = chars.bytes().take_while(|c| ok(*c)).count();
+    n > 0 && chars.as_bytes().get(n) == Some(&b';')
 }
 
 fn attr(s: &str) -> String {
@@ -33,37 +82,35 @@ fn attr(s: &str) -> String {
 }
 
 /// `{% seo %}` (and `{% seo title=false %}`).
-pub fn seo(args: &str, runtime: &dyn Runtime) -> Result<String> {
+pub fn seo(args: &str, runtime: &dyn Runtime, markdownify: &Markdownify) -> Result<String> {
     let get = |p: &str| lookup(runtime, p).filter(|s| !s.is_empty());
+    let format = |s: Option<String>| s.and_then(|s| format_string(markdownify, &s));
     let show_title = !args.replace(' ', "").contains("title=false");
-    let site_title = get("site.title")
-        .or_else(|| get("site.name"))
-        .map(|t| plain(&t));
-    let site_description = get("site.description").map(|t| plain(&t));
-    let page_title = get("page.title").map(|t| plain(&t)).or(site_title.clone());
+    let site_title = format(get("site.title").or_else(|| get("site.name")));
+    let site_description = format(get("site.description"));
+    let tagline = format(get("site.tagline")).or(site_description.clone());
+    let page_title = format(get("page.title")).or(site_title.clone());
     let url = get("page.url").unwrap_or_default();
     // jekyll-seo-tag's `homepage_or_about?`.
     let is_home = matches!(url.as_str(), "/" | "/index.html" | "/about/");
     let title = match (&site_title, &page_title) {
         (Some(s), Some(p)) if p != s => Some(format!("{p} | {s}")),
-        (Some(s), _) if site_description.is_some() => Some(format!(
-            "{s} | {}",
-            get("site.tagline").unwrap_or(site_description.clone().unwrap_or_default())
-        )),
+        (Some(s), _) if site_description.is_some() => {
+            Some(format!("{s} | {}", tagline.clone().unwrap_or_default()))
+        }
         _ => page_title.clone().or(site_title.clone()),
     };
-    let description = get("page.description")
-        .or_else(|| get("page.excerpt"))
-        .or(site_description.clone())
-        .map(|d| plain(&d))
-        .filter(|d| !d.is_empty());
+    // `page["description"] || page["excerpt"]`: an empty description
+    // still wins over the excerpt (and formats to nothing).
+    let description = format(lookup(runtime, "page.description").or_else(|| get("page.excerpt")))
+        .or(site_description.clone());
     let site_url = lookup(runtime, "site.url");
     let baseurl = get("site.baseurl").unwrap_or_default();
     let canonical = format!(
         "{}{}{}",
         site_url.clone().unwrap_or_default().trim_end_matches('/'),
         baseurl.trim_end_matches('/'),
-        url.strip_suffix("index.html").unwrap_or(&url)
+        super::filters::normalize_uri(url.strip_suffix("index.html").unwrap_or(&url))
     );
     let date = get("page.date").and_then(|d| {
         super::filters::as_date(&liquid_core::model::Value::scalar(d))
@@ -88,12 +135,12 @@ pub fn seo(args: &str, runtime: &dyn Runtime) -> Result<String> {
     };
     if show_title {
         if let Some(t) = &title {
-            out += &format!("<title>{}</title>\n", attr(t));
+            out += &format!("<title>{t}</title>\n");
         }
     }
     out += &format!("<meta name=\"generator\" content=\"Jekyll v{JEKYLL_VERSION}\" />\n");
     if let Some(t) = &page_title {
-        out += &format!("<meta property=\"og:title\" content=\"{}\" />\n", attr(t));
+        out += &format!("<meta property=\"og:title\" content=\"{t}\" />\n");
     }
     if let Some(a) = &author {
         out += &format!("<meta name=\"author\" content=\"{}\" />\n", attr(a));
@@ -103,21 +150,15 @@ pub fn seo(args: &str, runtime: &dyn Runtime) -> Result<String> {
         .unwrap_or_else(|| "en_US".into());
     out += &format!("<meta property=\"og:locale\" content=\"{locale}\" />\n");
     if let Some(d) = &description {
-        out += &format!("<meta name=\"description\" content=\"{}\" />\n", attr(d));
-        out += &format!(
-            "<meta property=\"og:description\" content=\"{}\" />\n",
-            attr(d)
-        );
+        out += &format!("<meta name=\"description\" content=\"{d}\" />\n");
+        out += &format!("<meta property=\"og:description\" content=\"{d}\" />\n");
     }
     if site_url.is_some() {
         out += &format!("<link rel=\"canonical\" href=\"{canonical}\" />\n");
         out += &format!("<meta property=\"og:url\" content=\"{canonical}\" />\n");
     }
     if let Some(s) = &site_title {
-        out += &format!(
-            "<meta property=\"og:site_name\" content=\"{}\" />\n",
-            attr(s)
-        );
+        out += &format!("<meta property=\"og:site_name\" content=\"{s}\" />\n");
     }
     match &date {
         Some(d) => {
@@ -139,10 +180,7 @@ pub fn seo(args: &str, runtime: &dyn Runtime) -> Result<String> {
     }
     out += "<meta name=\"twitter:card\" content=\"summary\" />\n";
     if let Some(t) = &page_title {
-        out += &format!(
-            "<meta property=\"twitter:title\" content=\"{}\" />\n",
-            attr(t)
-        );
+        out += &format!("<meta property=\"twitter:title\" content=\"{t}\" />\n");
     }
     if let Some(user) = get("site.twitter.username") {
         out += &format!(

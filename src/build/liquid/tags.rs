@@ -111,7 +111,10 @@ pub fn lookup(runtime: &dyn Runtime, path: &str) -> Option<String> {
 }
 
 /// The tags that only need the lookups.
-pub fn simple_tags(lookups: &Arc<Lookups>) -> Vec<Simple> {
+pub fn simple_tags(
+    lookups: &Arc<Lookups>,
+    markdownify: Arc<super::plugins::Markdownify>,
+) -> Vec<Simple> {
     let l = lookups.clone();
     let link = Simple::new("link", move |args, runtime| {
         let path = resolve_arg(args, runtime);
@@ -146,7 +149,9 @@ pub fn simple_tags(lookups: &Arc<Lookups>) -> Vec<Simple> {
             "<link type=\"application/atom+xml\" rel=\"alternate\" href=\"{href}\"{title} />"
         ))
     });
-    let seo = Simple::new("seo", |args, runtime| super::plugins::seo(args, runtime));
+    let seo = Simple::new("seo", move |args, runtime| {
+        super::plugins::seo(args, runtime, &*markdownify)
+    });
     let l = lookups.clone();
     let include_relative = Simple::new("include_relative", move |args, runtime| {
         include_relative(&l, args, runtime)

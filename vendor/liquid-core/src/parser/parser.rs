@@ -240,7 +240,41 @@ fn parse_filter(filter: Pair, options: &Language) -> Result<Box<dyn Filter>> {
         .context_key("filter")
         .value_with(|| filter_str.to_string().into())?;
 
-    Ok(f)
+    // tusk: an error while the filter runs names its line and column too.
+    let (line, column) = position.start_pos().line_col();
+    Ok(Box::new(Located {
+        filter: f,
+        line,
+        column,
+    }))
+}
+
+/// tusk: a filter and where it is in its template, so that an error it
+/// raises while rendering (`divided_by: 0`) names the line.
+#[derive(Debug)]
+struct Located {
+    filter: Box<dyn Filter>,
+    line: usize,
+    column: usize,
+}
+
+impl std::fmt::Display for Located {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.filter.fmt(f)
+    }
+}
+
+impl Filter for Located {
+    fn evaluate(
+        &self,
+        input: &dyn crate::model::ValueView,
+        runtime: &dyn crate::runtime::Runtime,
+    ) -> Result<crate::model::Value> {
+        self.filter
+            .evaluate(input, runtime)
+            .context_key("position")
+            .value_with(|| format!("--> {}:{}", self.line, self.column).into())
+    }
 }
 
 /// Parses a `FilterChain` from a `Pair` with a filter chain.

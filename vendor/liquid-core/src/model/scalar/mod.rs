@@ -87,7 +87,8 @@ impl<'s> ScalarCow<'s> {
     pub fn into_string(self) -> KString {
         match self.0 {
             ScalarCowEnum::Integer(x) => x.to_string().into(),
-            ScalarCowEnum::Float(x) => x.to_string().into(),
+            // tusk: a float reads as Ruby's `Float#to_s` writes it.
+            ScalarCowEnum::Float(x) => RubyFloat(x).to_string().into(),
             ScalarCowEnum::Bool(x) => x.to_string().into(),
             ScalarCowEnum::DateTime(x) => x.to_string().into(),
             ScalarCowEnum::Date(x) => x.to_string().into(),
@@ -314,16 +315,55 @@ impl_copyable!(i16, i64);
 impl_copyable!(u32, i64);
 impl_copyable!(i32, i64);
 
+/// tusk: a float as Ruby's `Float#to_s` writes it (`5.0`, `0.0001`,
+/// `1.0e-05`, `1.0e+16`, `Infinity`), as Jekyll's Liquid prints floats.
+#[derive(Debug, Clone, Copy)]
+pub struct RubyFloat(pub f64);
+
+impl fmt::Display for RubyFloat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let x = self.0;
+        if x.is_nan() {
+            return f.write_str("NaN");
+        }
+        if x.is_infinite() {
+            return f.write_str(if x > 0.0 { "Infinity" } else { "-Infinity" });
+        }
+        let sign = if x.is_sign_negative() { "-" } else { "" };
+        if x == 0.0 {
+            return write!(f, "{sign}0.0");
+        }
+        // The shortest digits that read back as `x`, and where the point goes.
+        let e = format!("{:e}", x.abs());
+        let (mantissa, exp) = e.split_once('e').unwrap_or((&e, "0"));
+        let digits = mantissa.replace('.', "");
+        let point = exp.parse::<i32>().unwrap_or(0) + 1;
+        if (1..=15).contains(&point) {
+            let point = point as usize;
+            if digits.len() <= point {
+                write!(f, "{sign}{digits}{}.0", "0".repeat(point - digits.len()))
+            } else {
+                write!(f, "{sign}{}.{}", &digits[..point], &digits[point..])
+            }
+        } else if (-3..=0).contains(&point) {
+            write!(f, "{sign}0.{}{digits}", "0".repeat((-point) as usize))
+        } else {
+            let rest = if digits.len() > 1 { &digits[1..] } else { "0" };
+            write!(f, "{sign}{}.{rest}e{:+03}", &digits[..1], point - 1)
+        }
+    }
+}
+
 impl ValueView for f64 {
     fn as_debug(&self) -> &dyn fmt::Debug {
         self
     }
 
     fn render(&self) -> DisplayCow<'_> {
-        DisplayCow::Borrowed(self)
+        DisplayCow::Owned(Box::new(RubyFloat(*self)))
     }
     fn source(&self) -> DisplayCow<'_> {
-        DisplayCow::Borrowed(self)
+        DisplayCow::Owned(Box::new(RubyFloat(*self)))
     }
     fn type_name(&self) -> &'static str {
         "fractional number"
