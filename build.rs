@@ -14,11 +14,24 @@ fn main() {
     println!("cargo:rerun-if-env-changed=TUSK_GIT_DATE");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
     // A new commit moves HEAD or the branch it points at (in a worktree,
-    // HEAD is its own and the branches are the common repository's).
+    // HEAD is its own and the branches are the common repository's). Only
+    // that branch's file: watching the whole refs/heads folder rebuilt every
+    // worktree whenever any branch got a commit.
+    let branch = git(&["symbolic-ref", "-q", "HEAD"]);
+    let common = git(&["rev-parse", "--git-common-dir"]);
+    // A branch only in packed-refs (a fresh clone) gets its own file at the
+    // next commit: until then its folder is watched.
+    let branch_file = common.as_ref().zip(branch.as_ref()).map(|(d, b)| {
+        let file = format!("{d}/{b}");
+        match std::path::Path::new(&file).exists() {
+            true => file,
+            false => file.rsplit_once('/').map_or(file.clone(), |(dir, _)| dir.to_string()),
+        }
+    });
     let watched = [
         git(&["rev-parse", "--git-path", "HEAD"]),
-        git(&["rev-parse", "--git-common-dir"]).map(|d| format!("{d}/refs/heads")),
-        git(&["rev-parse", "--git-common-dir"]).map(|d| format!("{d}/packed-refs")),
+        branch_file,
+        common.map(|d| format!("{d}/packed-refs")),
     ];
     // Only paths that exist: cargo reruns on every build for a missing one.
     for path in watched.into_iter().flatten() {
