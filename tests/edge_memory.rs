@@ -12,7 +12,6 @@ use common::edge::{fetch, Edge};
 use common::Project;
 
 #[test]
-#[ignore = "issue 25 item 1 not met yet: with bodies in mappings of their own, a debug build peaks at 132 MiB (40 at start) for cache_mb = 64, bound 104; release not measured"]
 fn a_full_cache_stays_within_cache_mb() {
     let origin = StreamOrigin::start();
     let p = Project::bare(
@@ -44,17 +43,21 @@ fn a_full_cache_stays_within_cache_mb() {
         }
     }
     let peak = peak();
+    let after = big::memory_kib(edge.pid()).0 / 1024;
     let cache = edge.status()["cache"].clone();
+    let bound = 64 + 40;
     eprintln!(
-        "edge RSS {started} MiB at start, peak {peak} MiB with cache_mb = 64 filled 4x; cache {cache}"
+        "edge RSS: {started} MiB at start, peak {peak} MiB while cache_mb = 64 was filled 4x, \
+         {after} MiB after; bound {bound} MiB; cache {cache}"
     );
     assert!(cache["evictions"].as_u64().unwrap() > 1000, "{cache}");
     assert!(cache["bytes"].as_u64().unwrap() <= 64 << 20, "{cache}");
     // The whole process: the 64 MiB counted and at most 40 MiB besides
-    // (code, runtime, buffers). Bodies on the heap peaked at 140 MiB here:
-    // the allocator kept what evictions freed.
+    // (code, runtime, buffers). Bodies on the heap peaked at 140 MiB here
+    // (the allocator kept what evictions freed); with them in mappings, 134
+    // (huge pages under a heap of 3 MiB live, and the access log's queue).
     assert!(
-        peak <= 64 + 40,
-        "peak {peak} MiB for cache_mb = 64, {started} MiB at start"
+        peak <= bound && after <= bound,
+        "peak {peak} MiB, {after} MiB after, for cache_mb = 64 (bound {bound}), {started} MiB at start"
     );
 }

@@ -17,7 +17,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+
+use tokio::sync::mpsc::{channel, error::TrySendError, Sender};
 
 use anyhow::{Context, Result};
 
@@ -102,8 +103,11 @@ struct Record {
 /// The request header `tusk drill` marks its requests with.
 pub const DRILL_HEADER: &str = "x-tusk-drill";
 
+/// Lines waiting for the writer at most; beyond, they are dropped.
+const QUEUE: usize = 65_536;
+
 pub struct AccessLog {
-    tx: SyncSender<Record>,
+    tx: Sender<Record>,
     dropped: AtomicU64,
     counter: AtomicU64,
     pub path: PathBuf,
@@ -126,13 +130,15 @@ impl AccessLog {
             writeln!(out, "#Version: 1.0\n#Fields: {FIELDS}")?;
             out.flush()?;
         }
-        let (tx, rx) = sync_channel::<Record>(65_536);
+        // Bounded, and allocated as lines queue: std's sync_channel set up
+        // all 65,536 slots (7 MiB resident) before the first request.
+        let (tx, mut rx) = channel::<Record>(QUEUE);
         let shown = path.display().to_string();
         std::thread::Builder::new()
             .name("edge-access-log".into())
             .spawn(move || {
                 let mut writer = Writer::default();
-                while let Ok(record) = rx.recv() {
+                while let Some(record) = rx.blocking_recv() {
                     let mut result = out.write_all(writer.line(&record).as_bytes());
                     // Flush whenever the queue is empty: lines reach the
                     // file within one request's time, batched under load.

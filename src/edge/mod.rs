@@ -261,6 +261,7 @@ pub async fn run(
     opts: &EdgeOptions,
     ready: impl FnOnce(&State, SocketAddr),
 ) -> Result<&'static str> {
+    stored::small_pages_only();
     let state = Arc::new(State::new(loaded, opts).await?);
     let listen = opts
         .listen
