@@ -25,7 +25,9 @@ fn main() {
         let file = format!("{d}/{b}");
         match std::path::Path::new(&file).exists() {
             true => file,
-            false => file.rsplit_once('/').map_or(file.clone(), |(dir, _)| dir.to_string()),
+            false => file
+                .rsplit_once('/')
+                .map_or(file.clone(), |(dir, _)| dir.to_string()),
         }
     });
     let watched = [

@@ -242,7 +242,10 @@ fn cloudfront_logs_from_a_folder_and_an_s3_prefix() {
         .stdout();
     assert!(text.contains("82.27% not sent to the origin"), "{text}");
     // Sizes in a unit that does not round them away ("0.1 of 0.4 MB").
-    assert!(text.contains("(114.3 kB of 408.0 kB came from it)"), "{text}");
+    assert!(
+        text.contains("(114.3 kB of 408.0 kB came from it)"),
+        "{text}"
+    );
     assert!(text.contains("/search") && !text.contains("/api"), "{text}");
     assert!(text.contains("1 line skipped"), "{text}");
 

@@ -179,7 +179,12 @@ async fn steps(
             encode_all(loaded, &mut desired)?;
             let known = Known {
                 recorded: &last.stored,
-                wanted: Some(desired.iter().map(|(k, d)| (k.as_str(), d.stored_md5())).collect()),
+                wanted: Some(
+                    desired
+                        .iter()
+                        .map(|(k, d)| (k.as_str(), d.stored_md5()))
+                        .collect(),
+                ),
             };
             let listing = resolve_md5s(store, listed, &known, cfg.concurrency).await?;
             (desired, conflicts, None, listing, built)
