@@ -24,7 +24,7 @@ pub struct Jekyll {
 }
 
 impl Jekyll {
-    fn new(
+    pub(super) fn new(
         name: &'static str,
         f: impl Fn(&dyn ValueView, &[Value]) -> Result<Value> + Send + Sync + 'static,
     ) -> Jekyll {

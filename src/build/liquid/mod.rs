@@ -13,6 +13,7 @@ mod plugins;
 mod sass;
 mod tags;
 mod where_exp;
+mod where_filter;
 
 pub use filters::normalize_uri;
 
@@ -187,6 +188,7 @@ impl LiquidRenderer {
             links: false,
             flavor: loaded.config.build.markdown,
         };
+        let indexes = Arc::new(where_filter::Indexes::default());
         let lookups = Arc::new(tags::Lookups {
             by_path: site
                 .documents
@@ -232,6 +234,7 @@ impl LiquidRenderer {
             for f in filters::all(&text_of("url"), &text_of("baseurl"), markdownify.clone()) {
                 b = b.filter(f);
             }
+            b = b.filter(where_filter::filter(indexes.clone()));
             for t in tags::simple_tags(&lookups, markdownify) {
                 b = b.tag(t);
             }
@@ -340,12 +343,13 @@ impl LiquidRenderer {
         };
         let excerpts = renderer.liquid_excerpts(loaded, site);
         (renderer.posts, renderer.listed) = post_values(loaded, site, &excerpts);
-        if excerpts.is_empty() {
-            return (renderer, problems);
+        if !excerpts.is_empty() {
+            let with_excerpts = site_value(loaded, site, jekyll, &excerpts);
+            renderer.site = liquid::model::to_value(&with_excerpts).unwrap_or(LValue::Nil);
+            renderer.excerpts = excerpts;
         }
-        let with_excerpts = site_value(loaded, site, jekyll, &excerpts);
-        renderer.site = liquid::model::to_value(&with_excerpts).unwrap_or(LValue::Nil);
-        renderer.excerpts = excerpts;
+        // `site` is final: its lists can be indexed for `where`.
+        indexes.pin(&renderer.site);
         (renderer, problems)
     }
 
@@ -392,8 +396,7 @@ impl LiquidRenderer {
             doc.body.clone()
         };
         if let Some((_, url)) = paging {
-            page.insert("url".into(), json!(url));
-            page.insert("dir".into(), json!(url));
+            pager_fields(&mut page, url);
         }
         let paginator = paging.map_or(LValue::Nil, |(p, _)| paginate::paginator(p, &self.listed));
         page.insert(
@@ -925,13 +928,18 @@ fn generated_pages(loaded: &Loaded, site: &Site) -> Vec<Value> {
         let template = page_value(loaded, &Excerpts::new(), &site.documents[p.doc]);
         for pager in p.pagers.iter().skip(1) {
             let mut page = template.clone();
-            let url = pager.page_url(pager.number);
-            page.insert("url".into(), json!(url));
-            page.insert("dir".into(), json!(url));
+            pager_fields(&mut page, &pager.page_url(pager.number));
             out.push(Value::Object(page));
         }
     }
     out
+}
+
+/// A jekyll-paginate page at `url` (`/blog/page2/`). Its `path` stays
+/// the template's (`blog/index.html`), as in Jekyll (checked with 4.3).
+fn pager_fields(page: &mut Map<String, Value>, url: &str) {
+    page.insert("url".into(), json!(url));
+    page.insert("dir".into(), json!(url));
 }
 
 /// Jekyll's related posts without LSI: the ten most recent posts other
