@@ -206,27 +206,9 @@ fn copy_of_default(b: &CacheBehavior, default: &DefaultCacheBehavior) -> Result<
 // rest: a route behaves as the default behaviour does.
 #[allow(deprecated)]
 fn route(b: &DefaultCacheBehavior, pattern: &str, target: &str) -> Result<CacheBehavior> {
-    Ok(CacheBehavior::builder()
+    Ok(super::desired::copy_settings!(CacheBehavior::builder(), b)
         .path_pattern(pattern)
         .target_origin_id(target)
-        .set_trusted_signers(b.trusted_signers().cloned())
-        .set_trusted_key_groups(b.trusted_key_groups().cloned())
-        .viewer_protocol_policy(b.viewer_protocol_policy().clone())
-        .set_allowed_methods(b.allowed_methods().cloned())
-        .set_smooth_streaming(b.smooth_streaming())
-        .set_compress(b.compress())
-        .set_lambda_function_associations(b.lambda_function_associations().cloned())
-        .set_function_associations(b.function_associations().cloned())
-        .set_field_level_encryption_id(b.field_level_encryption_id().map(str::to_string))
-        .set_realtime_log_config_arn(b.realtime_log_config_arn().map(str::to_string))
-        .set_cache_policy_id(b.cache_policy_id().map(str::to_string))
-        .set_origin_request_policy_id(b.origin_request_policy_id().map(str::to_string))
-        .set_response_headers_policy_id(b.response_headers_policy_id().map(str::to_string))
-        .set_grpc_config(b.grpc_config().cloned())
-        .set_forwarded_values(b.forwarded_values().cloned())
-        .set_min_ttl(b.min_ttl())
-        .set_default_ttl(b.default_ttl())
-        .set_max_ttl(b.max_ttl())
         .build()?)
 }
 

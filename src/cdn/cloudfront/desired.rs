@@ -525,55 +525,48 @@ pub(crate) fn rebuild(
         .build()?)
 }
 
+/// Every setting of a cache behaviour but its path and target, copied
+/// from `$b` onto `$builder`: `DefaultCacheBehavior` and `CacheBehavior`
+/// are two SDK types with the same fields, so one list serves both.
+macro_rules! copy_settings {
+    ($builder:expr, $b:expr) => {{
+        let b = $b;
+        $builder
+            .set_trusted_signers(b.trusted_signers().cloned())
+            .set_trusted_key_groups(b.trusted_key_groups().cloned())
+            .viewer_protocol_policy(b.viewer_protocol_policy().clone())
+            .set_allowed_methods(b.allowed_methods().cloned())
+            .set_smooth_streaming(b.smooth_streaming())
+            .set_compress(b.compress())
+            .set_lambda_function_associations(b.lambda_function_associations().cloned())
+            .set_function_associations(b.function_associations().cloned())
+            .set_field_level_encryption_id(b.field_level_encryption_id().map(str::to_string))
+            .set_realtime_log_config_arn(b.realtime_log_config_arn().map(str::to_string))
+            .set_cache_policy_id(b.cache_policy_id().map(str::to_string))
+            .set_origin_request_policy_id(b.origin_request_policy_id().map(str::to_string))
+            .set_response_headers_policy_id(b.response_headers_policy_id().map(str::to_string))
+            .set_grpc_config(b.grpc_config().cloned())
+            .set_forwarded_values(b.forwarded_values().cloned())
+            .set_min_ttl(b.min_ttl())
+            .set_default_ttl(b.default_ttl())
+            .set_max_ttl(b.max_ttl())
+    }};
+}
+pub(super) use copy_settings;
+
 // The legacy cache settings (ForwardedValues, TTLs) are deprecated but
 // still live on older distributions: they are copied like everything else.
 #[allow(deprecated)]
 fn default_behavior(b: &DefaultCacheBehavior, target: &str) -> Result<DefaultCacheBehavior> {
-    Ok(DefaultCacheBehavior::builder()
+    Ok(copy_settings!(DefaultCacheBehavior::builder(), b)
         .target_origin_id(target)
-        .set_trusted_signers(b.trusted_signers().cloned())
-        .set_trusted_key_groups(b.trusted_key_groups().cloned())
-        .viewer_protocol_policy(b.viewer_protocol_policy().clone())
-        .set_allowed_methods(b.allowed_methods().cloned())
-        .set_smooth_streaming(b.smooth_streaming())
-        .set_compress(b.compress())
-        .set_lambda_function_associations(b.lambda_function_associations().cloned())
-        .set_function_associations(b.function_associations().cloned())
-        .set_field_level_encryption_id(b.field_level_encryption_id().map(str::to_string))
-        .set_realtime_log_config_arn(b.realtime_log_config_arn().map(str::to_string))
-        .set_cache_policy_id(b.cache_policy_id().map(str::to_string))
-        .set_origin_request_policy_id(b.origin_request_policy_id().map(str::to_string))
-        .set_response_headers_policy_id(b.response_headers_policy_id().map(str::to_string))
-        .set_grpc_config(b.grpc_config().cloned())
-        .set_forwarded_values(b.forwarded_values().cloned())
-        .set_min_ttl(b.min_ttl())
-        .set_default_ttl(b.default_ttl())
-        .set_max_ttl(b.max_ttl())
         .build()?)
 }
 
 #[allow(deprecated)]
 fn cache_behavior(b: &CacheBehavior, target: &str) -> Result<CacheBehavior> {
-    Ok(CacheBehavior::builder()
+    Ok(copy_settings!(CacheBehavior::builder(), b)
         .path_pattern(b.path_pattern())
         .target_origin_id(target)
-        .set_trusted_signers(b.trusted_signers().cloned())
-        .set_trusted_key_groups(b.trusted_key_groups().cloned())
-        .viewer_protocol_policy(b.viewer_protocol_policy().clone())
-        .set_allowed_methods(b.allowed_methods().cloned())
-        .set_smooth_streaming(b.smooth_streaming())
-        .set_compress(b.compress())
-        .set_lambda_function_associations(b.lambda_function_associations().cloned())
-        .set_function_associations(b.function_associations().cloned())
-        .set_field_level_encryption_id(b.field_level_encryption_id().map(str::to_string))
-        .set_realtime_log_config_arn(b.realtime_log_config_arn().map(str::to_string))
-        .set_cache_policy_id(b.cache_policy_id().map(str::to_string))
-        .set_origin_request_policy_id(b.origin_request_policy_id().map(str::to_string))
-        .set_response_headers_policy_id(b.response_headers_policy_id().map(str::to_string))
-        .set_grpc_config(b.grpc_config().cloned())
-        .set_forwarded_values(b.forwarded_values().cloned())
-        .set_min_ttl(b.min_ttl())
-        .set_default_ttl(b.default_ttl())
-        .set_max_ttl(b.max_ttl())
         .build()?)
 }
