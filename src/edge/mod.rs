@@ -1541,7 +1541,11 @@ fn respond(
     now: Instant,
 ) -> Response<Body> {
     let mut response = Response::new(Body::default());
-    *response.headers_mut() = entry.headers.clone();
+    // Room for what is added below: a clone has no spare room, and
+    // growing a header map rehashes it.
+    let headers = response.headers_mut();
+    headers.reserve(entry.headers.len() + 4);
+    headers.extend(entry.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
     let complete = entry.status == 200;
     if complete && conditional::not_modified(request, &entry.headers) {
         *response.status_mut() = StatusCode::NOT_MODIFIED;

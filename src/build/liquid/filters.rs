@@ -9,18 +9,23 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset};
 use liquid_core::model::{Value, ValueView};
 use liquid_core::parser::{FilterArguments, ParameterReflection};
-use liquid_core::{Expression, Filter, FilterReflection, ParseFilter, Result, Runtime};
+use liquid_core::{Expression, Filter, FilterReflection, ParseFilter, Pick, Result, Runtime};
 
 use super::math;
 
 /// What a filter function gets: its input and its evaluated arguments.
 type FilterFn = dyn Fn(&dyn ValueView, &[Value]) -> Result<Value> + Send + Sync;
 
+/// The one item `first` or `last` would take from a filter's result.
+type PickFn = dyn Fn(&dyn ValueView, &[Value], Pick) -> Option<Value> + Send + Sync;
+
 /// One filter: a name and a function.
 #[derive(Clone)]
 pub struct Jekyll {
     name: &'static str,
     f: Arc<FilterFn>,
+    /// A shortcut for `filter | first` (see [`Filter::evaluate_pick`]).
+    pick: Option<Arc<PickFn>>,
 }
 
 impl Jekyll {
@@ -31,7 +36,18 @@ impl Jekyll {
         Jekyll {
             name,
             f: Arc::new(f),
+            pick: None,
         }
+    }
+
+    /// With a way to find the item `first` or `last` takes from the
+    /// result without building it; `None` from `pick` builds it.
+    pub(super) fn picking(
+        mut self,
+        pick: impl Fn(&dyn ValueView, &[Value], Pick) -> Option<Value> + Send + Sync + 'static,
+    ) -> Jekyll {
+        self.pick = Some(Arc::new(pick));
+        self
     }
 }
 
@@ -80,14 +96,92 @@ impl fmt::Display for Parsed {
     }
 }
 
-impl Filter for Parsed {
-    fn evaluate(&self, input: &dyn ValueView, runtime: &dyn Runtime) -> Result<Value> {
-        let args: Vec<Value> = self
-            .args
+impl Parsed {
+    fn args(&self, runtime: &dyn Runtime) -> Result<Vec<Value>> {
+        self.args
             .iter()
             .map(|a| a.evaluate(runtime).map(|v| v.into_owned()))
-            .collect::<Result<_>>()?;
-        (self.filter.f)(input, &args)
+            .collect()
+    }
+}
+
+impl Filter for Parsed {
+    fn evaluate(&self, input: &dyn ValueView, runtime: &dyn Runtime) -> Result<Value> {
+        (self.filter.f)(input, &self.args(runtime)?)
+    }
+
+    fn evaluate_pick(
+        &self,
+        input: &dyn ValueView,
+        runtime: &dyn Runtime,
+        which: Pick,
+    ) -> Option<Result<Value>> {
+        let pick = self.filter.pick.as_ref()?;
+        match self.args(runtime) {
+            Ok(args) => pick(input, &args, which).map(Ok),
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+/// The standard `first` and `last`, unchanged, but marked as picking one
+/// item, so `site.pages | where: "path", p | first` copies one page, not
+/// every page with that path (minima's header does this for each header
+/// page of each page; paginated sites have hundreds of `index.html`).
+#[derive(Clone)]
+pub struct Picking {
+    inner: Box<dyn ParseFilter>,
+    pick: Pick,
+}
+
+pub fn first_and_last() -> [Picking; 2] {
+    [
+        Picking {
+            inner: Box::new(liquid_lib::stdlib::First),
+            pick: Pick::First,
+        },
+        Picking {
+            inner: Box::new(liquid_lib::stdlib::Last),
+            pick: Pick::Last,
+        },
+    ]
+}
+
+impl ParseFilter for Picking {
+    fn parse(&self, arguments: FilterArguments) -> Result<Box<dyn Filter>> {
+        Ok(Box::new(Picked {
+            inner: self.inner.parse(arguments)?,
+            pick: self.pick,
+        }))
+    }
+    fn reflection(&self) -> &dyn FilterReflection {
+        self.inner.reflection()
+    }
+}
+
+struct Picked {
+    inner: Box<dyn Filter>,
+    pick: Pick,
+}
+
+impl fmt::Debug for Picked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
+impl fmt::Display for Picked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.inner, f)
+    }
+}
+
+impl Filter for Picked {
+    fn evaluate(&self, input: &dyn ValueView, runtime: &dyn Runtime) -> Result<Value> {
+        self.inner.evaluate(input, runtime)
+    }
+    fn pick(&self) -> Option<Pick> {
+        Some(self.pick)
     }
 }
 

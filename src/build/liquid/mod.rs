@@ -235,6 +235,9 @@ impl LiquidRenderer {
                 b = b.filter(f);
             }
             b = b.filter(where_filter::filter(indexes.clone()));
+            for f in filters::first_and_last() {
+                b = b.filter(f);
+            }
             for t in tags::simple_tags(&lookups, markdownify) {
                 b = b.tag(t);
             }

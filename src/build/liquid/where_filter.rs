@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use liquid_core::model::{Value, ValueView};
+use liquid_core::Pick;
 
 use super::filters::Jekyll;
 
@@ -117,45 +118,59 @@ fn texts(item: &dyn ValueView, property: &str) -> Option<Vec<String>> {
     })
 }
 
-/// The `where` filter, with the indexes of one build.
+/// The `where` filter, with the indexes of one build; `where: ... |
+/// first` (and `last`) copies only the item it keeps.
 pub fn filter(indexes: Arc<Indexes>) -> Jekyll {
+    let picking = indexes.clone();
     Jekyll::new("where", move |input, args| {
-        let (Some(property), target) = (args.first().filter(|p| !p.is_nil()), args.get(1)) else {
-            return Ok(input.to_value());
+        Ok(kept(&indexes, input, args, None).unwrap_or_else(|| input.to_value()))
+    })
+    .picking(move |input, args, pick| kept(&picking, input, args, Some(pick)))
+}
+
+/// What `where` keeps of `input` (None: all of it, unchanged), or with
+/// `pick`, only its first or last item (nil when it keeps none).
+fn kept(
+    indexes: &Indexes,
+    input: &dyn ValueView,
+    args: &[Value],
+    pick: Option<Pick>,
+) -> Option<Value> {
+    let (Some(property), target) = (args.first().filter(|p| !p.is_nil()), args.get(1)) else {
+        return None;
+    };
+    // Jekyll: a list or a hash as the value filters nothing.
+    let target = target.filter(|t| !t.is_nil());
+    if target.is_some_and(|t| t.as_array().is_some() || t.as_object().is_some())
+        || (input.as_array().is_none() && input.as_object().is_none())
+    {
+        return None;
+    }
+    let property = property.to_kstr().to_string();
+    let target = target.map(|t| t.to_kstr().to_string());
+    if let Some(index) = indexes.of(input, &property) {
+        let found = match &target {
+            Some(t) => index.by_text.get(t).map_or(&[][..], Vec::as_slice),
+            None => &index.nil,
         };
-        // Jekyll: a list or a hash as the value filters nothing.
-        let target = target.filter(|t| !t.is_nil());
-        if target.is_some_and(|t| t.as_array().is_some() || t.as_object().is_some())
-            || (input.as_array().is_none() && input.as_object().is_none())
-        {
-            return Ok(input.to_value());
-        }
-        let property = property.to_kstr().to_string();
-        let target = target.map(|t| t.to_kstr().to_string());
-        let kept: Vec<Value> = match indexes.of(input, &property) {
-            Some(index) => {
-                let found = match &target {
-                    Some(t) => index.by_text.get(t).map_or(&[][..], Vec::as_slice),
-                    None => &index.nil,
-                };
-                // Indexed lists are arrays (see `note`).
-                let list = input.as_array().expect("an indexed list is an array");
-                found
-                    .iter()
-                    .filter_map(|&i| list.get(i as i64))
-                    .map(|item| item.to_value())
-                    .collect()
-            }
-            None => items(input)
-                .filter(|item| match (texts(*item, &property), &target) {
-                    (None, None) => true,
-                    (Some(seen), Some(t)) => seen.contains(t),
-                    _ => false,
-                })
-                .map(|item| item.to_value())
-                .collect(),
-        };
-        Ok(Value::Array(kept))
+        // Indexed lists are arrays (see `note`).
+        let list = input.as_array().expect("an indexed list is an array");
+        let item = |i: &usize| list.get(*i as i64).map(|v| v.to_value());
+        return Some(match pick {
+            Some(Pick::First) => found.first().and_then(item).unwrap_or(Value::Nil),
+            Some(Pick::Last) => found.last().and_then(item).unwrap_or(Value::Nil),
+            None => Value::Array(found.iter().filter_map(item).collect()),
+        });
+    }
+    let mut matching = items(input).filter(|item| match (texts(*item, &property), &target) {
+        (None, None) => true,
+        (Some(seen), Some(t)) => seen.contains(t),
+        _ => false,
+    });
+    Some(match pick {
+        Some(Pick::First) => matching.next().map_or(Value::Nil, |v| v.to_value()),
+        Some(Pick::Last) => matching.last().map_or(Value::Nil, |v| v.to_value()),
+        None => Value::Array(matching.map(|v| v.to_value()).collect()),
     })
 }
 
@@ -207,6 +222,21 @@ mod tests {
                 expr.replace("site.pages", "copy")
             );
             assert_eq!(render(&t, &site(), &indexed), want, "{expr} (not indexed)");
+        }
+        // `first` and `last` after `where` pick the same items as they do
+        // on its whole result, indexed or not.
+        for (list, prefix) in [
+            ("site.pages", ""),
+            ("copy", "{% assign copy = site.pages | slice: 0, 9 %}"),
+        ] {
+            let t = format!(
+                "{prefix}{{% assign f = {list} | where: \"tags\", \"x\" | first %}}\
+                 {{% assign l = {list} | where: \"tags\", \"x\" | last %}}\
+                 {{% assign n = {list} | where: \"path\", \"none\" | first %}}\
+                 {{{{ f.n }}}},{{{{ l.n }}}},{{{{ n == nil }}}},{{{{ {list} | where: \"tags\", \"y\" | first | map: \"path\" }}}}"
+            );
+            let indexed = Arc::new(Indexes::default());
+            assert_eq!(render(&t, &site(), &indexed), "1,4,true,a.md", "{list}");
         }
         let indexed = Arc::new(Indexes::default());
         render(

@@ -27,7 +27,7 @@ pub use model::{ObjectView, ValueView};
 pub use parser::Language;
 pub use parser::TagTokenIter;
 pub use parser::{BlockReflection, ParseBlock, TagBlock};
-pub use parser::{Filter, FilterParameters, FilterReflection, ParseFilter};
+pub use parser::{Filter, FilterParameters, FilterReflection, ParseFilter, Pick};
 pub use parser::{ParseTag, TagReflection};
 pub use runtime::Expression;
 pub use runtime::Renderable;

@@ -143,6 +143,32 @@ pub struct FilterArguments<'a> {
 pub trait Filter: Send + Sync + Debug + Display {
     // This will evaluate the expressions and evaluate the filter.
     fn evaluate(&self, input: &dyn ValueView, runtime: &dyn Runtime) -> Result<Value>;
+
+    /// tusk: Whether this filter returns one item of its input list
+    /// (`first`, `last`): a filter before it in a chain may then pick that
+    /// item without building its whole result (see [`Filter::evaluate_pick`]).
+    fn pick(&self) -> Option<Pick> {
+        None
+    }
+
+    /// tusk: The item `pick` would take from this filter's result, found
+    /// without building the result (`where: "path", p | first` on a list
+    /// of thousands); `None` to evaluate as usual.
+    fn evaluate_pick(
+        &self,
+        _input: &dyn ValueView,
+        _runtime: &dyn Runtime,
+        _pick: Pick,
+    ) -> Option<Result<Value>> {
+        None
+    }
+}
+
+/// tusk: Which item of a list a filter like `first` or `last` returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    First,
+    Last,
 }
 
 /// A trait to register a new filter in the `liquid::Parser`.

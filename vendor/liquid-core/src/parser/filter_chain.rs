@@ -26,11 +26,23 @@ impl FilterChain {
         // take either the provided value or the value from the provided variable
         let mut entry = self.entry.evaluate(runtime)?;
 
-        // apply all specified filters
-        for filter in &self.filters {
+        // apply all specified filters; tusk: a filter followed by one
+        // that picks an item (`first`) may pick it itself
+        let mut filters = self.filters.iter().peekable();
+        while let Some(filter) = filters.next() {
+            let picked = filters
+                .peek()
+                .and_then(|next| next.pick())
+                .and_then(|pick| filter.evaluate_pick(entry.as_view(), runtime, pick));
+            let value = match picked {
+                Some(value) => {
+                    filters.next();
+                    value
+                }
+                None => filter.evaluate(entry.as_view(), runtime),
+            };
             entry = ValueCow::Owned(
-                filter
-                    .evaluate(entry.as_view(), runtime)
+                value
                     .trace("Filter error")
                     .context_key("filter")
                     .value_with(|| format!("{}", filter).into())

@@ -275,6 +275,25 @@ impl Filter for Located {
             .context_key("position")
             .value_with(|| format!("--> {}:{}", self.line, self.column).into())
     }
+
+    // tusk: the position wrapper keeps the filter's `first` shortcut.
+    fn pick(&self) -> Option<super::Pick> {
+        self.filter.pick()
+    }
+
+    fn evaluate_pick(
+        &self,
+        input: &dyn crate::model::ValueView,
+        runtime: &dyn crate::runtime::Runtime,
+        pick: super::Pick,
+    ) -> Option<Result<crate::model::Value>> {
+        let picked = self.filter.evaluate_pick(input, runtime, pick)?;
+        Some(
+            picked
+                .context_key("position")
+                .value_with(|| format!("--> {}:{}", self.line, self.column).into()),
+        )
+    }
 }
 
 /// Parses a `FilterChain` from a `Pair` with a filter chain.
