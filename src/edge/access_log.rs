@@ -108,7 +108,9 @@ struct Record {
 }
 
 /// The request header `tusk drill` marks its requests with.
-pub const DRILL_HEADER: &str = "x-tusk-drill";
+/// A header name, not text: a text name is parsed on every lookup.
+pub const DRILL_HEADER: hyper::header::HeaderName =
+    hyper::header::HeaderName::from_static("x-tusk-drill");
 
 /// Lines waiting for the writer at most; beyond, they are dropped.
 const QUEUE: usize = 65_536;
@@ -177,13 +179,23 @@ impl AccessLog {
 
     /// Queue the line of a request; a full queue drops it (counted).
     pub fn write(&self, asked: Asked, a: &Answer<'_>) {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let record = Record::new(asked, a, n, std::time::SystemTime::now());
+        if let Err(TrySendError::Full(_)) = self.tx.try_send(record) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Record {
+    fn new(asked: Asked, a: &Answer<'_>, n: u64, at: std::time::SystemTime) -> Record {
         let Asked { mut text, splits } = asked;
         push_field(&mut text, a.content_type);
         text.push('\t');
         push_field(&mut text, a.cache_control);
-        let record = Record {
-            at: std::time::SystemTime::now(),
-            n: self.counter.fetch_add(1, Ordering::Relaxed),
+        Record {
+            at,
+            n,
             client: a.client,
             status: a.status,
             bytes: a.bytes,
@@ -192,9 +204,6 @@ impl AccessLog {
             drill: a.drill,
             text,
             splits,
-        };
-        if let Err(TrySendError::Full(_)) = self.tx.try_send(record) {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -317,22 +326,23 @@ pub fn sent_to_origin(result: &str, detailed: &str, status: u16) -> bool {
 /// `value` as a log field: `-` when empty; tabs, spaces and newlines
 /// percent-encoded like CloudFront does, so every line keeps its columns.
 fn push_field(out: &mut String, value: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     if value.is_empty() {
         out.push('-');
         return;
     }
-    if !value.bytes().any(|b| b <= b' ' || b == 0x7f) {
-        out.push_str(value);
-        return;
+    // Runs of plain bytes are copied whole; only the bytes escaped are
+    // ASCII, so every cut falls between characters.
+    let mut rest = value;
+    while let Some(at) = rest.bytes().position(|b| b <= b' ' || b == 0x7f) {
+        let b = rest.as_bytes()[at];
+        out.push_str(&rest[..at]);
+        out.push('%');
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+        rest = &rest[at + 1..];
     }
-    for c in value.chars() {
-        if c <= ' ' || c == '\x7f' {
-            use std::fmt::Write as _;
-            let _ = write!(out, "%{:02X}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
+    out.push_str(rest);
 }
 
 #[cfg(test)]
@@ -347,10 +357,63 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_line_has_cloudfronts_columns() {
+        let req = hyper::Request::get("/blog/a%20b?x=1")
+            .header("host", "example.org")
+            .header("user-agent", "Mozilla/5.0 (X11)")
+            .header("cookie", "session=SECRET")
+            .body(())
+            .unwrap();
+        let answer = Answer {
+            client: "10.0.0.7".parse().unwrap(),
+            status: 304,
+            bytes: 0,
+            how: "Stale",
+            seconds: 0.0125,
+            content_type: "text/html; charset=utf-8",
+            cache_control: "",
+            drill: false,
+        };
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        let record = Record::new(Asked::of(&req), &answer, 42, at);
+        let mut writer = Writer::default();
+        let line = writer.line(&record).to_string();
+        let fields: Vec<&str> = line.trim_end_matches('\n').split('\t').collect();
+        let names: Vec<&str> = FIELDS.split(' ').collect();
+        assert_eq!(fields.len(), names.len(), "{line}");
+        let pid = format!("tusk-{}-42", std::process::id());
+        let want = [
+            "2023-11-14",
+            "22:13:20",
+            "tusk",
+            "0",
+            "10.0.0.7",
+            "GET",
+            "example.org",
+            "/blog/a%20b",
+            "304",
+            "-",
+            "Mozilla/5.0%20(X11)",
+            "x=1",
+            "present",
+            "Hit",
+            &pid,
+            "0.013",
+            "Stale",
+            "text/html;%20charset=utf-8",
+            "-",
+            "-",
+        ];
+        assert_eq!(fields, want, "{line}");
+        assert!(!line.contains("SECRET"), "{line}");
+    }
+
+    #[test]
     fn fields_keep_their_columns() {
         assert_eq!(field(""), "-");
         assert_eq!(field("Mozilla/5.0 (X11)"), "Mozilla/5.0%20(X11)");
         assert_eq!(field("a\tb\nc"), "a%09b%0Ac");
+        assert_eq!(field("é é\x7f"), "é%20é%7F");
         assert_eq!(result_type("Stale", 200), ("Hit", "Stale"));
         assert_eq!(result_type("Fallback", 200), ("Miss", "Fallback"));
         assert_eq!(result_type("Pass", 503), ("Error", "Pass"));

@@ -233,10 +233,11 @@ mod tests {
                 "{prefix}{{% assign f = {list} | where: \"tags\", \"x\" | first %}}\
                  {{% assign l = {list} | where: \"tags\", \"x\" | last %}}\
                  {{% assign n = {list} | where: \"path\", \"none\" | first %}}\
-                 {{{{ f.n }}}},{{{{ l.n }}}},{{{{ n == nil }}}},{{{{ {list} | where: \"tags\", \"y\" | first | map: \"path\" }}}}"
+                 {{% assign y = {list} | where: \"tags\", \"y\" | first %}}\
+                 {{{{ f.n }}}},{{{{ l.n }}}},{{% if n == nil %}}nil{{% endif %}},{{{{ y.path }}}}"
             );
             let indexed = Arc::new(Indexes::default());
-            assert_eq!(render(&t, &site(), &indexed), "1,4,true,a.md", "{list}");
+            assert_eq!(render(&t, &site(), &indexed), "1,4,nil,a.md", "{list}");
         }
         let indexed = Arc::new(Indexes::default());
         render(
