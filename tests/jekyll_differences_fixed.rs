@@ -93,6 +93,22 @@ fn math_filters_read_nil_a_missing_variable_and_text_as_jekyll_does() {
 }
 
 #[test]
+fn a_jekyll_site_without_url_is_told_to_set_it_in_config_yml_not_tusk_toml() {
+    // The math case's _config.yml has no `url`: Jekyll's links then have
+    // no host, and the place to set one is _config.yml.
+    let printed = assert_builds_as_jekyll("math");
+    let warning = printed
+        .lines()
+        .find(|l| l.contains("site.base_url is not set"))
+        .unwrap_or_else(|| panic!("no base URL warning: {printed}"));
+    assert!(
+        warning.contains("_config.yml as `url`") && warning.contains("paths without a host"),
+        "{warning}"
+    );
+    assert!(!warning.contains("tusk.toml"), "{warning}");
+}
+
+#[test]
 fn seo_descriptions_are_the_rendered_excerpt_formatted_as_jekyll_seo_tag_does() {
     assert_builds_as_jekyll("seo");
 }

@@ -86,7 +86,7 @@ pub(super) fn build(ctx: &mut Ctx, args: &BuildArgs) -> Result<()> {
         ctx.loaded.set_base_url(url)?;
     }
     if !ctx.loaded.base_url_set {
-        report::warn_base_url_unset(&ctx.loaded.config.site.base_url);
+        report::warn_base_url_unset(&ctx.loaded);
     }
     let report = build::build(&ctx.loaded, &args.content.options(false))?;
     if args.content.json {
@@ -237,10 +237,7 @@ pub(super) fn publish(ctx: &Ctx, args: &PublishArgs) -> Result<()> {
         .as_deref()
         .unwrap_or(&ctx.loaded.config.publish.target);
     if target.starts_with("s3://") && !ctx.loaded.base_url_set && args.rollback.is_none() {
-        anyhow::bail!(
-            "site.base_url is not set, so the build's canonical links, sitemap and feed point at {}: set it in config/tusk.toml (or config/<env>.toml with --env) and build again before publishing to {target}",
-            ctx.loaded.config.site.base_url
-        );
+        return Err(report::base_url_needed(&ctx.loaded, target));
     }
     let opts = crate::publish::PublishOptions {
         dry_run: args.dry_run,

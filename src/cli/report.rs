@@ -230,10 +230,35 @@ pub(super) fn print_raw(bytes: &[u8]) {
 }
 
 /// `tusk build` without `site.base_url`: the links it writes are local.
-pub(super) fn warn_base_url_unset(default: &str) {
+pub(super) fn warn_base_url_unset(loaded: &crate::config::Loaded) {
+    let (at, home) = base_url_unset(loaded);
     tracing::warn!(
-        "site.base_url is not set: canonical links, the sitemap and the feed point at {default}; set it in config/tusk.toml (or pass --base-url) before publishing"
+        "site.base_url is not set: canonical links, the sitemap and the feed point at {at}; set it in {home} (or pass --base-url) before publishing"
     );
+}
+
+/// `tusk publish` to S3 refuses a build whose links are local.
+pub(super) fn base_url_needed(loaded: &crate::config::Loaded, target: &str) -> anyhow::Error {
+    let (at, home) = base_url_unset(loaded);
+    anyhow::anyhow!(
+        "site.base_url is not set, so the build's canonical links, sitemap and feed point at {at}: set it in {home} and build again before publishing to {target}"
+    )
+}
+
+/// What links point at without a base URL, and where to set one: a
+/// Jekyll site's is `url` in its `_config.yml` (where Jekyll's default is
+/// empty: links without a host).
+fn base_url_unset(loaded: &crate::config::Loaded) -> (String, &'static str) {
+    let default = &loaded.config.site.base_url;
+    let at = match default.is_empty() {
+        true => "paths without a host".to_string(),
+        false => default.clone(),
+    };
+    let home = match loaded.config.jekyll.is_some() {
+        true => "_config.yml as `url`",
+        false => "config/tusk.toml (or config/<env>.toml with --env)",
+    };
+    (at, home)
 }
 
 /// `tusk list`: source, URL and a draft mark, one document a line.
