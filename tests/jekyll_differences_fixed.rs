@@ -87,6 +87,14 @@ fn assert_builds_as_jekyll(name: &str) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The line of `printed` that mentions `needle`.
+fn line_with<'a>(printed: &'a str, needle: &str) -> &'a str {
+    printed
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?} in: {printed}"))
+}
+
 #[test]
 fn math_filters_read_nil_a_missing_variable_and_text_as_jekyll_does() {
     assert_builds_as_jekyll("math");
@@ -97,10 +105,7 @@ fn a_jekyll_site_without_url_is_told_to_set_it_in_config_yml_not_tusk_toml() {
     // The math case's _config.yml has no `url`: Jekyll's links then have
     // no host, and the place to set one is _config.yml.
     let printed = assert_builds_as_jekyll("math");
-    let warning = printed
-        .lines()
-        .find(|l| l.contains("site.base_url is not set"))
-        .unwrap_or_else(|| panic!("no base URL warning: {printed}"));
+    let warning = line_with(&printed, "site.base_url is not set");
     assert!(
         warning.contains("_config.yml as `url`") && warning.contains("paths without a host"),
         "{warning}"
@@ -127,10 +132,7 @@ fn non_ascii_redirect_targets_are_percent_encoded_as_jekyll_redirect_from_writes
 fn of_two_documents_sharing_a_redirect_from_the_later_wins_as_in_jekyll_with_a_warning() {
     // The recording has /shared/ pointing at second.html, as Jekyll made it.
     let printed = assert_builds_as_jekyll("redirects");
-    let warning = printed
-        .lines()
-        .find(|l| l.contains("/shared/"))
-        .unwrap_or_else(|| panic!("no warning about /shared/: {printed}"));
+    let warning = line_with(&printed, "/shared/");
     assert!(
         warning.contains("second.md") && warning.contains("first.md"),
         "{warning}"
