@@ -154,8 +154,8 @@ impl AccessLog {
                 let mut writer = Writer::default();
                 while let Some(record) = rx.blocking_recv() {
                     let mut result = out.write_all(writer.line(&record).as_bytes());
-                    // Flush whenever the queue is empty: lines reach the
-                    // file within one request's time, batched under load.
+                    // Flush whenever the queue is empty, then let lines
+                    // gather: they reach the file within GATHER.
                     while let (Ok(()), Ok(next)) = (&result, rx.try_recv()) {
                         result = out.write_all(writer.line(&next).as_bytes());
                     }

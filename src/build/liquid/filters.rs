@@ -561,6 +561,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_filter_before_first_or_last_picks_the_item_without_building_its_list() {
+        // `whole` fails when asked for its whole result: only its pick
+        // shortcut can answer `| first` and `| last`.
+        let whole = Jekyll::new("whole", |_, _| {
+            Err(liquid_core::Error::with_msg("built the whole list"))
+        })
+        .picking(|input, _, pick| {
+            let a = input.as_array()?;
+            let at = match pick {
+                Pick::First => 0,
+                Pick::Last => a.size() - 1,
+            };
+            a.get(at).map(|v| v.to_value())
+        });
+        let mut parser = liquid::ParserBuilder::with_stdlib().filter(whole);
+        for f in first_and_last() {
+            parser = parser.filter(f);
+        }
+        let parser = parser.build().unwrap();
+        let render = |t: &str| {
+            let vars = liquid::object!({"list": [1, 2, 3]});
+            parser.parse(t).unwrap().render(&vars)
+        };
+        assert_eq!(
+            render("{{ list | whole | first }},{{ list | whole | last }}").unwrap(),
+            "1,3"
+        );
+        assert!(render("{{ list | whole }}").is_err());
+        // Alone, `first` and `last` are the standard library's.
+        assert_eq!(
+            render("{{ list | first }}{{ list | last }}{{ 'ab' | first }}").unwrap(),
+            "13a"
+        );
+    }
+
+    #[test]
     fn escapes_match_ruby() {
         assert_eq!(cgi_escape("a b&c/é"), "a+b%26c%2F%C3%A9");
         assert_eq!(
